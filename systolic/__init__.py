@@ -1,0 +1,23 @@
+"""systolic: a cycle-accurate simulator of a TPU-like systolic array that computes real values.
+
+>>> import numpy as np, systolic
+>>> c, report = systolic.matmul(np.ones((4, 3)), np.ones((3, 2)), systolic.ArrayConfig(2, 2))
+>>> report.total_cycles, report.macs
+(16, 24)
+"""
+
+from systolic.api import MatmulCall, SystolicMatmul, matmul
+from systolic.array import SimulationLimitError
+from systolic.config import ArrayConfig, Dataflow, WeightLoad
+from systolic.report import Report
+
+__all__ = [
+    "ArrayConfig",
+    "Dataflow",
+    "MatmulCall",
+    "Report",
+    "SimulationLimitError",
+    "SystolicMatmul",
+    "WeightLoad",
+    "matmul",
+]

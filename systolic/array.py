@@ -1,0 +1,130 @@
+"""Golden per-cycle model of a rows x cols weight-stationary array.
+
+The registers of every PE (see ``systolic.pe``) are held as ``(rows, cols)`` arrays, and
+``step()`` computes all of them from the previous cycle's values before committing them, as at
+a clock edge::
+
+              weights (shift chain, `load`)  north
+                  |      |      |
+                  v      v      v
+    west   --> [PE00]->[PE01]->[PE02]-->   activations, valid and switch bits move east
+    (skewed)      |      |      |
+           --> [PE10]->[PE11]->[PE12]-->   partial sums move south:
+                  |      |      |          psum_out = psum_in + act * weight
+                  v      v      v
+                 south edge: one partial sum per column per cycle, into the accumulators
+
+The model is written to be read and checked, not to be fast: use it for small arrays and short
+runs. ``trace()`` prints which PEs did a useful MAC in each cycle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SimulationLimitError(ValueError):
+    """A simulation reached the configured ``max_cycles`` (or would have)."""
+
+
+class WeightStationaryArray:
+    """Register state of the array and ``step()`` to the next clock edge.
+
+    Parameters
+    ----------
+    rows, cols : int
+        Grid size.
+    dtype : numpy.dtype
+        Type of values, products and partial sums.
+    max_cycles : int
+        ``step()`` raises :class:`SimulationLimitError` instead of running cycle ``max_cycles``.
+    record : bool
+        Keep the per-cycle useful-MAC masks for :meth:`trace` and plots.
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        cols: int,
+        dtype: np.dtype = np.float32,
+        max_cycles: int = 2**32,
+        record: bool = False,
+    ):
+        if rows < 1 or cols < 1:
+            raise ValueError(f"array must be at least 1x1, got {rows}x{cols}")
+        self.rows, self.cols, self.dtype = rows, cols, np.dtype(dtype)
+        self.max_cycles = max_cycles
+        self.record = record
+        self.reset()
+
+    def reset(self) -> None:
+        """Clear all registers, the cycle counter, the MAC counts and the recorded trace."""
+        shape = (self.rows, self.cols)
+        for name in ("act", "psum", "weight", "shadow"):
+            setattr(self, name, np.zeros(shape, dtype=self.dtype))
+        for name in ("valid", "switch", "psum_valid", "weight_valid", "shadow_valid"):
+            setattr(self, name, np.zeros(shape, dtype=bool))
+        self.cycle = 0
+        self.pe_active_cycles = np.zeros(shape, dtype=np.int64)
+        self.history: list[np.ndarray] = []
+
+    def step(
+        self,
+        west_act: np.ndarray,
+        west_valid: np.ndarray,
+        west_switch: np.ndarray,
+        north_weight: np.ndarray,
+        north_weight_valid: np.ndarray,
+        load: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Advance one clock edge.
+
+        Parameters
+        ----------
+        west_act, west_valid, west_switch : shape (rows,)
+            Activation entering each row at the west edge, its valid bit and switch flag.
+        north_weight, north_weight_valid : shape (cols,)
+            Weight entering each column's shift chain, and whether it is real (not padding).
+        load : bool
+            Shift enable of the weight chain (all columns at once).
+
+        Returns
+        -------
+        south_psum, south_valid : shape (cols,)
+            Partial sums leaving the south edge after this edge, and their valid bits.
+        """
+        if self.cycle >= self.max_cycles:
+            raise SimulationLimitError(f"simulation reached max_cycles={self.max_cycles}")
+        act_in = np.column_stack([west_act, self.act[:, :-1]]).astype(self.dtype)
+        valid_in = np.column_stack([west_valid, self.valid[:, :-1]])
+        switch_in = np.column_stack([west_switch, self.switch[:, :-1]])
+        psum_in = np.vstack([np.zeros(self.cols, self.dtype), self.psum[:-1]])
+        psum_valid_in = np.vstack([np.zeros(self.cols, bool), self.psum_valid[:-1]])
+        weight = np.where(switch_in, self.shadow, self.weight)
+        weight_valid = np.where(switch_in, self.shadow_valid, self.weight_valid)
+        useful = valid_in & weight_valid
+        if load:
+            shadow = np.vstack([north_weight, self.shadow[:-1]]).astype(self.dtype)
+            shadow_valid = np.vstack([north_weight_valid, self.shadow_valid[:-1]])
+        else:
+            shadow, shadow_valid = self.shadow, self.shadow_valid
+        # one clock edge: every register above was computed from the old state
+        self.psum = psum_in + act_in * weight
+        self.psum_valid = psum_valid_in | useful
+        self.weight, self.weight_valid = weight, weight_valid
+        self.shadow, self.shadow_valid = shadow, shadow_valid
+        self.act, self.valid, self.switch = act_in, valid_in, switch_in
+        self.pe_active_cycles += useful
+        if self.record:
+            self.history.append(useful)
+        self.cycle += 1
+        return self.psum[-1].copy(), self.psum_valid[-1].copy()
+
+    def trace(self) -> str:
+        """One line per recorded cycle: ``#`` for a PE that did a useful MAC, ``.`` otherwise."""
+        width = len(str(max(len(self.history) - 1, 0)))
+        lines = []
+        for cycle, useful in enumerate(self.history):
+            grid = "|".join("".join("#" if x else "." for x in row) for row in useful)
+            lines.append(f"{cycle:>{width}} {grid}")
+        return "\n".join(lines)

@@ -1,0 +1,182 @@
+"""The ``systolic`` command.
+
+``systolic gemm [M K N]`` runs random operands through the simulated array and prints the
+Report next to the comparison with NumPy. Bad input ends with a one-line message on stderr and
+exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from systolic.api import ENGINES, matmul
+from systolic.config import ArrayConfig, WeightLoad
+from systolic.dataflows.weight_stationary import check_limits
+from systolic.numerics import FORMATS, check_sizes, error_bound, prepare_operands
+
+# a run of more PE-cycles than this shows a progress bar (about a second on a laptop core)
+PROGRESS_PE_CYCLES = 2 * 10**9
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="systolic", description="Cycle-accurate systolic-array simulator.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    gemm = commands.add_parser(
+        "gemm",
+        help="run a random (M, K) @ (K, N) GEMM on the array",
+        description="Run a random (M, K) @ (K, N) GEMM on the simulated array and print its "
+        "Report (cycles, utilization, bytes) next to the comparison with NumPy.",
+    )
+    for name, default in (("M", 1000), ("K", 784), ("N", 30)):
+        gemm.add_argument(
+            name.lower(),
+            metavar=name,
+            type=_positive,
+            nargs="?",
+            default=default,
+            help=f"default {default}",
+        )
+    gemm.add_argument("--rows", type=_positive, default=32, help="PE rows (default 32)")
+    gemm.add_argument("--cols", type=_positive, default=32, help="PE columns (default 32)")
+    gemm.add_argument(
+        "--weight-load",
+        default="serial",
+        choices=[mode.value for mode in WeightLoad],
+        help="weight loading (default serial)",
+    )
+    gemm.add_argument(
+        "--accumulator-rows",
+        type=_positive,
+        default=None,
+        help="accumulator capacity in rows (default unlimited)",
+    )
+    gemm.add_argument("--dtype", default="fp32", choices=list(FORMATS), help="default fp32")
+    gemm.add_argument(
+        "--operands",
+        default="normal",
+        choices=["normal", "int"],
+        help="random standard-normal floats, or small integers (exact results); default normal",
+    )
+    gemm.add_argument("--engine", default="fast", choices=ENGINES, help="default fast")
+    gemm.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    gemm.add_argument(
+        "--max-cycles",
+        type=_positive,
+        default=ArrayConfig.max_cycles,
+        help=f"refuse runs longer than this many cycles (default {ArrayConfig.max_cycles:,})",
+    )
+    gemm.add_argument("--json", action="store_true", help="print the Report as JSON")
+    return parser
+
+
+def _random_operands(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(args.seed)
+    if args.operands == "int":
+        return (
+            rng.integers(-8, 9, size=(args.m, args.k)).astype(np.float64),
+            rng.integers(-8, 9, size=(args.k, args.n)).astype(np.float64),
+        )
+    return rng.standard_normal((args.m, args.k)), rng.standard_normal((args.k, args.n))
+
+
+def _gemm(args: argparse.Namespace) -> None:
+    config = ArrayConfig(
+        rows=args.rows,
+        cols=args.cols,
+        weight_load=args.weight_load,
+        accumulator_rows=args.accumulator_rows,
+        dtype=args.dtype,
+        max_cycles=args.max_cycles,
+    )
+    # refuse oversized runs before making operands that may not even fit in memory
+    check_sizes(args.m, args.k, args.n, config.max_elements)
+    cycles = check_limits(args.m, args.k, args.n, config)["total_cycles"]
+    fmt = FORMATS[config.dtype]
+    a, b = prepare_operands(*_random_operands(args), fmt, config.max_elements)
+    show_progress = not args.json and cycles * config.pe_count > PROGRESS_PE_CYCLES
+    bar = None
+    if show_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="simulating", unit="fold", file=sys.stderr, leave=False)
+    start = time.perf_counter()
+    c, report = matmul(
+        a, b, config, engine=args.engine, progress=bar.update if bar is not None else None
+    )
+    wall_s = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+    start = time.perf_counter()
+    np.matmul(a, b)
+    numpy_s = time.perf_counter() - start
+    bound = error_bound(a, b, fmt)
+    diff = np.abs(c.astype(np.float64) - a.astype(np.float64) @ b.astype(np.float64))
+    within = bool((diff <= bound).all())
+    if args.json:
+        record = {"m": args.m, "k": args.k, "n": args.n, **report.to_dict()}
+        record.update(
+            weight_load=config.weight_load.value,
+            dtype=config.dtype,
+            engine=args.engine,
+            within_error_bound=within,
+            wall_s=wall_s,
+            numpy_s=numpy_s,
+        )
+        print(json.dumps(record, indent=2))
+        return
+    print(
+        f"GEMM ({args.m}, {args.k}) @ ({args.k}, {args.n}), {config.dtype}, "
+        f"{config.weight_load.value} weight loading, {args.engine} engine"
+    )
+    print(report.table())
+    if report.exact:
+        print("result               equals NumPy's float64 product exactly")
+    else:
+        verdict = "within" if within else "OUTSIDE"
+        print(
+            f"result               {verdict} the {config.dtype} rounding-error bound "
+            f"(largest error / bound: {float((diff / np.maximum(bound, 1e-300)).max()):.3f})"
+        )
+    print(
+        f"wall time            {wall_s:.4f} s simulated, {numpy_s:.6f} s np.matmul "
+        f"({wall_s / max(numpy_s, 1e-9):,.0f}x)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "gemm":
+            _gemm(args)
+    except ValueError as error:  # every bad-input error of the package is a ValueError
+        print(f"systolic: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,395 @@
+"""Weight-stationary dataflow (the TPU's): timing, golden run, fast numba engine.
+
+Mapping of ``C = A @ B`` (``A`` is ``(m, k)``, ``B`` is ``(k, n)``) on ``rows x cols`` PEs:
+a ``rows x cols`` tile of ``B`` stays in the PEs (k on rows, n on columns); the rows of ``A``
+stream in from the west, skewed; partial sums flow south into the accumulators::
+
+      B tile shifts in from the north (r cycles), into the shadow registers
+             |  |  |
+      A ->  [w][w][w]        row i gets A[t, k0 + i] at cycle S + t + i
+      A ->  [w][w][w]        column j emits the partial sum of C[t, n0 + j]
+      A ->  [w][w][w]        at cycle S + t + r - 1 + j
+             |  |  |
+         accumulators (sum over k-folds)
+
+Three engines with one meaning:
+
+- :func:`simulate_golden` drives the per-cycle golden model (``systolic.array``) with a
+  controller that follows :func:`fold_timeline`, and counts what it sees;
+- :func:`simulate_fast` runs the numba kernel ``_ws_kernel``: the same per-cycle MACs in the
+  same order (bit-identical values and per-PE activity), skipping padded and idle PEs, whose
+  updates provably change nothing (they add ``+0.0`` to a partial sum that is never ``-0.0``);
+- :func:`closed_form_cycles` gives the cycle breakdown in O(1), documented in ``Report``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from systolic.accumulator import Accumulator, accumulate
+from systolic.array import SimulationLimitError, WeightStationaryArray
+from systolic.config import ArrayConfig, WeightLoad
+from systolic.numerics import FORMATS
+from systolic.report import Report
+from systolic.schedule import Fold, deskew, fold_counts, fold_table, pad_tile, plan_folds, skew
+
+
+@dataclass(frozen=True)
+class FoldTiming:
+    """When a fold's tile starts shifting in (``load``) and its first row enters (``stream``)."""
+
+    load: int
+    stream: int
+
+
+def fold_timeline(
+    stream_rows: list[int], rows: int, cols: int, weight_load: WeightLoad
+) -> list[FoldTiming]:
+    """The controller's rules: the earliest legal load and stream cycle of every fold.
+
+    - a fold streams once its tile is fully shifted in (``rows`` cycles after its load starts)
+      and the previous fold's last row has entered;
+    - serial: a tile starts shifting once the array has drained (the previous fold's last result
+      left the south edge);
+    - double_buffered: a tile starts shifting into the shadow registers in the cycle the last PE
+      (bottom right) switches to the previous tile: every PE has then copied its shadow weight.
+
+    Parameters
+    ----------
+    stream_rows : list of int
+        Rows ``T`` streamed by each fold, in run order.
+    """
+    times = []
+    load, previous_end = 0, 0
+    for length in stream_rows:
+        stream = max(load + rows, previous_end)
+        times.append(FoldTiming(load, stream))
+        previous_end = stream + length
+        if weight_load is WeightLoad.SERIAL:
+            load = stream + length + rows + cols - 2
+        else:
+            load = stream + rows + cols - 2
+    return times
+
+
+def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
+    """Cycle breakdown of ``(m, k) @ (k, n)`` in O(1); see ``Report`` for the formulas.
+
+    Returns
+    -------
+    dict
+        ``total_cycles`` and the ``Report`` breakdown fields (``*_cycles``) summing to it.
+    """
+    rows, cols = config.rows, config.cols
+    counts = fold_counts(m, k, n, rows, cols, config.accumulator_rows)
+    folds, per_chunk = counts.folds, counts.folds_per_chunk
+    compute = m * per_chunk  # every fold streams its chunk's rows
+    if config.weight_load is WeightLoad.SERIAL:
+        load, fill_drain = folds * rows, folds * (rows + cols - 2)
+    else:
+        # gaps follow every fold but the last; count those of each stream length
+        full, last_rows = counts.full_chunks, counts.last_chunk_rows
+        gaps = [(counts.chunk_rows, full * per_chunk - (0 if last_rows else 1))]
+        if last_rows:
+            gaps.append((last_rows, per_chunk - 1))
+        load, fill_drain = rows, rows + cols - 2
+        for length, number in gaps:
+            gap = max(0, 2 * rows + cols - 2 - length)
+            load += number * min(rows, gap)
+            fill_drain += number * max(0, rows + cols - 2 - length)
+    return {
+        "total_cycles": load + compute + fill_drain,
+        "weight_load_cycles": load,
+        "compute_cycles": compute,
+        "fill_drain_cycles": fill_drain,
+    }
+
+
+def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
+    """Bytes moved between the array and its buffers (``Report`` fields) for one GEMM."""
+    fmt = FORMATS[config.dtype]
+    counts = fold_counts(m, k, n, config.rows, config.cols, config.accumulator_rows)
+    return {
+        "weight_read_bytes": counts.chunks * k * n * fmt.operand_bytes,
+        "act_read_bytes": m * k * counts.n_tiles * fmt.operand_bytes,
+        "acc_write_bytes": m * n * counts.k_tiles * fmt.acc_bytes,
+        "acc_read_bytes": m * n * fmt.acc_bytes,
+    }
+
+
+def check_limits(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
+    """Closed-form cycles of the GEMM, after refusing it if they exceed ``config.max_cycles``."""
+    cycles = closed_form_cycles(m, k, n, config)
+    if cycles["total_cycles"] > config.max_cycles:
+        raise SimulationLimitError(
+            f"({m}, {k}) @ ({k}, {n}) on {config.rows}x{config.cols} would take "
+            f"{cycles['total_cycles']:,} cycles, more than max_cycles={config.max_cycles:,}"
+        )
+    return cycles
+
+
+# ----------------------------------------------------------------------------- golden engine
+
+
+@dataclass
+class GoldenRun:
+    """What the golden model measured while running a GEMM."""
+
+    result: np.ndarray
+    report: Report
+    array: WeightStationaryArray
+
+
+def execute(
+    a: np.ndarray,
+    b: np.ndarray,
+    folds: list[Fold],
+    timeline: list[FoldTiming],
+    array: WeightStationaryArray,
+    accumulator: Accumulator,
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Run folds on the golden array, one ``step()`` per cycle, following a given timeline.
+
+    The controller shifts fold ``f``'s tile in from cycle ``timeline[f].load`` and feeds its
+    skewed rows from ``timeline[f].stream``; each fold's results are read, de-skewed, from the
+    south edge into the accumulator. Any timeline may be given: an illegal one (streaming
+    before the tile is in, say) yields wrong values, and one that drives a port twice in one
+    cycle raises ``ValueError``.
+
+    Returns
+    -------
+    result : numpy.ndarray, shape (m, n)
+    counts : dict
+        Cycle breakdown and traffic fields of ``Report``, counted cycle by cycle.
+    """
+    rows, cols, dtype = array.rows, array.cols, array.dtype
+    item = dtype.itemsize
+    result = np.zeros((a.shape[0], b.shape[1]), dtype=dtype)
+    feeds = []
+    for fold in folds:
+        length, k_used = fold.stream_rows, fold.k1 - fold.k0
+        first = np.zeros((length, rows), dtype=bool)
+        first[0] = True  # the switch flag rides with each row's first element, padded rows too
+        feeds.append(
+            (
+                skew(pad_tile(a[fold.m0 : fold.m1, fold.k0 : fold.k1], (length, rows))),
+                skew(pad_tile(np.ones((length, k_used), dtype=bool), (length, rows))),
+                skew(first),
+                pad_tile(b[fold.k0 : fold.k1, fold.n0 : fold.n1], (rows, cols)),
+                pad_tile(np.ones((k_used, fold.n1 - fold.n0), dtype=bool), (rows, cols)),
+                np.zeros((length + cols - 1, cols), dtype=dtype),  # south edge, skewed
+            )
+        )
+    counts = dict.fromkeys(
+        (
+            "weight_load_cycles",
+            "compute_cycles",
+            "fill_drain_cycles",
+            "weight_read_bytes",
+            "act_read_bytes",
+            "acc_write_bytes",
+            "acc_read_bytes",
+        ),
+        0,
+    )
+    load_cycles = [when.load for when in timeline]
+    if load_cycles != sorted(load_cycles):
+        raise ValueError("the timeline must load the tiles in fold order")
+    finished = 0  # folds before this one have left the array
+    while finished < len(folds):
+        cycle = array.cycle
+        west = [np.zeros(rows, dtype), np.zeros(rows, bool), np.zeros(rows, bool)]
+        north = [np.zeros(cols, dtype), np.zeros(cols, bool)]
+        loading = streaming = False
+        # only folds that have started loading and not yet left the array can act this cycle
+        busy = range(finished, bisect.bisect_right(load_cycles, cycle))
+        for f in busy:
+            fold, when, feed = folds[f], timeline[f], feeds[f]
+            acts, valid, switch, weights, weights_valid, _ = feed
+            if 0 <= cycle - when.load < rows:
+                if loading:
+                    raise ValueError(f"two tiles shift into the array in cycle {cycle}")
+                loading = True
+                row = rows - 1 - (cycle - when.load)  # bottom row of the tile goes in first
+                north = [weights[row], weights_valid[row]]
+            u = cycle - when.stream
+            if 0 <= u < len(acts):
+                if (west[1] & valid[u]).any() or (west[2] & switch[u]).any():
+                    raise ValueError(f"two folds feed the same row in cycle {cycle}")
+                west = [west[0] + acts[u], west[1] | valid[u], west[2] | switch[u]]
+                streaming = streaming or u < fold.stream_rows
+        counts["act_read_bytes"] += int(west[1].sum()) * item
+        if loading:
+            counts["weight_read_bytes"] += int(north[1].sum()) * item
+        phase = "compute" if streaming else "weight_load" if loading else "fill_drain"
+        counts[f"{phase}_cycles"] += 1
+
+        south, south_valid = array.step(*west, *north, loading)
+        counts["acc_write_bytes"] += int(south_valid.sum()) * item
+
+        for f in busy:
+            fold, when, south_skewed = folds[f], timeline[f], feeds[f][-1]
+            u = cycle - (when.stream + rows - 1)
+            if 0 <= u < len(south_skewed):
+                south_skewed[u] = south
+                if u == len(south_skewed) - 1:  # the fold's last result has left the array
+                    if fold.first:
+                        accumulator.clear()
+                    width = fold.n1 - fold.n0
+                    accumulator.add(deskew(south_skewed, fold.stream_rows)[:, :width])
+                    if fold.last:
+                        result[fold.m0 : fold.m1, fold.n0 : fold.n1] = accumulator.read(
+                            fold.stream_rows, width
+                        )
+                        counts["acc_read_bytes"] += fold.stream_rows * width * item
+                    finished += 1
+    return result, counts
+
+
+def simulate_golden(
+    a: np.ndarray, b: np.ndarray, config: ArrayConfig, record: bool = False
+) -> GoldenRun:
+    """Run ``a @ b`` cycle by cycle on the golden model (small sizes only).
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Operands already checked and rounded (``systolic.numerics.prepare_operands``).
+    config : ArrayConfig
+    record : bool
+        Keep the per-cycle activity for ``array.trace()``.
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    check_limits(m, k, n, config)
+    rows, cols, capacity = config.rows, config.cols, config.accumulator_rows
+    folds = plan_folds(m, k, n, rows, cols, capacity)
+    timeline = fold_timeline([f.stream_rows for f in folds], rows, cols, config.weight_load)
+    array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record)
+    accumulator = Accumulator(max(f.stream_rows for f in folds), cols, a.dtype)
+    result, counts = execute(a, b, folds, timeline, array, accumulator)
+    report = Report(
+        rows=rows,
+        cols=cols,
+        total_cycles=array.cycle,
+        macs=int(array.pe_active_cycles.sum()),
+        folds=len(folds),
+        pe_active_cycles=array.pe_active_cycles.copy(),
+        **counts,
+    )
+    return GoldenRun(result, report, array)
+
+
+# ------------------------------------------------------------------------------- fast engine
+
+# Cycles are evaluated in blocks of this many (time skewing): within a block, row i runs all its
+# cycles before row i + 1. Every update reads only the row above from the cycle before, which
+# is then already done, so values and their order are the golden model's; the block keeps the
+# partial sums it touches in L1 cache (16 was fastest on the benchmark machine).
+CYCLE_BLOCK = 16
+
+
+@njit(cache=True)
+def _ws_fold(a_rev_t, b, m0, m1, k0, k1, n0, n1, south, active):
+    """One fold, cycle by cycle, in a skewed layout that makes every shift free.
+
+    The partial-sum register of PE(i, j) in cycle ``c`` of the fold belongs to output row
+    ``t = c - i - j``, so it is kept at ``south[d, j]`` with ``d = t + j = c - i``: passing it
+    south is then no copy at all, and the activation entering PE(i, j), ``A[m0 + t, k0 + i]``,
+    is ``a_rev_t[k0 + i, top - d + j]``, contiguous in ``j``. Per PE and cycle this is exactly
+    the golden ``psum_out = psum_in + act * weight``; rows and columns of padding and cycles
+    with no valid data are skipped (their update adds +0.0). ``active`` takes the per-PE useful
+    MAC counts as row-wise difference counts (shape ``(rows, cols + 1)``).
+    """
+    length, k_used, n_used = m1 - m0, k1 - k0, n1 - n0
+    top = a_rev_t.shape[1] - 1 - m0
+    cycles = length + k_used + n_used - 2
+    for block in range(0, cycles, CYCLE_BLOCK):
+        for i in range(k_used):
+            for cycle in range(max(block, i), min(block + CYCLE_BLOCK, i + length + n_used - 1)):
+                d = cycle - i
+                lo, hi = max(0, d - length + 1), min(n_used, d + 1)
+                act = a_rev_t[k0 + i, top - d + lo : top - d + hi]
+                weight = b[k0 + i, n0 + lo : n0 + hi]
+                psum = south[d, lo:hi]
+                for j in range(hi - lo):
+                    psum[j] = psum[j] + act[j] * weight[j]
+                active[i, lo] += 1
+                active[i, hi] -= 1
+
+
+@njit(parallel=True, cache=True)
+def _ws_kernel(a_rev_t, b, table, k_tiles, first_tile, last_tile, out, active):
+    """Run output tiles ``first_tile:last_tile`` (each ``k_tiles`` consecutive folds of
+    ``table``), spread over ``active.shape[0]`` threads; write results into ``out``."""
+    threads = active.shape[0]
+    for p in prange(threads):
+        for tile in range(first_tile + p, last_tile, threads):
+            m0, m1, _, _, n0, n1 = table[tile * k_tiles]
+            length, n_used = m1 - m0, n1 - n0
+            entries = np.zeros((length, n_used), dtype=out.dtype)
+            south = np.empty((length + n_used - 1, n_used), dtype=out.dtype)
+            for f in range(tile * k_tiles, (tile + 1) * k_tiles):
+                south[:] = 0
+                k0, k1 = table[f, 2], table[f, 3]
+                _ws_fold(a_rev_t, b, m0, m1, k0, k1, n0, n1, south, active[p])
+                accumulate(entries, deskew(south, length))
+            out[m0:m1, n0:n1] = entries
+
+
+def simulate_fast(
+    a: np.ndarray,
+    b: np.ndarray,
+    config: ArrayConfig,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, Report]:
+    """Run ``a @ b`` on the fast engine: golden values and counts, at numba speed.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Operands already checked and rounded (``systolic.numerics.prepare_operands``).
+    config : ArrayConfig
+    progress : callable, optional
+        Called with the number of folds just finished, a few dozen times over a run.
+
+    Returns
+    -------
+    result : numpy.ndarray, shape (m, n)
+    report : Report
+        Without the comparison against NumPy.
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    cycles = check_limits(m, k, n, config)
+    rows, cols = config.rows, config.cols
+    table = fold_table(m, k, n, rows, cols, config.accumulator_rows)
+    k_tiles = fold_counts(m, k, n, rows, cols, config.accumulator_rows).k_tiles
+    tiles = len(table) // k_tiles
+    threads = min(numba.get_num_threads(), tiles)
+    a_rev_t = np.ascontiguousarray(a[::-1].T)
+    out = np.empty((m, n), dtype=a.dtype)
+    active = np.zeros((threads, rows, cols + 1), dtype=np.int64)
+    step = tiles if progress is None else max(threads, -(-tiles // 50))
+    for first in range(0, tiles, step):
+        last = min(first + step, tiles)
+        _ws_kernel(a_rev_t, b, table, k_tiles, first, last, out, active)
+        if progress is not None:
+            progress((last - first) * k_tiles)
+    pe_active = np.cumsum(active.sum(axis=0), axis=1)[:, :cols]
+    report = Report(
+        rows=rows,
+        cols=cols,
+        **cycles,
+        macs=int(pe_active.sum()),
+        folds=len(table),
+        **traffic_bytes(m, k, n, config),
+        pe_active_cycles=pe_active,
+    )
+    return out, report

@@ -1,0 +1,138 @@
+"""Number formats of the array, and the checks every operand passes before it enters.
+
+A format says how operands are rounded before they enter the array and in which type the
+processing elements multiply and add. Every engine (golden model, fast kernel) takes operands
+already converted by :func:`prepare_operands`, so all of them see the same rounded values.
+
+Non-finite operands (NaN, +-inf) are rejected: a systolic array has no meaningful use for them,
+and a silently propagated NaN would be a wrong number rather than a clear error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """Operand and accumulator types of one number format.
+
+    Parameters
+    ----------
+    name : str
+        Key in :data:`FORMATS`.
+    dtype : numpy.dtype
+        Type of operands, products and partial sums inside the array.
+    """
+
+    name: str
+    dtype: np.dtype
+
+    @property
+    def operand_bytes(self) -> int:
+        """Bytes of one operand element as read from a buffer."""
+        return self.dtype.itemsize
+
+    @property
+    def acc_bytes(self) -> int:
+        """Bytes of one partial sum as written into an accumulator."""
+        return self.dtype.itemsize
+
+
+FORMATS = {
+    "fp32": NumberFormat("fp32", np.dtype(np.float32)),
+    "fp64": NumberFormat("fp64", np.dtype(np.float64)),
+}
+
+
+def _check_operand(x: object, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind not in "iuf":
+        raise ValueError(f"operand {name} must hold integers or floats, got dtype {x.dtype}")
+    if x.ndim != 2:
+        raise ValueError(f"operand {name} must be 2-D, got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"operand {name} is empty, shape {x.shape}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise ValueError(f"operand {name} holds {bad} non-finite value(s) (NaN or inf)")
+    return x
+
+
+def check_sizes(m: int, k: int, n: int, max_elements: int) -> None:
+    """Refuse a ``(m, k) @ (k, n)`` GEMM whose operands or result exceed ``max_elements``."""
+    for what, size in (("a", m * k), ("b", k * n), ("result", m * n)):
+        if size > max_elements:
+            raise ValueError(
+                f"{what} would hold {size:,} elements, more than max_elements={max_elements:,}"
+            )
+
+
+def prepare_operands(
+    a: object, b: object, fmt: NumberFormat, max_elements: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check ``a @ b`` is a GEMM the array can run and round both operands to ``fmt``.
+
+    Parameters
+    ----------
+    a : array_like, shape (m, k)
+    b : array_like, shape (k, n)
+    fmt : NumberFormat
+    max_elements : int
+        Largest allowed number of elements in ``a``, ``b`` or the result.
+
+    Returns
+    -------
+    a, b : numpy.ndarray
+        C-contiguous copies (or views) in ``fmt.dtype``.
+
+    Raises
+    ------
+    ValueError
+        Non-numeric or boolean dtype, not 2-D, empty, non-finite values, mismatched inner
+        dimensions, or an operand or result larger than ``max_elements``.
+    """
+    a = _check_operand(a, "a")
+    b = _check_operand(b, "b")
+    (m, k), (k2, n) = a.shape, b.shape
+    if k != k2:
+        raise ValueError(f"inner dimensions differ: a is {a.shape}, b is {b.shape}")
+    check_sizes(m, k, n, max_elements)
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=fmt.dtype)
+        b = np.ascontiguousarray(b, dtype=fmt.dtype)
+    for name, x in (("a", a), ("b", b)):
+        if not np.isfinite(x).all():
+            raise ValueError(f"operand {name} overflows {fmt.name} after rounding")
+    return a, b
+
+
+def error_bound(a: np.ndarray, b: np.ndarray, fmt: NumberFormat) -> np.ndarray:
+    """Largest error allowed in each element of ``a @ b`` computed in ``fmt``.
+
+    Any order of rounded products and sums of ``k`` terms is within ``gamma_k * (|a| @ |b|)``
+    of the exact result, ``gamma_k = k u / (1 - k u)`` with ``u`` the unit roundoff (Higham,
+    *Accuracy and Stability of Numerical Algorithms*, 2nd ed., eq. 3.5). The float64 reference
+    and the bound itself are computed with float64 rounding, so ``gamma_k`` of float64 is added
+    twice.
+
+    Parameters
+    ----------
+    a : numpy.ndarray, shape (m, k)
+    b : numpy.ndarray, shape (k, n)
+        The operands as rounded to ``fmt``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, n), float64
+    """
+    k = a.shape[1]
+
+    def gamma(dtype: np.dtype) -> float:
+        u = float(np.finfo(dtype).eps) / 2
+        return k * u / (1 - k * u)
+
+    scale = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))
+    return (gamma(fmt.dtype) + 2 * gamma(np.dtype(np.float64))) * scale

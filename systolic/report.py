@@ -1,0 +1,206 @@
+"""The one record of what a simulation cost: cycles, MACs, utilization, bytes, error."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BREAKDOWN = ("weight_load_cycles", "compute_cycles", "fill_drain_cycles")
+_COUNTS = (
+    "total_cycles",
+    *BREAKDOWN,
+    "macs",
+    "folds",
+    "weight_read_bytes",
+    "act_read_bytes",
+    "acc_write_bytes",
+    "acc_read_bytes",
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Cost of one or more GEMMs on a ``rows x cols`` array.
+
+    Cycles are clock cycles of the array. Cycle 0 is the first cycle in which anything happens
+    (the first weight shift); the last counted cycle is the one in which the last result leaves
+    the south edge of the array into the accumulators. ``total_cycles`` is their number, and the
+    breakdown below partitions it, each cycle counted once, by what the activation input (west
+    edge) of the array does in that cycle:
+
+    - ``compute_cycles``: an activation row enters the array (one per streamed row of every
+      fold: ``m`` per fold in the weight-stationary dataflow).
+    - ``weight_load_cycles``: no activation enters because the array waits for a weight tile to
+      be shifted in.
+    - ``fill_drain_cycles``: no activation enters because the array waits for partial sums to
+      drain out of its south edge.
+
+    Weight-stationary closed forms (``F`` folds, fold ``f`` streams ``T_f`` rows; ``r`` rows,
+    ``c`` cols):
+
+    - serial: each fold costs ``2r + c + T_f - 2``: ``r`` weight-load, ``T_f`` compute and
+      ``r + c - 2`` fill/drain cycles; folds do not overlap.
+    - double_buffered: the first tile is shifted in (``r`` cycles); fold ``f + 1`` starts
+      streaming ``max(T_f, 2r + c - 2)`` cycles after fold ``f`` (its tile may start shifting
+      into the shadow registers once the last PE has switched to fold ``f``'s tile, ``r + c - 2``
+      cycles after fold ``f`` starts, and needs ``r`` cycles); after the last fold the array
+      drains for ``r + c - 2`` cycles. So ``total = r + sum(T_f) + sum_{f<F-1} max(0, 2r + c
+      - 2 - T_f) + r + c - 2``, the exposed shifting counted as weight-load cycles.
+
+    Fields
+    ------
+    rows, cols : int
+        Array shape.
+    total_cycles : int
+        Clock cycles, as above. Equals the sum of the ``*_cycles`` breakdown fields.
+    macs : int
+        Useful multiply-accumulates: a real activation times a real weight (``m * k * n`` for
+        one GEMM). Products with padding are not counted.
+    folds : int
+        Tiles of the GEMM mapped onto the array in turn (``ceil(k/rows) * ceil(n/cols)`` per
+        chunk of at most ``accumulator_rows`` rows of ``m``).
+    weight_read_bytes : int
+        Bytes of real weights shifted into the array (padding is generated at the edge, not read).
+    act_read_bytes : int
+        Bytes of real activations fed into the west edge.
+    acc_write_bytes : int
+        Bytes of real partial sums written from the south edge into the accumulators (one per
+        output element per k-fold).
+    acc_read_bytes : int
+        Bytes of finished results read out of the accumulators (one per output element).
+    max_abs_error, max_rel_error : float or None
+        Largest ``|c - ref|`` and ``|c - ref| / |ref|`` over the result, where ``ref`` is the
+        float64 product of the operands after rounding to the array's format; an element with
+        ``ref == 0`` has relative error 0 if ``c == 0`` and inf otherwise. ``None`` when not
+        compared.
+    exact : bool or None
+        Whether every element equals ``ref``. ``None`` when not compared.
+    pe_active_cycles : numpy.ndarray or None, shape (rows, cols)
+        Useful MACs done by each PE (one per cycle at most). Sums to ``macs``.
+
+    Derived (properties): ``pe_count = rows * cols``; ``utilization = macs / (pe_count *
+    total_cycles)``; ``mapping_efficiency = macs / (pe_count * compute_cycles)``, the share of
+    PEs holding real weights while activations stream.
+
+    Reports of the same array add with ``+`` (and ``sum``): counts add, errors take the
+    maximum, ``exact`` is true when all are.
+    """
+
+    rows: int
+    cols: int
+    total_cycles: int
+    weight_load_cycles: int
+    compute_cycles: int
+    fill_drain_cycles: int
+    macs: int
+    folds: int
+    weight_read_bytes: int = 0
+    act_read_bytes: int = 0
+    acc_write_bytes: int = 0
+    acc_read_bytes: int = 0
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    exact: bool | None = None
+    pe_active_cycles: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        parts = sum(getattr(self, name) for name in BREAKDOWN)
+        if parts != self.total_cycles:
+            raise ValueError(
+                f"cycle breakdown sums to {parts}, not total_cycles={self.total_cycles}"
+            )
+
+    @property
+    def pe_count(self) -> int:
+        """Number of processing elements."""
+        return self.rows * self.cols
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs per PE per cycle, over the whole run (0..1)."""
+        return self.macs / (self.pe_count * self.total_cycles) if self.total_cycles else 0.0
+
+    @property
+    def mapping_efficiency(self) -> float:
+        """Useful MACs per PE per compute cycle (0..1): what padding of edge tiles costs."""
+        slots = self.pe_count * self.compute_cycles
+        return self.macs / slots if slots else 0.0
+
+    def with_comparison(self, c: np.ndarray, reference: np.ndarray) -> Report:
+        """Return a copy with the error fields filled from ``c`` against ``reference``."""
+        c = np.asarray(c, dtype=np.float64)
+        diff = np.abs(c - reference)
+        magnitude = np.abs(reference)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(magnitude > 0, diff / magnitude, np.where(diff > 0, np.inf, 0.0))
+        return dataclasses.replace(
+            self,
+            max_abs_error=float(diff.max()),
+            max_rel_error=float(rel.max()),
+            exact=bool(np.array_equal(c, reference)),
+        )
+
+    def __add__(self, other: Report) -> Report:
+        if not isinstance(other, Report):
+            return NotImplemented
+        if (self.rows, self.cols) != (other.rows, other.cols):
+            raise ValueError(
+                f"cannot add reports of a {self.rows}x{self.cols} and a "
+                f"{other.rows}x{other.cols} array"
+            )
+        counts = {name: getattr(self, name) + getattr(other, name) for name in _COUNTS}
+        errors = {}
+        compared = self.exact is not None and other.exact is not None
+        for name in ("max_abs_error", "max_rel_error"):
+            errors[name] = max(getattr(self, name), getattr(other, name)) if compared else None
+        errors["exact"] = (self.exact and other.exact) if compared else None
+        active = None
+        if self.pe_active_cycles is not None and other.pe_active_cycles is not None:
+            active = self.pe_active_cycles + other.pe_active_cycles
+        return Report(rows=self.rows, cols=self.cols, **counts, **errors, pe_active_cycles=active)
+
+    def __radd__(self, other: object) -> Report:
+        # sum() starts from 0
+        if isinstance(other, int) and other == 0:
+            return self
+        return NotImplemented
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict: every field but the per-PE array, plus the derived ratios."""
+        out = {name: getattr(self, name) for name in ("rows", "cols", "pe_count", *_COUNTS)}
+        out["utilization"] = self.utilization
+        out["mapping_efficiency"] = self.mapping_efficiency
+        for name in ("max_abs_error", "max_rel_error", "exact"):
+            out[name] = getattr(self, name)
+        return out
+
+    def table(self) -> str:
+        """Readable multi-line table of the report, with units."""
+        total = self.total_cycles or 1
+        lines = [
+            f"array                {self.rows} x {self.cols} PEs",
+            f"total cycles         {self.total_cycles:>14,}",
+        ]
+        for name in BREAKDOWN:
+            value = getattr(self, name)
+            label = name.removesuffix("_cycles").replace("_", " ")
+            lines.append(f"  {label:<18} {value:>14,}  ({100 * value / total:5.1f} %)")
+        lines += [
+            f"folds                {self.folds:>14,}",
+            f"MACs                 {self.macs:>14,}",
+            f"utilization          {100 * self.utilization:>13.2f} %",
+            f"mapping efficiency   {100 * self.mapping_efficiency:>13.2f} %",
+            f"weights read         {self.weight_read_bytes:>14,} B",
+            f"activations read     {self.act_read_bytes:>14,} B",
+            f"accumulator writes   {self.acc_write_bytes:>14,} B",
+            f"accumulator reads    {self.acc_read_bytes:>14,} B",
+        ]
+        if self.exact is not None:
+            verdict = "exact" if self.exact else "not exact"
+            lines.append(
+                f"vs NumPy             {verdict}: max abs error {self.max_abs_error:.3g}, "
+                f"max rel error {self.max_rel_error:.3g}"
+            )
+        return "\n".join(lines)

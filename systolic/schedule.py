@@ -1,0 +1,159 @@
+"""Fold (tile) plans and skew/de-skew: how a GEMM is cut to fit the array and fed to it.
+
+Written once here; every dataflow and engine imports it.
+
+Folds of ``(m, k) @ (k, n)`` on a ``rows x cols`` weight-stationary array::
+
+          n0      n1              B is cut into rows x cols tiles (edges zero-padded);
+        +-------+-------+         A into chunks of at most `capacity` rows (the accumulator's
+    k0  | f0    | f2    |         size); each (chunk, n-tile, k-tile) is one fold, streamed
+        +-------+-------+         in the order chunk -> n-tile -> k-tile, so that the k-folds
+    k1  | f1    | f3    |         of an output tile follow each other into the accumulator.
+        +-------+-------+
+
+Skew: row ``i`` of the array receives element ``t`` of its stream at cycle ``t + i``::
+
+    cycle:    0    1    2    3
+    row 0:   a00  a10  a20   .          skewed[t + i, i] = tile[t, i]
+    row 1:    .   a01  a11  a21
+    row 2:    .    .   a02  a12 a22
+
+De-skew is the same relation read backwards: column ``j`` of the south edge emits element
+``t`` at stream-relative cycle ``t + j``, so ``tile[t, j] = skewed[t + j, j]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One tile of a GEMM on the array: rows ``m0:m1`` of A, a ``k0:k1`` x ``n0:n1`` tile of B.
+
+    ``first`` and ``last`` mark the first and last k-fold of its output tile: the accumulator
+    starts from zero at the first and hands the finished tile out after the last.
+    """
+
+    m0: int
+    m1: int
+    k0: int
+    k1: int
+    n0: int
+    n1: int
+    first: bool
+    last: bool
+
+    @property
+    def stream_rows(self) -> int:
+        """Rows of A streamed through the array in this fold (``T``)."""
+        return self.m1 - self.m0
+
+
+@dataclass(frozen=True)
+class FoldCounts:
+    """How many tiles a GEMM is cut into.
+
+    ``chunks`` chunks of ``m``: ``full_chunks`` of ``chunk_rows`` rows, then one of
+    ``last_chunk_rows`` rows if that is not zero; ``k_tiles * n_tiles`` folds per chunk.
+    """
+
+    k_tiles: int
+    n_tiles: int
+    chunk_rows: int
+    full_chunks: int
+    last_chunk_rows: int
+
+    @property
+    def chunks(self) -> int:
+        return self.full_chunks + (1 if self.last_chunk_rows else 0)
+
+    @property
+    def folds_per_chunk(self) -> int:
+        return self.k_tiles * self.n_tiles
+
+    @property
+    def folds(self) -> int:
+        return self.chunks * self.folds_per_chunk
+
+
+def fold_counts(
+    m: int, k: int, n: int, rows: int, cols: int, capacity: int | None = None
+) -> FoldCounts:
+    """Count the folds of ``(m, k) @ (k, n)`` on ``rows x cols`` PEs, k mapped to rows.
+
+    ``capacity`` is the accumulator size in rows (``None``: unlimited).
+    """
+    chunk_rows = m if capacity is None else min(m, capacity)
+    return FoldCounts(
+        k_tiles=math.ceil(k / rows),
+        n_tiles=math.ceil(n / cols),
+        chunk_rows=chunk_rows,
+        full_chunks=m // chunk_rows,
+        last_chunk_rows=m % chunk_rows,
+    )
+
+
+def fold_table(
+    m: int, k: int, n: int, rows: int, cols: int, capacity: int | None = None
+) -> np.ndarray:
+    """Bounds of every fold of ``(m, k) @ (k, n)``, in run order (chunk, n-tile, k-tile).
+
+    Returns an int64 array of shape ``(folds, 6)``, one row ``(m0, m1, k0, k1, n0, n1)`` per
+    fold. The ``k_tiles`` k-folds of one output tile are consecutive rows.
+    """
+    counts = fold_counts(m, k, n, rows, cols, capacity)
+    m0 = np.arange(counts.chunks, dtype=np.int64) * counts.chunk_rows
+    n0 = np.arange(counts.n_tiles, dtype=np.int64) * cols
+    k0 = np.arange(counts.k_tiles, dtype=np.int64) * rows
+    grid = np.stack(np.meshgrid(m0, n0, k0, indexing="ij"), axis=-1).reshape(-1, 3)
+    starts = grid[:, [0, 2, 1]]  # (m0, k0, n0)
+    ends = np.minimum(starts + [counts.chunk_rows, rows, cols], [m, k, n])
+    return np.ascontiguousarray(np.stack([starts, ends], axis=-1).reshape(-1, 6))
+
+
+def plan_folds(
+    m: int, k: int, n: int, rows: int, cols: int, capacity: int | None = None
+) -> list[Fold]:
+    """The folds of :func:`fold_table` as :class:`Fold` records, for readable engines."""
+    k_tiles = fold_counts(m, k, n, rows, cols, capacity).k_tiles
+    return [
+        Fold(*map(int, bounds), first=index % k_tiles == 0, last=index % k_tiles == k_tiles - 1)
+        for index, bounds in enumerate(fold_table(m, k, n, rows, cols, capacity))
+    ]
+
+
+def pad_tile(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Zero-pad the 2-D ``x`` at its bottom and right edges to ``shape``."""
+    out = np.zeros(shape, dtype=x.dtype)
+    out[: x.shape[0], : x.shape[1]] = x
+    return out
+
+
+@njit(cache=True)
+def skew(tile):
+    """Skew a ``(T, w)`` stream for ``w`` array rows: returns ``(T + w - 1, w)``.
+
+    ``out[t + i, i] = tile[t, i]``; every other element is zero.
+    """
+    length, width = tile.shape
+    out = np.zeros((length + width - 1, width), dtype=tile.dtype)
+    for t in range(length):
+        for i in range(width):
+            out[t + i, i] = tile[t, i]
+    return out
+
+
+@njit(cache=True)
+def deskew(skewed, length):
+    """Undo the skew of ``length`` rows: ``out[t, j] = skewed[t + j, j]``, shape ``(length, w)``."""
+    width = skewed.shape[1]
+    out = np.empty((length, width), dtype=skewed.dtype)
+    for t in range(length):
+        for j in range(width):
+            out[t, j] = skewed[t + j, j]
+    return out

@@ -1,0 +1,245 @@
+"""Weight-stationary engines: a @ b, then closed form, then golden model, then numba kernel."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systolic.accumulator import Accumulator
+from systolic.array import SimulationLimitError, WeightStationaryArray
+from systolic.config import ArrayConfig, WeightLoad
+from systolic.dataflows import weight_stationary as ws
+from systolic.numerics import FORMATS, prepare_operands
+from systolic.schedule import plan_folds
+from tests.strategies import workloads
+
+
+def prepared(a, b, config=None):
+    config = ArrayConfig() if config is None else config
+    return prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
+
+
+def ordered_reference(a, b, rows):
+    """a @ b with the array's order of float operations: per k-fold, products added row by row
+    from a zero partial sum, then the k-folds added into a zeroed accumulator."""
+    m, k = a.shape
+    acc = np.zeros((m, b.shape[1]), a.dtype)
+    for k0 in range(0, k, rows):
+        psum = np.zeros_like(acc)
+        for i in range(k0, min(k0 + rows, k)):
+            psum = psum + a[:, i : i + 1] * b[i]
+        acc = acc + psum
+    return acc
+
+
+@given(workloads())
+def test_fast_engine_equals_golden_model_and_closed_form(workload):
+    config, a, b = workload
+    a, b = prepared(a, b, config)
+    golden = ws.simulate_golden(a, b, config)
+    fast, report = ws.simulate_fast(a, b, config)
+    assert np.array_equal(fast, golden.result)  # bit for bit (no -0.0 or NaN can occur)
+    assert report == golden.report  # every cycle, MAC and byte count
+    assert np.array_equal(report.pe_active_cycles, golden.report.pe_active_cycles)
+    m, k = a.shape
+    cycles = ws.closed_form_cycles(m, k, b.shape[1], config)
+    assert {name: getattr(golden.report, name) for name in cycles} == cycles
+    assert np.array_equal(golden.result, ordered_reference(a, b, config.rows))
+    assert golden.report.macs == a.size * b.shape[1]
+
+
+@given(workloads())
+def test_integer_valued_operands_give_exactly_a_at_b(workload):
+    config, a, b = workload
+    a, b = np.round(a), np.round(b)
+    c, _ = ws.simulate_fast(*prepared(a, b, config), config)
+    assert np.array_equal(c, a @ b)
+
+
+@given(
+    m=st.integers(1, 600),
+    k=st.integers(1, 600),
+    n=st.integers(1, 600),
+    rows=st.integers(1, 64),
+    cols=st.integers(1, 64),
+    mode=st.sampled_from(list(WeightLoad)),
+    capacity=st.none() | st.integers(1, 700),
+)
+def test_closed_form_equals_the_controller_timeline_at_larger_sizes(
+    m, k, n, rows, cols, mode, capacity
+):
+    config = ArrayConfig(rows=rows, cols=cols, weight_load=mode, accumulator_rows=capacity)
+    folds = plan_folds(m, k, n, rows, cols, capacity)
+    lengths = [fold.stream_rows for fold in folds]
+    timeline = ws.fold_timeline(lengths, rows, cols, mode)
+    last = timeline[-1].stream + lengths[-1] + rows + cols - 2  # last result leaves
+    cycles = ws.closed_form_cycles(m, k, n, config)
+    assert cycles["total_cycles"] == last
+    assert cycles["compute_cycles"] == sum(lengths)
+    if mode is WeightLoad.SERIAL:
+        assert cycles["total_cycles"] == sum(2 * rows + cols + t - 2 for t in lengths)
+
+
+def counts(report):
+    return {
+        f.name: getattr(report, f.name)
+        for f in dataclasses.fields(report)
+        if f.name.endswith(("_cycles", "_bytes")) and f.name != "pe_active_cycles"
+    }
+
+
+def test_one_by_one_by_hand():
+    # cycle 0 shifts w in, cycle 1 streams a: the product leaves the south edge in cycle 1
+    golden = ws.simulate_golden(*prepared([[3.0]], [[4.0]]), ArrayConfig(rows=1, cols=1))
+    assert golden.result[0, 0] == 12 and golden.report.total_cycles == 2
+    assert counts(golden.report) == {
+        "total_cycles": 2,
+        "weight_load_cycles": 1,
+        "compute_cycles": 1,
+        "fill_drain_cycles": 0,
+        "weight_read_bytes": 4,
+        "act_read_bytes": 4,
+        "acc_write_bytes": 4,
+        "acc_read_bytes": 4,
+    }
+
+
+def test_one_by_one_two_folds_serial_and_double_buffered_by_hand():
+    a, b = prepared(np.arange(6.0).reshape(3, 2), [[1.0], [2.0]])
+    serial = ws.simulate_golden(a, b, ArrayConfig(1, 1, weight_load="serial")).report
+    # each fold: 1 load + 3 stream cycles; no fill or drain in a 1x1 array
+    assert (serial.total_cycles, serial.weight_load_cycles, serial.compute_cycles) == (8, 2, 6)
+    double = ws.simulate_golden(a, b, ArrayConfig(1, 1, weight_load="double_buffered")).report
+    # tile 1 shifts into the shadow in cycle 1 while fold 0 streams in cycles 1-3
+    assert (double.total_cycles, double.weight_load_cycles, double.compute_cycles) == (7, 1, 6)
+
+
+def test_two_by_two_by_hand():
+    a, b = prepared(np.ones((2, 4)), np.ones((4, 2)))
+    serial = ws.simulate_golden(a, b, ArrayConfig(2, 2)).report
+    # per fold: 2 shift cycles, 2 stream cycles, 2 drain cycles (last result at t + r - 1 + j)
+    assert counts(serial) == {
+        "total_cycles": 12,
+        "weight_load_cycles": 4,
+        "compute_cycles": 4,
+        "fill_drain_cycles": 4,
+        "weight_read_bytes": 32,
+        "act_read_bytes": 32,
+        "acc_write_bytes": 32,
+        "acc_read_bytes": 16,
+    }
+    double = ws.simulate_golden(a, b, ArrayConfig(2, 2, weight_load="double_buffered"))
+    # loads 0-1, stream 2-3, tile 1 shifts in 4-5 (last PE switched in cycle 4), stream 6-7,
+    # drain 8-9
+    assert (double.report.total_cycles, double.report.weight_load_cycles) == (10, 4)
+    assert double.report.fill_drain_cycles == 2
+    assert double.result.tolist() == [[4, 4], [4, 4]]
+
+
+def test_double_buffering_hides_the_load_when_m_is_long_enough():
+    rows, cols, m = 4, 3, 2 * 4 + 3 - 2
+    config = ArrayConfig(rows, cols, weight_load="double_buffered")
+    cycles = ws.closed_form_cycles(m, 3 * rows, cols, config)
+    assert cycles["weight_load_cycles"] == rows  # only the first tile's shift is exposed
+    assert cycles["fill_drain_cycles"] == rows + cols - 2
+
+
+def run_with(a, b, config, timeline):
+    folds = plan_folds(*a.shape, b.shape[1], config.rows, config.cols)
+    array = WeightStationaryArray(config.rows, config.cols)
+    return ws.execute(
+        a, b, folds, timeline, array, Accumulator(a.shape[0], config.cols, np.float32)
+    )[0]
+
+
+@pytest.mark.parametrize("rows, cols, m", [(3, 2, 2), (2, 3, 9), (4, 4, 1)])
+def test_double_buffered_timeline_is_as_early_as_the_hardware_allows(rows, cols, m):
+    rng = np.random.default_rng(7)  # distinct float weights: a wrong one cannot go unnoticed
+    a, b = prepared(rng.standard_normal((m, 2 * rows)), rng.standard_normal((2 * rows, cols)))
+    config = ArrayConfig(rows, cols, weight_load="double_buffered")
+    timeline = ws.fold_timeline([m, m], rows, cols, config.weight_load)
+    expected = run_with(a, b, config, timeline)
+    assert np.array_equal(expected, ordered_reference(a, b, rows))
+    first, second = timeline
+    # shifting tile 1 a cycle earlier overwrites a shadow weight before the last PE took it
+    early_load = [first, ws.FoldTiming(second.load - 1, second.stream)]
+    assert not np.array_equal(run_with(a, b, config, early_load), expected)
+    early_stream = [first, ws.FoldTiming(second.load, second.stream - 1)]
+    if second.stream == second.load + rows:
+        # streaming a cycle before the tile is fully in switches in a half-shifted weight
+        assert not np.array_equal(run_with(a, b, config, early_stream), expected)
+    else:
+        # streaming before the previous fold's last row entered drives a row twice
+        with pytest.raises(ValueError, match="feed the same row"):
+            run_with(a, b, config, early_stream)
+
+
+def test_two_tiles_shifting_at_once_is_refused():
+    a, b = prepared(np.ones((2, 4)), np.ones((4, 2)))
+    clash = [ws.FoldTiming(0, 2), ws.FoldTiming(1, 4)]
+    with pytest.raises(ValueError, match="two tiles shift"):
+        run_with(a, b, ArrayConfig(2, 2), clash)
+
+
+def test_accumulator_capacity_splits_m_and_reloads_the_weights():
+    rng = np.random.default_rng(3)
+    a, b = prepared(rng.integers(-4, 5, (10, 5)), rng.integers(-4, 5, (5, 3)))
+    config = ArrayConfig(2, 2, accumulator_rows=4)
+    c, report = ws.simulate_fast(a, b, config)
+    assert np.array_equal(c, a @ b)
+    assert report.folds == 3 * 3 * 2  # chunks of 4, 4, 2 rows
+    assert report.weight_read_bytes == 3 * 5 * 3 * 4  # all weights, once per chunk
+    assert report.total_cycles == sum(2 * 2 + 2 + t - 2 for t in [4] * 6 + [4] * 6 + [2] * 6)
+
+
+def test_progress_reports_every_fold():
+    a, b = prepared(np.ones((3, 40)), np.ones((40, 50)))
+    seen = []
+    ws.simulate_fast(a, b, ArrayConfig(4, 4), progress=seen.append)
+    assert sum(seen) == 10 * 13 and len(seen) > 1
+
+
+def test_runs_beyond_max_cycles_are_refused_before_they_start():
+    a, b = prepared(np.ones((100, 10)), np.ones((10, 10)))
+    config = ArrayConfig(2, 2, max_cycles=1000)  # 25 folds of 2*2 + 2 + 100 - 2 cycles
+    for engine in (ws.simulate_fast, ws.simulate_golden):
+        with pytest.raises(SimulationLimitError, match="would take 2,600 cycles"):
+            engine(a, b, config)
+
+
+NO_JIT_RUN = """
+import json, sys
+import numpy as np
+from systolic.config import ArrayConfig
+from systolic.dataflows.weight_stationary import simulate_fast
+a, b = (np.array(x, dtype=np.float32) for x in json.load(sys.stdin))
+c, report = simulate_fast(a, b, ArrayConfig(4, 3, weight_load="double_buffered"))
+print(json.dumps([c.tolist(), report.pe_active_cycles.tolist(), report.to_dict()]))
+"""
+
+
+def test_kernel_body_without_jit_equals_the_compiled_kernel():
+    # NUMBA_DISABLE_JIT runs the kernels' Python bodies: they must compute what the compiled do
+    rng = np.random.default_rng(5)
+    a, b = prepared(rng.standard_normal((7, 9)), rng.standard_normal((9, 5)))
+    config = ArrayConfig(4, 3, weight_load="double_buffered")
+    expected, report = ws.simulate_fast(a, b, config)
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", NO_JIT_RUN],
+        input=json.dumps([a.tolist(), b.tolist()]),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    c, active, fields = json.loads(run.stdout)
+    assert np.array_equal(np.array(c, np.float32), expected)
+    assert np.array_equal(active, report.pe_active_cycles)
+    assert fields == report.to_dict()

@@ -1,0 +1,62 @@
+"""Public API: matmul and the SystolicMatmul callable."""
+
+import numpy as np
+import pytest
+
+import systolic
+from systolic import ArrayConfig, SystolicMatmul
+
+
+def test_matmul_engines_agree():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((9, 7)), rng.standard_normal((7, 6))
+    config = ArrayConfig(3, 4, weight_load="double_buffered")
+    fast, fast_report = systolic.matmul(a, b, config)
+    golden, golden_report = systolic.matmul(a, b, config, engine="golden")
+    assert np.array_equal(fast, golden) and fast_report == golden_report
+    assert fast.dtype == np.float32
+    assert 0 < fast_report.max_abs_error < 1e-5 and fast_report.exact is False
+
+
+def test_fp64_format_is_exact_to_float64_rounding():
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    c, report = systolic.matmul(a, b, ArrayConfig(4, 4, dtype="fp64"))
+    assert c.dtype == np.float64 and report.max_abs_error < 1e-14
+    assert report.weight_read_bytes == 4 * 3 * 8
+
+
+def test_compare_false_leaves_the_error_fields_empty():
+    _, report = systolic.matmul(np.ones((2, 2)), np.ones((2, 2)), compare=False)
+    assert report.exact is None and report.max_abs_error is None
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="unknown engine 'rtl'; valid: fast, golden"):
+        systolic.matmul(np.ones((1, 1)), np.ones((1, 1)), engine="rtl")
+    with pytest.raises(ValueError, match="unknown engine"):
+        SystolicMatmul(engine="rtl")
+
+
+def test_systolic_matmul_behaves_like_np_matmul_and_keeps_tagged_reports():
+    mm = SystolicMatmul(ArrayConfig(4, 4))
+    a, b = np.arange(12.0).reshape(3, 4), np.arange(8.0).reshape(4, 2)
+    with mm.tagged("forward"):
+        c = mm(a, b)
+    d = mm(b.T, a.T, tag="backward")
+    mm(a, b)
+    assert np.array_equal(c, a @ b) and np.array_equal(d, b.T @ a.T)
+    assert [call.tag for call in mm.calls] == ["forward", "backward", None]
+    assert mm.calls[1].shape == (2, 4, 3)
+    assert mm.total("forward").macs == 24 and mm.total().macs == 24 + 24 + 24
+    assert list(mm.by_tag()) == ["forward", "backward", None]
+    assert mm.by_tag()["backward"].exact is True
+    mm.reset()
+    assert mm.calls == [] and mm.total() is None
+
+
+def test_systolic_matmul_passes_bad_input_errors_through():
+    mm = SystolicMatmul()
+    with pytest.raises(ValueError, match="inner dimensions differ"):
+        mm(np.ones((2, 3)), np.ones((2, 3)))
+    assert mm.calls == []

@@ -1,0 +1,49 @@
+"""Fold plans and skew/de-skew."""
+
+import math
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from systolic.schedule import deskew, fold_counts, fold_table, pad_tile, plan_folds, skew
+
+dims = st.integers(1, 40)
+sides = st.integers(1, 16)
+
+
+@given(m=dims, k=dims, n=dims, rows=sides, cols=sides, capacity=st.none() | st.integers(1, 50))
+def test_folds_tile_the_gemm_exactly_once(m, k, n, rows, cols, capacity):
+    folds = plan_folds(m, k, n, rows, cols, capacity)
+    chunks = 1 if capacity is None else math.ceil(m / capacity)
+    assert len(folds) == chunks * math.ceil(k / rows) * math.ceil(n / cols)
+    assert len(folds) == fold_counts(m, k, n, rows, cols, capacity).folds
+    covered = np.zeros((m, k, n), dtype=int)
+    for fold in folds:
+        assert fold.k1 - fold.k0 <= rows and fold.n1 - fold.n0 <= cols
+        assert fold.stream_rows <= (capacity or m)
+        covered[fold.m0 : fold.m1, fold.k0 : fold.k1, fold.n0 : fold.n1] += 1
+    assert (covered == 1).all()
+
+
+def test_k_folds_of_an_output_tile_run_back_to_back_first_to_last():
+    folds = plan_folds(5, 5, 3, 2, 2, capacity=3)
+    assert [(f.m0, f.n0, f.k0) for f in folds[:4]] == [(0, 0, 0), (0, 0, 2), (0, 0, 4), (0, 2, 0)]
+    assert [(f.first, f.last) for f in folds[:3]] == [(True, False), (False, False), (False, True)]
+    assert [f.stream_rows for f in folds] == [3] * 6 + [2] * 6
+    assert fold_table(5, 5, 3, 2, 2, 3)[1].tolist() == [0, 3, 2, 4, 0, 2]
+
+
+def test_skew_by_hand():
+    tile = np.array([[1, 2, 3], [4, 5, 6]])
+    assert skew(tile).tolist() == [[1, 0, 0], [4, 2, 0], [0, 5, 3], [0, 0, 6]]
+
+
+@given(length=st.integers(1, 20), width=st.integers(1, 20), seed=st.integers(0, 1000))
+def test_deskew_undoes_skew(length, width, seed):
+    tile = np.random.default_rng(seed).standard_normal((length, width))
+    assert np.array_equal(deskew(skew(tile), length), tile)
+
+
+def test_pad_tile_zero_fills_bottom_and_right():
+    assert pad_tile(np.ones((1, 2)), (2, 3)).tolist() == [[1, 1, 0], [0, 0, 0]]
