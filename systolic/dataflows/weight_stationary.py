@@ -288,44 +288,59 @@ def simulate_golden(
 
 # ------------------------------------------------------------------------------- fast engine
 
-# Cycles are evaluated in blocks of this many (time skewing): within a block, row i runs all its
-# cycles before row i + 1. Every update reads only the row above from the cycle before, which
-# is then already done, so values and their order are the golden model's; the block keeps the
-# partial sums it touches in L1 cache (16 was fastest on the benchmark machine).
-CYCLE_BLOCK = 16
+# Cycles are evaluated in blocks of this many (time skewing): within a block, PE row i runs all
+# its cycles before row i + 1. An update reads only the row above from the cycle before, which
+# is then already done, so values and their order are the golden model's; a block keeps the
+# partial sums it touches in cache (256 was about fastest on the benchmark machine).
+CYCLE_BLOCK = 256
 
 
 @njit(cache=True)
-def _ws_fold(a_rev_t, b, m0, m1, k0, k1, n0, n1, south, active):
+def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active):
     """One fold, cycle by cycle, in a skewed layout that makes every shift free.
 
     The partial-sum register of PE(i, j) in cycle ``c`` of the fold belongs to output row
-    ``t = c - i - j``, so it is kept at ``south[d, j]`` with ``d = t + j = c - i``: passing it
-    south is then no copy at all, and the activation entering PE(i, j), ``A[m0 + t, k0 + i]``,
-    is ``a_rev_t[k0 + i, top - d + j]``, contiguous in ``j``. Per PE and cycle this is exactly
-    the golden ``psum_out = psum_in + act * weight``; rows and columns of padding and cycles
-    with no valid data are skipped (their update adds +0.0). ``active`` takes the per-PE useful
-    MAC counts as row-wise difference counts (shape ``(rows, cols + 1)``).
+    ``t = c - i - j``, so it is kept at ``south[j, d]`` with ``d = t + j = c - i``: passing it
+    south is no copy at all. The activation entering PE(i, j) then is ``A[m0 + t, k0 + i] =
+    a_t[k0 + i, m0 + d - j]``, contiguous in ``d`` like ``south[j]``, and the weight is the
+    PE's own ``b[k0 + i, n0 + j]``. Per PE and cycle this is exactly the golden
+    ``psum_out = psum_in + act * weight``. PEs of padding rows and columns, and cycles in which
+    a PE has no valid data, are skipped: their update adds +0.0. ``active[i, j]`` counts the
+    useful MACs of PE(i, j).
     """
     length, k_used, n_used = m1 - m0, k1 - k0, n1 - n0
-    top = a_rev_t.shape[1] - 1 - m0
     cycles = length + k_used + n_used - 2
     for block in range(0, cycles, CYCLE_BLOCK):
         for i in range(k_used):
-            for cycle in range(max(block, i), min(block + CYCLE_BLOCK, i + length + n_used - 1)):
-                d = cycle - i
-                lo, hi = max(0, d - length + 1), min(n_used, d + 1)
-                act = a_rev_t[k0 + i, top - d + lo : top - d + hi]
-                weight = b[k0 + i, n0 + lo : n0 + hi]
-                psum = south[d, lo:hi]
-                for j in range(hi - lo):
-                    psum[j] = psum[j] + act[j] * weight[j]
-                active[i, lo] += 1
-                active[i, hi] -= 1
+            # d = cycle - i over this block's cycles in which row i sees any valid data
+            block_lo = max(block, i) - i
+            block_hi = min(block + CYCLE_BLOCK, i + length + n_used - 1) - i
+            act_row = a_t[k0 + i]
+            for j in range(n_used):
+                lo, hi = max(block_lo, j), min(block_hi, j + length)  # 0 <= d - j < length
+                if hi <= lo:
+                    continue
+                weight = b[k0 + i, n0 + j]
+                psum = south[j, lo:hi]
+                act = act_row[m0 + lo - j : m0 + hi - j]
+                for x in range(hi - lo):
+                    psum[x] = psum[x] + act[x] * weight
+                active[i, j] += hi - lo
 
 
 @njit(parallel=True, cache=True)
-def _ws_kernel(a_rev_t, b, table, k_tiles, first_tile, last_tile, out, active):
+def _transpose(a, out):
+    """``out[:] = a.T`` for C-contiguous 2-D arrays, in cache-sized blocks on all threads."""
+    m, k = a.shape
+    for block in prange((k + 63) // 64):
+        for t0 in range(0, m, 64):
+            for i in range(block * 64, min(block * 64 + 64, k)):
+                for t in range(t0, min(t0 + 64, m)):
+                    out[i, t] = a[t, i]
+
+
+@njit(parallel=True, cache=True)
+def _ws_kernel(a_t, b, table, k_tiles, first_tile, last_tile, out, active):
     """Run output tiles ``first_tile:last_tile`` (each ``k_tiles`` consecutive folds of
     ``table``), spread over ``active.shape[0]`` threads; write results into ``out``."""
     threads = active.shape[0]
@@ -334,12 +349,12 @@ def _ws_kernel(a_rev_t, b, table, k_tiles, first_tile, last_tile, out, active):
             m0, m1, _, _, n0, n1 = table[tile * k_tiles]
             length, n_used = m1 - m0, n1 - n0
             entries = np.zeros((length, n_used), dtype=out.dtype)
-            south = np.empty((length + n_used - 1, n_used), dtype=out.dtype)
+            south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
             for f in range(tile * k_tiles, (tile + 1) * k_tiles):
                 south[:] = 0
                 k0, k1 = table[f, 2], table[f, 3]
-                _ws_fold(a_rev_t, b, m0, m1, k0, k1, n0, n1, south, active[p])
-                accumulate(entries, deskew(south, length))
+                _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active[p])
+                accumulate(entries, deskew(south.T, length))
             out[m0:m1, n0:n1] = entries
 
 
@@ -373,16 +388,17 @@ def simulate_fast(
     k_tiles = fold_counts(m, k, n, rows, cols, config.accumulator_rows).k_tiles
     tiles = len(table) // k_tiles
     threads = min(numba.get_num_threads(), tiles)
-    a_rev_t = np.ascontiguousarray(a[::-1].T)
+    a_t = np.empty((k, m), dtype=a.dtype)
+    _transpose(a, a_t)
     out = np.empty((m, n), dtype=a.dtype)
-    active = np.zeros((threads, rows, cols + 1), dtype=np.int64)
+    active = np.zeros((threads, rows, cols), dtype=np.int64)
     step = tiles if progress is None else max(threads, -(-tiles // 50))
     for first in range(0, tiles, step):
         last = min(first + step, tiles)
-        _ws_kernel(a_rev_t, b, table, k_tiles, first, last, out, active)
+        _ws_kernel(a_t, b, table, k_tiles, first, last, out, active)
         if progress is not None:
             progress((last - first) * k_tiles)
-    pe_active = np.cumsum(active.sum(axis=0), axis=1)[:, :cols]
+    pe_active = active.sum(axis=0)
     report = Report(
         rows=rows,
         cols=cols,

@@ -1,0 +1,77 @@
+"""Speed of the fast engine against np.matmul on the same float32 operands.
+
+Run: ``python bench/bench_gemm.py [--repeats N]``. Prints, per GEMM and weight-loading mode
+on a 128 x 128 array, the median wall time of ``systolic.matmul`` (without the NumPy comparison)
+and of ``np.matmul`` measured in the same process, their ratio, and simulated PE-cycles per
+second (``rows * cols * total_cycles / wall seconds``). Timing here never decides a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numba
+import numpy as np
+
+import systolic
+
+CASES = [(10, 784, 30), (256, 256, 256), (4096, 1024, 1024)]
+TARGET = ((4096, 1024, 1024), 10.0)  # largest allowed ratio for this GEMM
+
+
+def median_seconds(repeats: int, fn, *args, **kwargs) -> float:
+    """Median wall time of ``fn(*args, **kwargs)`` over ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per case (median)")
+    parser.add_argument("--size", type=int, default=128, help="array rows and cols")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"numba {numba.__version__} with {numba.get_num_threads()} threads, "
+        f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
+    )
+    print(
+        f"{'GEMM (m, k, n)':<20} {'weight load':<16} {'systolic s':>11} {'np.matmul s':>12} "
+        f"{'ratio':>7} {'G PE-cycles/s':>14}"
+    )
+    rng = np.random.default_rng(0)
+    reached = None
+    for m, k, n in CASES:
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        numpy_s = median_seconds(max(args.repeats, 20), np.matmul, a, b)
+        for mode in ("serial", "double_buffered"):
+            config = systolic.ArrayConfig(args.size, args.size, weight_load=mode)
+            _, report = systolic.matmul(a, b, config, compare=False)  # compile, warm caches
+            sim_s = median_seconds(args.repeats, systolic.matmul, a, b, config, compare=False)
+            ratio = sim_s / numpy_s
+            rate = report.pe_count * report.total_cycles / sim_s / 1e9
+            print(
+                f"{str((m, k, n)):<20} {mode:<16} {sim_s:>11.4f} {numpy_s:>12.5f} "
+                f"{ratio:>7.1f} {rate:>14.2f}"
+            )
+            if (m, k, n) == TARGET[0]:
+                reached = max(ratio, reached or 0.0)
+    if reached is not None:
+        verdict = "met" if reached <= TARGET[1] else "NOT met"
+        print(
+            f"target: ratio <= {TARGET[1]:.0f} for {TARGET[0]}: {verdict} "
+            f"(worst mode {reached:.1f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
