@@ -27,27 +27,35 @@ class Report:
     Cycles are clock cycles of the array. Cycle 0 is the first cycle in which anything happens
     (the first weight shift); the last counted cycle is the one in which the last result leaves
     the south edge of the array into the accumulators. ``total_cycles`` is their number, and the
-    breakdown below partitions it, each cycle counted once, by what the activation input (west
-    edge) of the array does in that cycle:
+    breakdown below partitions it, each cycle counted once, by what happens at the array's
+    inputs in that cycle:
 
-    - ``compute_cycles``: an activation row enters the array (one per streamed row of every
-      fold: ``m`` per fold in the weight-stationary dataflow).
-    - ``weight_load_cycles``: no activation enters because the array waits for a weight tile to
-      be shifted in.
-    - ``fill_drain_cycles``: no activation enters because the array waits for partial sums to
-      drain out of its south edge.
+    - ``compute_cycles``: a row of activations starts into the array (its first element enters
+      row 0): one per streamed row of every fold, ``m`` per fold in the weight-stationary
+      dataflow.
+    - ``weight_load_cycles``: no row starts, and a weight tile is shifting in.
+    - ``fill_drain_cycles``: no row starts and no tile is shifting: the array waits for the
+      switch to a new tile to reach its last PE, or for partial sums to drain out of its south
+      edge.
 
     Weight-stationary closed forms (``F`` folds, fold ``f`` streams ``T_f`` rows; ``r`` rows,
-    ``c`` cols):
+    ``c`` cols; derived from and tested against the golden model):
 
     - serial: each fold costs ``2r + c + T_f - 2``: ``r`` weight-load, ``T_f`` compute and
       ``r + c - 2`` fill/drain cycles; folds do not overlap.
-    - double_buffered: the first tile is shifted in (``r`` cycles); fold ``f + 1`` starts
-      streaming ``max(T_f, 2r + c - 2)`` cycles after fold ``f`` (its tile may start shifting
-      into the shadow registers once the last PE has switched to fold ``f``'s tile, ``r + c - 2``
-      cycles after fold ``f`` starts, and needs ``r`` cycles); after the last fold the array
-      drains for ``r + c - 2`` cycles. So ``total = r + sum(T_f) + sum_{f<F-1} max(0, 2r + c
-      - 2 - T_f) + r + c - 2``, the exposed shifting counted as weight-load cycles.
+    - double_buffered: the first tile shifts in (``r`` cycles) and fold 0 streams. The tile of
+      fold ``f + 1`` starts shifting into the shadow registers in the cycle the last PE switches
+      to fold ``f``'s tile, ``r + c - 2`` cycles after fold ``f`` starts, and takes ``r``
+      cycles; fold ``f + 1`` then streams once fold ``f`` has, so it starts ``max(T_f, 2r + c
+      - 2)`` cycles after fold ``f``. After the last fold the array drains for ``r + c - 2``
+      cycles. With ``g_f = max(0, 2r + c - 2 - T_f)`` the idle gap after fold ``f``::
+
+          total      = r + sum(T_f) + sum_{f<F-1} g_f + r + c - 2
+          weight_load = r + sum_{f<F-1} min(r, g_f)
+          compute     = sum(T_f)
+          fill_drain  = r + c - 2 + sum_{f<F-1} max(0, r + c - 2 - T_f)
+
+      so for ``T_f >= 2r + c - 2`` only the first tile's shift is exposed.
 
     Fields
     ------
