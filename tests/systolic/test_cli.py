@@ -23,38 +23,8 @@ def test_gemm_cycles_equal_the_serial_closed_form(capsys):
 
 
 def test_gemm_integer_operands_are_exact_and_reproducible(capsys):
-    first = run_json(
-        capsys,
-        "20",
-        "9",
-        "7",
-        "--rows",
-        "4",
-        "--cols",
-        "3",
-        "--operands",
-        "int",
-        "--weight-load",
-        "double_buffered",
-        "--seed",
-        "3",
-    )
-    again = run_json(
-        capsys,
-        "20",
-        "9",
-        "7",
-        "--rows",
-        "4",
-        "--cols",
-        "3",
-        "--operands",
-        "int",
-        "--weight-load",
-        "double_buffered",
-        "--seed",
-        "3",
-    )
+    argv = "20 9 7 --rows 4 --cols 3 --operands int --weight-load double_buffered --seed 3"
+    first, again = (run_json(capsys, *argv.split()) for _ in range(2))
     assert first["exact"] is True and first["weight_load"] == "double_buffered"
     drop = ("wall_s", "numpy_s", "warmup_s")
     assert {k: v for k, v in first.items() if k not in drop} == {
