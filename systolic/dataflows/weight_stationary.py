@@ -19,7 +19,11 @@ Three engines with one meaning:
 - :func:`simulate_fast` runs the numba kernel ``_ws_kernel``: the same per-cycle MACs in the
   same order (bit-identical values and per-PE activity), skipping padded and idle PEs, whose
   updates provably change nothing (they add ``+0.0`` to a partial sum that is never ``-0.0``);
+  it does not step the idle cycles, so its cycle counts are the closed form's;
 - :func:`closed_form_cycles` gives the cycle breakdown in O(1), documented in ``Report``.
+
+The tests hold the golden model's stepped counts equal to the closed form's, and its values,
+byte counts and per-PE activity equal to the fast engine's.
 """
 
 from __future__ import annotations
