@@ -2,7 +2,8 @@
 
 Written once here; every dataflow and engine imports it.
 
-Folds of ``(m, k) @ (k, n)`` on a ``rows x cols`` weight-stationary array::
+Folds of ``(m, k) @ (k, n)`` on a ``rows x cols`` weight-stationary array (other dataflows
+choose other tile sizes, see :func:`fold_counts`)::
 
           n0      n1              B is cut into rows x cols tiles (edges zero-padded);
         +-------+-------+         A into chunks of at most `capacity` rows (the accumulator's
@@ -25,8 +26,10 @@ De-skew is the same relation read backwards: column ``j`` of the south edge emit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -81,50 +84,81 @@ class FoldCounts:
         return self.chunks * self.folds_per_chunk
 
 
-def fold_counts(
-    m: int, k: int, n: int, rows: int, cols: int, capacity: int | None = None
-) -> FoldCounts:
-    """Count the folds of ``(m, k) @ (k, n)`` on ``rows x cols`` PEs, k mapped to rows.
+def fold_counts(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> FoldCounts:
+    """Count the folds of ``(m, k) @ (k, n)`` cut into ``tile_m x tile_k x tile_n`` tiles.
 
-    ``capacity`` is the accumulator size in rows (``None``: unlimited).
+    Each dataflow chooses the tile sizes: weight-stationary maps k to the array's rows and n to
+    its columns and cuts m into chunks of the accumulator's capacity; output-stationary maps m
+    to rows and n to columns and streams all of k.
     """
-    chunk_rows = m if capacity is None else min(m, capacity)
+    chunk_rows = min(m, tile_m)
     return FoldCounts(
-        k_tiles=math.ceil(k / rows),
-        n_tiles=math.ceil(n / cols),
+        k_tiles=math.ceil(k / tile_k),
+        n_tiles=math.ceil(n / tile_n),
         chunk_rows=chunk_rows,
         full_chunks=m // chunk_rows,
         last_chunk_rows=m % chunk_rows,
     )
 
 
-def fold_table(
-    m: int, k: int, n: int, rows: int, cols: int, capacity: int | None = None
-) -> np.ndarray:
-    """Bounds of every fold of ``(m, k) @ (k, n)``, in run order (chunk, n-tile, k-tile).
+def fold_table(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> np.ndarray:
+    """Bounds of every fold of ``(m, k) @ (k, n)``, in run order (m-chunk, n-tile, k-tile).
 
     Returns an int64 array of shape ``(folds, 6)``, one row ``(m0, m1, k0, k1, n0, n1)`` per
     fold. The ``k_tiles`` k-folds of one output tile are consecutive rows.
     """
-    counts = fold_counts(m, k, n, rows, cols, capacity)
+    counts = fold_counts(m, k, n, tile_m, tile_k, tile_n)
     m0 = np.arange(counts.chunks, dtype=np.int64) * counts.chunk_rows
-    n0 = np.arange(counts.n_tiles, dtype=np.int64) * cols
-    k0 = np.arange(counts.k_tiles, dtype=np.int64) * rows
+    n0 = np.arange(counts.n_tiles, dtype=np.int64) * tile_n
+    k0 = np.arange(counts.k_tiles, dtype=np.int64) * tile_k
     grid = np.stack(np.meshgrid(m0, n0, k0, indexing="ij"), axis=-1).reshape(-1, 3)
     starts = grid[:, [0, 2, 1]]  # (m0, k0, n0)
-    ends = np.minimum(starts + [counts.chunk_rows, rows, cols], [m, k, n])
+    ends = np.minimum(starts + [counts.chunk_rows, tile_k, tile_n], [m, k, n])
     return np.ascontiguousarray(np.stack([starts, ends], axis=-1).reshape(-1, 6))
 
 
-def plan_folds(
-    m: int, k: int, n: int, rows: int, cols: int, capacity: int | None = None
-) -> list[Fold]:
+def plan_folds(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> list[Fold]:
     """The folds of :func:`fold_table` as :class:`Fold` records, for readable engines."""
-    k_tiles = fold_counts(m, k, n, rows, cols, capacity).k_tiles
+    k_tiles = fold_counts(m, k, n, tile_m, tile_k, tile_n).k_tiles
     return [
         Fold(*map(int, bounds), first=index % k_tiles == 0, last=index % k_tiles == k_tiles - 1)
-        for index, bounds in enumerate(fold_table(m, k, n, rows, cols, capacity))
+        for index, bounds in enumerate(fold_table(m, k, n, tile_m, tile_k, tile_n))
     ]
+
+
+def run_output_tiles(
+    kernel: Callable,
+    a: np.ndarray,
+    b: np.ndarray,
+    table: np.ndarray,
+    k_tiles: int,
+    out: np.ndarray,
+    pe_shape: tuple[int, int],
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Run a dataflow's numba kernel over every output tile of a fold table, on all threads.
+
+    Output tiles (``k_tiles`` consecutive folds of ``table`` each) are independent, so the
+    kernel spreads them over threads; each thread counts its PEs' useful MACs in its own slice
+    of ``active``. The kernel is called as ``kernel(a, b, table, k_tiles, first_tile,
+    last_tile, out, active)`` for a few batches of tiles when ``progress`` is given (called with
+    the number of folds finished after each batch), else once.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``pe_shape``
+        Useful MACs per PE.
+    """
+    tiles = len(table) // k_tiles
+    threads = min(numba.get_num_threads(), tiles)
+    active = np.zeros((threads, *pe_shape), dtype=np.int64)
+    step = tiles if progress is None else max(threads, -(-tiles // 50))
+    for first in range(0, tiles, step):
+        last = min(first + step, tiles)
+        kernel(a, b, table, k_tiles, first, last, out, active)
+        if progress is not None:
+            progress((last - first) * k_tiles)
+    return active.sum(axis=0)
 
 
 def pad_tile(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -32,7 +32,6 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -41,7 +40,16 @@ from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
 from systolic.numerics import FORMATS
 from systolic.report import Report
-from systolic.schedule import Fold, deskew, fold_counts, fold_table, pad_tile, plan_folds, skew
+from systolic.schedule import (
+    Fold,
+    deskew,
+    fold_counts,
+    fold_table,
+    pad_tile,
+    plan_folds,
+    run_output_tiles,
+    skew,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,13 @@ def fold_timeline(
     return times
 
 
+def tiles(m: int, config: ArrayConfig) -> tuple[int, int, int]:
+    """Tile sizes ``(tile_m, tile_k, tile_n)`` of the weight-stationary mapping: chunks of m as
+    large as the accumulator holds, k on the array's rows, n on its columns."""
+    capacity = config.accumulator_rows
+    return (m if capacity is None else capacity), config.rows, config.cols
+
+
 def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     """Cycle breakdown of ``(m, k) @ (k, n)`` in O(1); see ``Report`` for the formulas.
 
@@ -91,7 +106,7 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
         ``total_cycles`` and the ``Report`` breakdown fields (``*_cycles``) summing to it.
     """
     rows, cols = config.rows, config.cols
-    counts = fold_counts(m, k, n, rows, cols, config.accumulator_rows)
+    counts = fold_counts(m, k, n, *tiles(m, config))
     folds, per_chunk = counts.folds, counts.folds_per_chunk
     compute = m * per_chunk  # every fold streams its chunk's rows
     if config.weight_load is WeightLoad.SERIAL:
@@ -118,7 +133,7 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
 def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     """Bytes moved between the array and its buffers (``Report`` fields) for one GEMM."""
     fmt = FORMATS[config.dtype]
-    counts = fold_counts(m, k, n, config.rows, config.cols, config.accumulator_rows)
+    counts = fold_counts(m, k, n, *tiles(m, config))
     return {
         "weight_read_bytes": counts.chunks * k * n * fmt.operand_bytes,
         "act_read_bytes": m * k * counts.n_tiles * fmt.operand_bytes,
@@ -272,8 +287,8 @@ def simulate_golden(
     m, k = a.shape
     n = b.shape[1]
     check_limits(m, k, n, config)
-    rows, cols, capacity = config.rows, config.cols, config.accumulator_rows
-    folds = plan_folds(m, k, n, rows, cols, capacity)
+    rows, cols = config.rows, config.cols
+    folds = plan_folds(m, k, n, *tiles(m, config))
     timeline = fold_timeline([f.stream_rows for f in folds], rows, cols, config.weight_load)
     array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record)
     accumulator = Accumulator(max(f.stream_rows for f in folds), cols, a.dtype)
@@ -388,21 +403,12 @@ def simulate_fast(
     n = b.shape[1]
     cycles = check_limits(m, k, n, config)
     rows, cols = config.rows, config.cols
-    table = fold_table(m, k, n, rows, cols, config.accumulator_rows)
-    k_tiles = fold_counts(m, k, n, rows, cols, config.accumulator_rows).k_tiles
-    tiles = len(table) // k_tiles
-    threads = min(numba.get_num_threads(), tiles)
+    table = fold_table(m, k, n, *tiles(m, config))
+    k_tiles = fold_counts(m, k, n, *tiles(m, config)).k_tiles
     a_t = np.empty((k, m), dtype=a.dtype)
     _transpose(a, a_t)
     out = np.empty((m, n), dtype=a.dtype)
-    active = np.zeros((threads, rows, cols), dtype=np.int64)
-    step = tiles if progress is None else max(threads, -(-tiles // 50))
-    for first in range(0, tiles, step):
-        last = min(first + step, tiles)
-        _ws_kernel(a_t, b, table, k_tiles, first, last, out, active)
-        if progress is not None:
-            progress((last - first) * k_tiles)
-    pe_active = active.sum(axis=0)
+    pe_active = run_output_tiles(_ws_kernel, a_t, b, table, k_tiles, out, (rows, cols), progress)
     report = Report(
         rows=rows,
         cols=cols,

@@ -14,10 +14,11 @@ sides = st.integers(1, 16)
 
 @given(m=dims, k=dims, n=dims, rows=sides, cols=sides, capacity=st.none() | st.integers(1, 50))
 def test_folds_tile_the_gemm_exactly_once(m, k, n, rows, cols, capacity):
-    folds = plan_folds(m, k, n, rows, cols, capacity)
+    tile_m = m if capacity is None else capacity
+    folds = plan_folds(m, k, n, tile_m, rows, cols)
     chunks = 1 if capacity is None else math.ceil(m / capacity)
     assert len(folds) == chunks * math.ceil(k / rows) * math.ceil(n / cols)
-    assert len(folds) == fold_counts(m, k, n, rows, cols, capacity).folds
+    assert len(folds) == fold_counts(m, k, n, tile_m, rows, cols).folds
     covered = np.zeros((m, k, n), dtype=int)
     for fold in folds:
         assert fold.k1 - fold.k0 <= rows and fold.n1 - fold.n0 <= cols
@@ -27,11 +28,11 @@ def test_folds_tile_the_gemm_exactly_once(m, k, n, rows, cols, capacity):
 
 
 def test_k_folds_of_an_output_tile_run_back_to_back_first_to_last():
-    folds = plan_folds(5, 5, 3, 2, 2, capacity=3)
+    folds = plan_folds(5, 5, 3, 3, 2, 2)
     assert [(f.m0, f.n0, f.k0) for f in folds[:4]] == [(0, 0, 0), (0, 0, 2), (0, 0, 4), (0, 2, 0)]
     assert [(f.first, f.last) for f in folds[:3]] == [(True, False), (False, False), (False, True)]
     assert [f.stream_rows for f in folds] == [3] * 6 + [2] * 6
-    assert fold_table(5, 5, 3, 2, 2, 3)[1].tolist() == [0, 3, 2, 4, 0, 2]
+    assert fold_table(5, 5, 3, 3, 2, 2)[1].tolist() == [0, 3, 2, 4, 0, 2]
 
 
 def test_skew_by_hand():

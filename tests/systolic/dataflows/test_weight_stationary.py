@@ -89,7 +89,7 @@ def test_closed_form_equals_the_controller_timeline_at_larger_sizes(
     m, k, n, rows, cols, mode, capacity
 ):
     config = ArrayConfig(rows=rows, cols=cols, weight_load=mode, accumulator_rows=capacity)
-    table = fold_table(m, k, n, rows, cols, capacity)
+    table = fold_table(m, k, n, *ws.tiles(m, config))
     lengths = (table[:, 1] - table[:, 0]).tolist()
     timeline = ws.fold_timeline(lengths, rows, cols, mode)
     last = timeline[-1].stream + lengths[-1] + rows + cols - 2  # last result leaves
@@ -165,7 +165,7 @@ def test_double_buffering_hides_the_load_when_m_is_long_enough():
 
 
 def run_with(a, b, config, timeline):
-    folds = plan_folds(*a.shape, b.shape[1], config.rows, config.cols)
+    folds = plan_folds(*a.shape, b.shape[1], *ws.tiles(a.shape[0], config))
     array = WeightStationaryArray(config.rows, config.cols)
     return ws.execute(
         a, b, folds, timeline, array, Accumulator(a.shape[0], config.cols, np.float32)
