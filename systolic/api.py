@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from systolic.config import ArrayConfig
-from systolic.dataflows.weight_stationary import simulate_fast, simulate_golden
+from systolic.dataflows import MODULES
 from systolic.numerics import FORMATS, prepare_operands
 from systolic.report import Report
 
@@ -58,10 +58,11 @@ def matmul(
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
+    dataflow = MODULES[config.dataflow]
     if engine == "fast":
-        c, report = simulate_fast(a, b, config, progress)
+        c, report = dataflow.simulate_fast(a, b, config, progress)
     else:
-        run = simulate_golden(a, b, config)
+        run = dataflow.simulate_golden(a, b, config)
         c, report = run.result, run.report
     if compare:
         report = report.with_comparison(c, a.astype(np.float64) @ b.astype(np.float64))

@@ -13,9 +13,16 @@ from systolic.numerics import FORMATS
 
 
 class Dataflow(enum.Enum):
-    """Which operand stays in the processing elements (see DESIGN.md's table)."""
+    """Which operand stays in the processing elements.
+
+    ``WS`` (weight-stationary, the TPU's): a tile of B; k on rows, n on columns, m streamed.
+    ``OS`` (output-stationary): a tile of C; m on rows, n on columns, k streamed.
+    ``IS`` (input-stationary): a tile of A; k on rows, m on columns, n streamed.
+    """
 
     WS = "ws"
+    OS = "os"
+    IS = "is"
 
 
 class WeightLoad(enum.Enum):
@@ -55,13 +62,17 @@ class ArrayConfig:
     rows, cols : int
         Processing elements per column and per row of the grid (>= 1).
     dataflow : Dataflow or str
-        Which operand stays in the PEs. ``"ws"`` (weight-stationary, the TPU's).
+        Which operand stays in the PEs: ``"ws"`` (weight-stationary, the TPU's), ``"os"``
+        (output-stationary) or ``"is"`` (input-stationary); see :class:`Dataflow`.
     weight_load : WeightLoad or str
-        ``"serial"`` or ``"double_buffered"``, see :class:`WeightLoad`.
+        How the stationary tile (B in WS, A in IS) is loaded: ``"serial"`` or
+        ``"double_buffered"``, see :class:`WeightLoad`. Output-stationary arrays stream both
+        operands and have nothing to load, so they take ``"serial"`` only.
     accumulator_rows : int or None
         Accumulator capacity in rows of ``cols`` partial sums. ``None`` means unlimited. A GEMM
-        with more rows ``m`` than this is split into chunks of at most this many rows, and the
-        weights are loaded again for each chunk, as on the TPU.
+        that streams more rows than this (``m`` in WS, ``n`` in IS) is split into chunks of at
+        most this many rows, and the stationary tiles are loaded again for each chunk, as on
+        the TPU. Output-stationary arrays keep their sums in the PEs and take ``None`` only.
     dtype : str
         Number format of operands and accumulators, a key of ``systolic.numerics.FORMATS``.
     max_cycles : int
@@ -90,6 +101,17 @@ class ArrayConfig:
         )
         if self.accumulator_rows is not None:
             _positive_int(self.accumulator_rows, "accumulator_rows")
+        if self.dataflow is Dataflow.OS:
+            if self.weight_load is not WeightLoad.SERIAL:
+                raise ValueError(
+                    "the output-stationary dataflow has no stationary tile to double-buffer; "
+                    f"weight_load must be 'serial', got {self.weight_load.value!r}"
+                )
+            if self.accumulator_rows is not None:
+                raise ValueError(
+                    "the output-stationary dataflow keeps its sums in the PEs; "
+                    f"accumulator_rows must be None, got {self.accumulator_rows!r}"
+                )
         if self.dtype not in FORMATS:
             valid = ", ".join(repr(name) for name in FORMATS)
             raise ValueError(f"unknown dtype {self.dtype!r}; valid: {valid}")

@@ -142,9 +142,18 @@ def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]
     }
 
 
-def check_limits(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
-    """Closed-form cycles of the GEMM, after refusing it if they exceed ``config.max_cycles``."""
-    cycles = closed_form_cycles(m, k, n, config)
+def check_limits(
+    m: int,
+    k: int,
+    n: int,
+    config: ArrayConfig,
+    closed_form: Callable[[int, int, int, ArrayConfig], dict[str, int]] | None = None,
+) -> dict[str, int]:
+    """Closed-form cycles of the GEMM, after refusing it if they exceed ``config.max_cycles``.
+
+    ``closed_form`` is the dataflow's cycle formula (default: this module's).
+    """
+    cycles = (closed_form or closed_form_cycles)(m, k, n, config)
     if cycles["total_cycles"] > config.max_cycles:
         raise SimulationLimitError(
             f"({m}, {k}) @ ({k}, {n}) on {config.rows}x{config.cols} would take "

@@ -15,43 +15,8 @@ from systolic.accumulator import Accumulator
 from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
 from systolic.dataflows import weight_stationary as ws
-from systolic.numerics import FORMATS, prepare_operands
 from systolic.schedule import fold_table, plan_folds
-from tests.strategies import workloads
-
-
-def prepared(a, b, config=None):
-    config = ArrayConfig() if config is None else config
-    return prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
-
-
-def ordered_reference(a, b, rows):
-    """a @ b with the array's order of float operations: per k-fold, products added row by row
-    from a zero partial sum, then the k-folds added into a zeroed accumulator."""
-    m, k = a.shape
-    acc = np.zeros((m, b.shape[1]), a.dtype)
-    for k0 in range(0, k, rows):
-        psum = np.zeros_like(acc)
-        for i in range(k0, min(k0 + rows, k)):
-            psum = psum + a[:, i : i + 1] * b[i]
-        acc = acc + psum
-    return acc
-
-
-@given(workloads())
-def test_fast_engine_equals_golden_model_and_closed_form(workload):
-    config, a, b = workload
-    a, b = prepared(a, b, config)
-    golden = ws.simulate_golden(a, b, config)
-    fast, report = ws.simulate_fast(a, b, config)
-    assert np.array_equal(fast, golden.result)  # bit for bit (no -0.0 or NaN can occur)
-    assert report == golden.report  # every cycle, MAC and byte count
-    assert np.array_equal(report.pe_active_cycles, golden.report.pe_active_cycles)
-    m, k = a.shape
-    cycles = ws.closed_form_cycles(m, k, b.shape[1], config)
-    assert {name: getattr(golden.report, name) for name in cycles} == cycles
-    assert np.array_equal(golden.result, ordered_reference(a, b, config.rows))
-    assert golden.report.macs == a.size * b.shape[1]
+from tests.reference import ordered_reference, prepared
 
 
 @pytest.mark.parametrize("mode", list(WeightLoad))
@@ -68,26 +33,14 @@ def test_fast_engine_equals_golden_across_cycle_blocks(mode):
     assert np.array_equal(fast, ordered_reference(a, b, 3))
 
 
-@given(workloads())
-def test_integer_valued_operands_give_exactly_a_at_b(workload):
-    config, a, b = workload
-    a, b = np.round(a), np.round(b)
-    c, _ = ws.simulate_fast(*prepared(a, b, config), config)
-    assert np.array_equal(c, a @ b)
-
-
-@given(
-    m=st.integers(1, 600),
-    k=st.integers(1, 300),
-    n=st.integers(1, 300),
-    rows=st.integers(1, 64),
-    cols=st.integers(1, 64),
-    mode=st.sampled_from(list(WeightLoad)),
-    capacity=st.none() | st.integers(1, 700),
-)
-def test_closed_form_equals_the_controller_timeline_at_larger_sizes(
-    m, k, n, rows, cols, mode, capacity
-):
+@given(data=st.data())
+def test_closed_form_equals_the_controller_timeline_at_larger_sizes(data):
+    # up to 40 tiles per dimension and 20 chunks, so the per-fold timeline stays quick
+    rows, cols = data.draw(st.integers(1, 64)), data.draw(st.integers(1, 64))
+    m = data.draw(st.integers(1, 600))
+    k, n = data.draw(st.integers(1, 40 * rows)), data.draw(st.integers(1, 40 * cols))
+    capacity = data.draw(st.none() | st.integers(-(-m // 20), 700))
+    mode = data.draw(st.sampled_from(list(WeightLoad)))
     config = ArrayConfig(rows=rows, cols=cols, weight_load=mode, accumulator_rows=capacity)
     table = fold_table(m, k, n, *ws.tiles(m, config))
     lengths = (table[:, 1] - table[:, 0]).tolist()

@@ -1,0 +1,427 @@
+"""GEMM workloads: named matrix multiplies ``C = A @ B`` read from and written to files.
+
+A workload is a list of :class:`Gemm`, each with ``a`` of shape ``(m, k)`` and ``b`` of shape
+``(k, n)``. :func:`load_workload` picks the format from the file's suffix:
+
+``.csv``
+    A header, then one GEMM per line. The header is either ``name,m,k,n`` (any column order) or
+    SCALE-Sim's GEMM topology header ``Layer Name, M, N, K,``. Both name their columns, so
+    SCALE-Sim's order (M rows of A, N columns of B, K the common dimension) needs no special
+    case. Cells may carry surrounding spaces; blank lines and the empty cells left by trailing
+    commas are ignored.
+``.json``
+    A list of objects ``{"name": "fc1", "m": 64, "k": 784, "n": 30}``.
+
+Bad input raises :class:`WorkloadError` with a one-line message that names the file, where in it
+(``line 4`` for CSV, 1-based; ``entry 3`` for JSON, the 0-based list index) and the field::
+
+    layers.csv, line 4, field 'k': expected a positive integer, got '0'
+
+:func:`mlp_gemms` lists the GEMMs of one training step of a fully connected network, and
+:func:`save_workload` writes a workload that :func:`load_workload` reads back unchanged.
+
+>>> mlp_gemms([4, 3], batch=2)
+[Gemm(name='layer1.forward', m=2, k=4, n=3), Gemm(name='layer1.gradient', m=4, k=2, n=3)]
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SUFFIXES = (".csv", ".json")
+FIELDS = ("name", "m", "k", "n")
+
+# Header cells (stripped, lower-cased) that mean the name column: ours, then SCALE-Sim's two.
+_NAME_ALIASES = ("name", "layer name", "layer")
+# Columns of SCALE-Sim's convolution topology; any of them in a header means a conv file.
+_CONV_COLUMNS = (
+    "ifmap height",
+    "ifmap width",
+    "filter height",
+    "filter width",
+    "channels",
+    "num filter",
+    "strides",
+)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class WorkloadError(ValueError):
+    """A workload file that cannot be read: missing, not UTF-8, or not in a supported form.
+
+    The message is one line: ``<file>[, line L | , entry E][, field 'F']: <problem>``.
+    """
+
+
+_NAME_RULE = "a non-empty printable name without surrounding whitespace"
+
+
+def _good_name(name: object) -> bool:
+    # printable: no line breaks, tabs or control characters, so that messages stay on one line
+    # and the name reads back from CSV as written
+    return isinstance(name, str) and name != "" and name == name.strip() and name.isprintable()
+
+
+def _positive_int(value: object, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """One named matrix multiply ``c = a @ b`` with ``a`` of shape (m, k), ``b`` of (k, n).
+
+    Parameters
+    ----------
+    name : str
+        Label of the GEMM, e.g. ``"layer1.forward"``: not empty, printable (no line breaks,
+        tabs or control characters) and without surrounding whitespace, so that it survives a
+        round trip through a CSV file.
+    m, k, n : int
+        Rows of ``a``, the common dimension, and columns of ``b`` (each >= 1).
+    """
+
+    name: str
+    m: int
+    k: int
+    n: int
+
+    def __post_init__(self):
+        if not _good_name(self.name):
+            raise ValueError(f"name must be {_NAME_RULE}, got {self.name!r}")
+        for field in ("m", "k", "n"):
+            _positive_int(getattr(self, field), field)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the GEMM, m * k * n."""
+        return self.m * self.k * self.n
+
+
+def _check_mlp(sizes: Sequence[int], batch: int) -> None:
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must hold at least two layer sizes, got {list(sizes)!r}")
+    for i, size in enumerate(sizes):
+        _positive_int(size, f"sizes[{i}]")
+    _positive_int(batch, "batch")
+
+
+def forward_gemms(sizes: Sequence[int], batch: int) -> list[Gemm]:
+    """List the GEMMs of one forward pass (inference) of a fully connected network.
+
+    Layer ``l`` (numbered from 1) has weights of shape ``(sizes[l-1], sizes[l])`` and computes
+    ``z = a @ w  # (batch, n_in) @ (n_in, n_out)``, named ``f"layer{l}.forward"``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first, e.g. ``[784, 30, 10]``; at least two, each >= 1.
+    batch : int
+        Mini-batch size (>= 1).
+
+    Returns
+    -------
+    list of Gemm
+        One GEMM per layer, first layer first.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two sizes, or a size or ``batch`` that is not a positive integer.
+    """
+    _check_mlp(sizes, batch)
+    return [
+        Gemm(f"layer{layer}.forward", m=batch, k=sizes[layer - 1], n=sizes[layer])
+        for layer in range(1, len(sizes))
+    ]
+
+
+def mlp_gemms(sizes: Sequence[int], batch: int) -> list[Gemm]:
+    """List the GEMMs of one training step of a fully connected network, in execution order.
+
+    First the forward pass (see :func:`forward_gemms`), then backpropagation from the last
+    layer to the first. Layer ``l`` with weights ``w`` of shape ``(n_in, n_out)`` runs
+
+    - ``f"layer{l}.gradient"``: ``dw = a.T @ delta  # (n_in, batch) @ (batch, n_out)``,
+    - ``f"layer{l}.backward"``: ``delta_prev = delta @ w.T  # (batch, n_out) @ (n_out, n_in)``,
+      for every layer except the first, whose input needs no error.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first, e.g. ``[784, 30, 10]``; at least two, each >= 1.
+    batch : int
+        Mini-batch size (>= 1).
+
+    Returns
+    -------
+    list of Gemm
+        ``3 L - 1`` GEMMs for ``L = len(sizes) - 1`` layers.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two sizes, or a size or ``batch`` that is not a positive integer.
+    """
+    gemms = forward_gemms(sizes, batch)
+    for layer in range(len(sizes) - 1, 0, -1):
+        n_in, n_out = sizes[layer - 1], sizes[layer]
+        gemms.append(Gemm(f"layer{layer}.gradient", m=n_in, k=batch, n=n_out))
+        if layer > 1:
+            gemms.append(Gemm(f"layer{layer}.backward", m=batch, k=n_out, n=n_in))
+    return gemms
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise WorkloadError(
+            f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; "
+            f"supported: {', '.join(SUFFIXES)}"
+        )
+    return suffix
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise WorkloadError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise WorkloadError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    # spreadsheet programs often start a UTF-8 CSV with a byte-order mark
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise WorkloadError(
+            f"{path}, line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x})"
+        ) from exc
+
+
+def _size_from_cell(cell: str, where: str) -> int:
+    if not _DIGITS.fullmatch(cell) or int(cell) < 1:
+        raise WorkloadError(f"{where}: expected a positive integer, got {cell!r}")
+    return int(cell)
+
+
+def _csv_columns(header: list[str], where: str) -> dict[str, int]:
+    """Map each field to its column in ``header`` (cells already stripped)."""
+    while header and not header[-1]:
+        header = header[:-1]  # empty cells left by a trailing comma
+    keys = [" ".join(cell.lower().split()) for cell in header]
+    conv = [header[i] for i, key in enumerate(keys) if key in _CONV_COLUMNS]
+    if conv:
+        raise WorkloadError(
+            f"{where}: SCALE-Sim convolution topologies (columns such as {conv[0]!r}) are not "
+            f"supported; give the GEMM form with columns Layer Name, M, N, K (or name, m, k, n)"
+        )
+    expected = "expected the columns name, m, k, n (or Layer Name, M, N, K)"
+    columns: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        field = "name" if key in _NAME_ALIASES else key
+        if field not in FIELDS:
+            what = f"unknown column {header[i]!r}" if key else f"column {i + 1} has no name"
+            raise WorkloadError(f"{where}: {what}; {expected}")
+        if field in columns:
+            raise WorkloadError(f"{where}: column {field!r} appears twice; {expected}")
+        columns[field] = i
+    missing = [field for field in FIELDS if field not in columns]
+    if missing:
+        raise WorkloadError(f"{where}: missing column {missing[0]!r}; {expected}")
+    return columns
+
+
+def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line number, stripped cells)`` of each row that is not blank."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            cells = [cell.strip() for cell in row]
+            if any(cells):
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise WorkloadError(f"{path}, line {reader.line_num}: not valid CSV: {exc}") from exc
+
+
+def _parse_csv(text: str, path: Path) -> list[tuple[Gemm, str]]:
+    rows = _csv_rows(text, path)
+    header = next(rows, None)
+    if header is None:
+        raise WorkloadError(f"{path}: empty file; expected a header such as 'name,m,k,n'")
+    line, cells = header
+    columns = _csv_columns(cells, f"{path}, line {line}")
+    width = len(columns)
+    gemms = []
+    for line, cells in rows:
+        where = f"{path}, line {line}"
+        used = len(cells)
+        while used > width and not cells[used - 1]:
+            used -= 1  # empty cells left by a trailing comma
+        if used != width:
+            raise WorkloadError(f"{where}: expected {width} cells, got {used}")
+        name = cells[columns["name"]]
+        if not _good_name(name):
+            raise WorkloadError(f"{where}, field 'name': expected {_NAME_RULE}, got {name!r}")
+        m, k, n = (
+            _size_from_cell(cells[columns[f]], f"{where}, field {f!r}") for f in ("m", "k", "n")
+        )
+        gemms.append((Gemm(name, m, k, n), f"line {line}"))
+    return gemms
+
+
+def _json_type(value: object) -> str:
+    for kind, name in ((bool, "boolean"), (dict, "object"), (list, "list"), (str, "string")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else "number"
+
+
+def _parse_json(text: str, path: Path) -> list[tuple[Gemm, str]]:
+    if not text.strip():
+        raise WorkloadError(f"{path}: empty file; expected a JSON list of GEMMs")
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorkloadError(
+            f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}"
+        ) from exc
+    if not isinstance(entries, list):
+        raise WorkloadError(f"{path}: expected a JSON list of GEMMs, got {_json_type(entries)}")
+    gemms = []
+    for index, entry in enumerate(entries):
+        where = f"{path}, entry {index}"
+        if not isinstance(entry, dict):
+            raise WorkloadError(
+                f"{where}: expected an object with keys name, m, k, n, got {_json_type(entry)}"
+            )
+        unknown = [key for key in entry if key not in FIELDS]
+        if unknown:
+            raise WorkloadError(f"{where}: unknown key {unknown[0]!r}; expected name, m, k, n")
+        for field in FIELDS:
+            if field not in entry:
+                raise WorkloadError(f"{where}, field {field!r}: missing")
+        name = entry["name"]
+        if not _good_name(name):
+            raise WorkloadError(
+                f"{where}, field 'name': expected {_NAME_RULE}, "
+                f"got {json.dumps(name, ensure_ascii=False)}"
+            )
+        for field in ("m", "k", "n"):
+            value = entry[field]
+            # bool is an int in Python, and 12.0 is a float: both are refused
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise WorkloadError(
+                    f"{where}, field {field!r}: expected a positive integer, "
+                    f"got {json.dumps(value, ensure_ascii=False)}"
+                )
+        gemm = Gemm(name, entry["m"], entry["k"], entry["n"])
+        gemms.append((gemm, f"entry {index}"))
+    return gemms
+
+
+def load_workload(path: str | os.PathLike[str]) -> list[Gemm]:
+    """Read a list of GEMMs from a ``.csv`` or ``.json`` file (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its suffix (case-insensitive) picks the format.
+
+    Returns
+    -------
+    list of Gemm
+        In file order; at least one, with distinct names.
+
+    Raises
+    ------
+    WorkloadError
+        The file is missing or unreadable, not UTF-8, of an unsupported type, empty, holds no
+        GEMM, or has a bad header, row, entry or value; the message says where.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    text = _read_text(path)
+    parse = _parse_json if suffix == ".json" else _parse_csv
+    located = parse(text, path)
+    if not located:
+        raise WorkloadError(f"{path}: no GEMMs in the file")
+    first_seen: dict[str, str] = {}
+    for gemm, place in located:
+        if gemm.name in first_seen:
+            raise WorkloadError(
+                f"{path}, {place}, field 'name': duplicate name {gemm.name!r}, "
+                f"already used at {first_seen[gemm.name]}"
+            )
+        first_seen[gemm.name] = place
+    return [gemm for gemm, _ in located]
+
+
+def _format(gemms: Sequence[Gemm], suffix: str) -> str:
+    if suffix == ".json":
+        return json.dumps([asdict(gemm) for gemm in gemms], indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    writer.writerows((gemm.name, gemm.m, gemm.k, gemm.n) for gemm in gemms)
+    return out.getvalue()
+
+
+def save_workload(gemms: Sequence[Gemm], path: str | os.PathLike[str]) -> None:
+    """Write GEMMs to a ``name,m,k,n`` CSV file, or a JSON list if the suffix is ``.json``.
+
+    The text goes to a temporary file in the target's directory first, which then replaces the
+    target in one step, so a reader never sees a half-written file.
+
+    Parameters
+    ----------
+    gemms : sequence of Gemm
+        At least one, with distinct names (what :func:`load_workload` accepts).
+    path : str or os.PathLike
+        Target file, ``.csv`` or ``.json``; overwritten if it exists.
+
+    Raises
+    ------
+    ValueError
+        An empty sequence, an item that is not a Gemm, or a repeated name.
+    WorkloadError
+        An unsupported suffix.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if not gemms:
+        raise ValueError("gemms is empty; a workload holds at least one GEMM")
+    names = set()
+    for i, gemm in enumerate(gemms):
+        if not isinstance(gemm, Gemm):
+            raise ValueError(f"gemms[{i}] must be a Gemm, got {gemm!r}")
+        if gemm.name in names:
+            raise ValueError(f"gemms[{i}] repeats the name {gemm.name!r}")
+        names.add(gemm.name)
+    text = _format(gemms, suffix)
+    # keep the target's permissions; a new file gets rw-r--r-- rather than mkstemp's rw-------
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
