@@ -1,8 +1,9 @@
 """The ``systolic`` command.
 
 ``systolic gemm [M K N]`` runs random operands through the simulated array and prints the
-Report next to the comparison with NumPy. Bad input ends with a one-line message on stderr and
-exit status 2, never a traceback.
+Report next to the comparison with NumPy. ``systolic compare`` runs a workload on every
+dataflow and array size and writes a table, CSV and PNG. Bad input ends with a one-line
+message on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -89,6 +91,31 @@ def _parser() -> argparse.ArgumentParser:
         help=f"refuse runs longer than this many cycles (default {ArrayConfig.max_cycles:,})",
     )
     gemm.add_argument("--json", action="store_true", help="print the Report as JSON")
+
+    cmp = commands.add_parser(
+        "compare",
+        help="run a workload on every dataflow and array size",
+        description="Run a workload's GEMMs on each dataflow and array size with random "
+        "operands checked against NumPy; print a table per dataflow and write CSV and PNG.",
+    )
+    source = cmp.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--workload", help="GEMM list: SCALE-Sim GEMM topology CSV, name,m,k,n CSV, or JSON"
+    )
+    source.add_argument(
+        "--mlp", help="layer sizes of an MLP, e.g. 784,30,10: its training step's GEMMs"
+    )
+    cmp.add_argument("--batch", type=_positive, default=10, help="MLP mini-batch (default 10)")
+    cmp.add_argument("--sizes", default="8x8,32x32", help="array sizes (default 8x8,32x32)")
+    cmp.add_argument("--dataflows", default="ws,os,is", help="default ws,os,is")
+    cmp.add_argument(
+        "--weight-load", default="serial", choices=[mode.value for mode in WeightLoad],
+        help="for WS and IS (OS has nothing to load); default serial",
+    )  # fmt: skip
+    cmp.add_argument("--dtype", default="fp32", choices=list(FORMATS), help="default fp32")
+    cmp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    cmp.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
+    cmp.add_argument("--json", action="store_true", help="print the records as JSON")
     return parser
 
 
@@ -172,12 +199,48 @@ def _gemm(args: argparse.Namespace) -> None:
     )
 
 
+def _layer_sizes(text: str) -> list[int]:
+    try:
+        return [int(size) for size in text.split(",")]
+    except ValueError:
+        raise ValueError(f"bad --mlp {text!r}: expected layer sizes like 784,30,10") from None
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from systolic import compare, plots, workloads
+
+    sizes = compare.parse_sizes(args.sizes)
+    flows = compare.parse_dataflows(args.dataflows)
+    if args.workload is not None:
+        gemms = workloads.load_workload(args.workload)
+    else:
+        gemms = workloads.mlp_gemms(_layer_sizes(args.mlp), args.batch)
+    from tqdm import tqdm
+
+    total = len(sizes) * len(flows) * len(gemms)
+    with tqdm(total=total, desc="simulating", unit="GEMM", file=sys.stderr, leave=False) as bar:
+        records = compare.compare(
+            gemms, sizes, flows, weight_load=args.weight_load, dtype=args.dtype,
+            seed=args.seed, progress=bar.update,
+        )  # fmt: skip
+    out = Path(args.out)
+    compare.write_csv(records, out / "compare.csv")
+    plots.save_figure(plots.compare_figure(records), out / "compare.png")
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print(compare.format_tables(records))
+    print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "gemm":
             _gemm(args)
+        elif args.command == "compare":
+            _compare(args)
     except ValueError as error:  # every bad-input error of the package is a ValueError
         print(f"systolic: error: {error}", file=sys.stderr)
         return 2

@@ -27,17 +27,16 @@ Bad input raises :class:`WorkloadError` with a one-line message that names the f
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import io
 import json
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from systolic.files import atomic_open
 
 SUFFIXES = (".csv", ".json")
 FIELDS = ("name", "m", "k", "n")
@@ -410,18 +409,5 @@ def save_workload(gemms: Sequence[Gemm], path: str | os.PathLike[str]) -> None:
         if gemm.name in names:
             raise ValueError(f"gemms[{i}] repeats the name {gemm.name!r}")
         names.add(gemm.name)
-    text = _format(gemms, suffix)
-    # keep the target's permissions; a new file gets rw-r--r-- rather than mkstemp's rw-------
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as handle:
+        handle.write(_format(gemms, suffix))

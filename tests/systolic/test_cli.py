@@ -59,3 +59,69 @@ def test_bad_input_is_one_line_and_exit_status_2(argv, message):
     assert run.returncode == 2
     assert run.stdout == "" and len(run.stderr.splitlines()) == 1
     assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_compare_prints_tables_and_writes_csv_and_png(tmp_path, capsys):
+    workload = tmp_path / "topology.csv"
+    workload.write_text("Layer Name, M, N, K,\nfc1, 12, 5, 9,\nfc2, 4, 3, 5,\n")
+    out = tmp_path / "results"
+    argv = ["compare", "--workload", str(workload), "--sizes", "4x4,2x3", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert [line for line in text.splitlines() if line.startswith("dataflow")] == [
+        "dataflow ws", "dataflow os", "dataflow is"
+    ]  # fmt: skip
+    assert (out / "compare.csv").read_text().count("\n") == 1 + 2 * 3 * 2
+    assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_json_has_one_record_per_layer_dataflow_and_size(tmp_path, capsys):
+    argv = ["compare", "--mlp", "20,6,3", "--batch", "4", "--sizes", "4x4",
+            "--dataflows", "os,ws", "--out", str(tmp_path), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 2 * 5
+    assert {(r["dataflow"], r["rows"], r["cols"]) for r in records} == {("os", 4, 4), ("ws", 4, 4)}
+    forward = next(r for r in records if r["layer"] == "layer1.forward" and r["dataflow"] == "ws")
+    assert (forward["m"], forward["k"], forward["n"]) == (4, 20, 6)
+    # WS SCALE-Sim figure is ours minus one (see systolic.scalesim)
+    assert forward["scalesim_cycles"] == forward["total_cycles"] - 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("name,m,k,n\nfc1,4,0,3\n", "w.csv, line 2, field 'k': expected a positive integer"),
+        ("name,m,k\nfc1,4,2\n", "w.csv, line 1: missing column 'n'"),
+        ("name,m,k,n\nfc1,4,2.5,3\n", "w.csv, line 2, field 'k'"),
+        ("", "w.csv: empty file"),
+    ],
+)
+def test_compare_bad_workload_is_one_line_naming_file_line_and_field(tmp_path, content, message):
+    (tmp_path / "w.csv").write_text(content)
+    run = subprocess.run(
+        [sys.executable, "-m", "systolic", "compare", "--workload", "w.csv", "--out", "r"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
+    assert message in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataflows", "ws,xs"], "unknown dataflow 'xs'; valid: ws, os, is"),
+        (["--sizes", "8x"], "bad array size '8x'"),
+        (["--mlp", "784,a"], "bad --mlp '784,a'"),
+        (["--mlp", "784"], "at least two"),
+    ],
+)
+def test_compare_bad_options_are_one_line(tmp_path, argv, message):
+    if "--mlp" not in argv:
+        argv = [*argv, "--mlp", "8,4"]
+    run = subprocess.run(
+        [sys.executable, "-m", "systolic", "compare", *argv, "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
+    assert message in run.stderr and "Traceback" not in run.stderr

@@ -1,0 +1,131 @@
+"""Run one workload on several dataflows and array sizes, and tabulate what each costs.
+
+Every GEMM gets random standard-normal operands (the same ones for every dataflow and size,
+from one seed), runs on the fast engine, and is compared with NumPy. One record per
+layer x dataflow x array size holds the Report's stable fields plus ``layer``, ``dataflow``,
+``rows``, ``cols``, ``m``, ``k``, ``n`` and ``scalesim_cycles`` (SCALE-Sim's figure for the same
+run, see ``systolic.scalesim``).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from systolic.api import matmul
+from systolic.config import ArrayConfig, Dataflow, WeightLoad
+from systolic.files import atomic_write
+from systolic.scalesim import scalesim_cycles
+from systolic.workloads import Gemm
+
+FIELDS = (
+    "layer", "dataflow", "rows", "cols", "m", "k", "n",
+    "total_cycles", "weight_load_cycles", "compute_cycles", "fill_drain_cycles",
+    "macs", "pe_count", "folds", "utilization", "mapping_efficiency",
+    "act_read_bytes", "weight_read_bytes", "acc_write_bytes", "acc_read_bytes",
+    "max_abs_error", "max_rel_error", "exact", "scalesim_cycles",
+)  # fmt: skip
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """Array sizes from ``"8x8,32x32,128x64"`` (rows x cols), in the given order."""
+    sizes = []
+    for item in text.split(","):
+        match = re.fullmatch(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*", item)
+        if not match or min(int(match[1]), int(match[2])) < 1:
+            raise ValueError(f"bad array size {item!r}: expected ROWSxCOLS, e.g. 32x32")
+        sizes.append((int(match[1]), int(match[2])))
+    return sizes
+
+
+def parse_dataflows(text: str) -> list[Dataflow]:
+    """Dataflows from ``"ws,os,is"``; an unknown name lists the valid ones."""
+    valid = ", ".join(flow.value for flow in Dataflow)
+    flows = []
+    for name in text.split(","):
+        try:
+            flows.append(Dataflow(name.strip().lower()))
+        except ValueError:
+            raise ValueError(f"unknown dataflow {name.strip()!r}; valid: {valid}") from None
+    return flows
+
+
+def compare(
+    gemms: Sequence[Gemm],
+    sizes: Sequence[tuple[int, int]],
+    dataflows: Sequence[Dataflow] = tuple(Dataflow),
+    *,
+    weight_load: WeightLoad | str = WeightLoad.SERIAL,
+    dtype: str = "fp32",
+    seed: int = 0,
+    progress: Callable[[], None] | None = None,
+) -> list[dict]:
+    """Run every GEMM on every dataflow and array size; one record each (see module doc).
+
+    ``weight_load`` applies to the dataflows with a stationary tile (WS, IS); output-stationary
+    runs are always serial. ``progress`` is called after each run.
+    """
+    rng = np.random.default_rng(seed)
+    operands = [(rng.standard_normal((g.m, g.k)), rng.standard_normal((g.k, g.n))) for g in gemms]
+    records = []
+    for rows, cols in sizes:
+        for flow in dataflows:
+            mode = WeightLoad.SERIAL if flow is Dataflow.OS else weight_load
+            config = ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, dtype=dtype)
+            for gemm, (a, b) in zip(gemms, operands, strict=True):
+                _, report = matmul(a, b, config)
+                record = {"layer": gemm.name, "dataflow": flow.value, "m": gemm.m, "k": gemm.k}
+                record.update(n=gemm.n, **report.to_dict())
+                record["scalesim_cycles"] = scalesim_cycles(gemm.m, gemm.k, gemm.n, config)
+                records.append({name: record[name] for name in FIELDS})
+                if progress is not None:
+                    progress()
+    return records
+
+
+def write_csv(records: Sequence[dict], path) -> None:
+    """Write the records as CSV with the columns of :data:`FIELDS`, atomically."""
+
+    def write(handle):
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+
+    atomic_write(path, write)
+
+
+def format_tables(records: Sequence[dict]) -> str:
+    """One text table per dataflow: a row per array size and layer, then totals per size."""
+    head = (
+        f"{'array':>9} {'layer':<18} {'cycles':>12} {'util %':>7} {'map %':>6} "
+        f"{'A read B':>12} {'B read B':>12} {'acc wr B':>12} {'max abs err':>11} "
+        f"{'SCALE-Sim':>12}"
+    )
+    blocks = []
+    for flow in dict.fromkeys(r["dataflow"] for r in records):
+        lines = [f"dataflow {flow}", head]
+        for size in dict.fromkeys((r["rows"], r["cols"]) for r in records):
+            rows = [r for r in records if r["dataflow"] == flow and (r["rows"], r["cols"]) == size]
+            total = {key: sum(r[key] for r in rows) for key in (
+                "total_cycles", "macs", "act_read_bytes", "weight_read_bytes",
+                "acc_write_bytes", "scalesim_cycles", "compute_cycles")}  # fmt: skip
+            pes = size[0] * size[1]
+            total.update(
+                layer="total",
+                utilization=total["macs"] / (pes * total["total_cycles"]),
+                mapping_efficiency=total["macs"] / (pes * total["compute_cycles"]),
+                max_abs_error=max(r["max_abs_error"] for r in rows),
+            )
+            for r in [*rows, total]:
+                lines.append(
+                    f"{size[0]:>4}x{size[1]:<4} {r['layer']:<18.18} {r['total_cycles']:>12,} "
+                    f"{100 * r['utilization']:>7.2f} {100 * r['mapping_efficiency']:>6.1f} "
+                    f"{r['act_read_bytes']:>12,} {r['weight_read_bytes']:>12,} "
+                    f"{r['acc_write_bytes']:>12,} {r['max_abs_error']:>11.2e} "
+                    f"{r['scalesim_cycles']:>12,}"
+                )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
