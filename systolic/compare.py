@@ -97,6 +97,30 @@ def write_csv(records: Sequence[dict], path) -> None:
     atomic_write(path, write)
 
 
+def totals(records: Sequence[dict]) -> list[dict]:
+    """Sum the records of each (dataflow, array size): cycles, MACs, bytes, SCALE-Sim cycles;
+    recompute ``utilization`` and ``mapping_efficiency`` from the sums; keep the largest error.
+    """
+    summed = (
+        "total_cycles", "compute_cycles", "macs", "act_read_bytes", "weight_read_bytes",
+        "acc_write_bytes", "acc_read_bytes", "scalesim_cycles",
+    )  # fmt: skip
+    groups: dict[tuple, list[dict]] = {}
+    for record in records:
+        key = (record["dataflow"], record["rows"], record["cols"])
+        groups.setdefault(key, []).append(record)
+    out = []
+    for (flow, rows, cols), group in groups.items():
+        total = {"layer": "total", "dataflow": flow, "rows": rows, "cols": cols}
+        total.update({name: sum(r[name] for r in group) for name in summed})
+        pes = rows * cols
+        total["utilization"] = total["macs"] / (pes * total["total_cycles"])
+        total["mapping_efficiency"] = total["macs"] / (pes * total["compute_cycles"])
+        total["max_abs_error"] = max(r["max_abs_error"] for r in group)
+        out.append(total)
+    return out
+
+
 def format_tables(records: Sequence[dict]) -> str:
     """One text table per dataflow: a row per array size and layer, then totals per size."""
     head = (
@@ -104,21 +128,13 @@ def format_tables(records: Sequence[dict]) -> str:
         f"{'A read B':>12} {'B read B':>12} {'acc wr B':>12} {'max abs err':>11} "
         f"{'SCALE-Sim':>12}"
     )
+    summary = totals(records)
     blocks = []
     for flow in dict.fromkeys(r["dataflow"] for r in records):
         lines = [f"dataflow {flow}", head]
-        for size in dict.fromkeys((r["rows"], r["cols"]) for r in records):
+        for total in (t for t in summary if t["dataflow"] == flow):
+            size = (total["rows"], total["cols"])
             rows = [r for r in records if r["dataflow"] == flow and (r["rows"], r["cols"]) == size]
-            total = {key: sum(r[key] for r in rows) for key in (
-                "total_cycles", "macs", "act_read_bytes", "weight_read_bytes",
-                "acc_write_bytes", "scalesim_cycles", "compute_cycles")}  # fmt: skip
-            pes = size[0] * size[1]
-            total.update(
-                layer="total",
-                utilization=total["macs"] / (pes * total["total_cycles"]),
-                mapping_efficiency=total["macs"] / (pes * total["compute_cycles"]),
-                max_abs_error=max(r["max_abs_error"] for r in rows),
-            )
             for r in [*rows, total]:
                 lines.append(
                     f"{size[0]:>4}x{size[1]:<4} {r['layer']:<18.18} {r['total_cycles']:>12,} "

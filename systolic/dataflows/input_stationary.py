@@ -75,7 +75,6 @@ def simulate_fast(
 ) -> tuple[np.ndarray, Report]:
     """Run ``a @ b`` on the fast engine; same values and counts as :func:`simulate_golden`."""
     ws.check_limits(a.shape[0], a.shape[1], b.shape[1], config, closed_form_cycles)
-    c_t, report = ws.simulate_fast(
-        np.ascontiguousarray(b.T), np.ascontiguousarray(a.T), config, progress
-    )
-    return np.ascontiguousarray(c_t.T), _named_after_operands(report)
+    # the array streams B.T, which the kernel reads transposed: that is b itself, no copy
+    c_t, report = ws.simulate_fast(b.T, ws.transposed(a), config, progress, a_t=b)
+    return ws.transposed(c_t), _named_after_operands(report)

@@ -386,11 +386,19 @@ def _ws_kernel(a_t, b, table, k_tiles, first_tile, last_tile, out, active):
             out[m0:m1, n0:n1] = entries
 
 
+def transposed(x: np.ndarray) -> np.ndarray:
+    """C-contiguous copy of ``x.T``, made on all threads (numpy's copy of a transpose is slow)."""
+    out = np.empty(x.shape[::-1], dtype=x.dtype)
+    _transpose(np.ascontiguousarray(x), out)
+    return out
+
+
 def simulate_fast(
     a: np.ndarray,
     b: np.ndarray,
     config: ArrayConfig,
     progress: Callable[[int], None] | None = None,
+    a_t: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Report]:
     """Run ``a @ b`` on the fast engine: golden values and counts, at numba speed.
 
@@ -401,6 +409,9 @@ def simulate_fast(
     config : ArrayConfig
     progress : callable, optional
         Called with the number of folds just finished, a few dozen times over a run.
+    a_t : numpy.ndarray, optional
+        ``a.T``, C-contiguous, if the caller has it: the kernel streams A from this layout.
+        ``a`` may then be given as ``a_t.T``.
 
     Returns
     -------
@@ -414,8 +425,7 @@ def simulate_fast(
     rows, cols = config.rows, config.cols
     table = fold_table(m, k, n, *tiles(m, config))
     k_tiles = fold_counts(m, k, n, *tiles(m, config)).k_tiles
-    a_t = np.empty((k, m), dtype=a.dtype)
-    _transpose(a, a_t)
+    a_t = transposed(a) if a_t is None else a_t
     out = np.empty((m, n), dtype=a.dtype)
     pe_active = run_output_tiles(_ws_kernel, a_t, b, table, k_tiles, out, (rows, cols), progress)
     report = Report(

@@ -1,0 +1,32 @@
+"""The sims scripts run end to end on small settings and write their CSV and PNG."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SIMS = Path(__file__).resolve().parents[2] / "sims"
+
+RUNS = [
+    ("compare_dataflows.py", ["--mlp", "12,5,3", "--batch", "4", "--sizes", "4x4,2x3"],
+     "compare_dataflows", 5 * 3 * 2),
+    ("array_size_sweep.py", ["--mlp", "12,5,3", "--sides", "2,4"], "array_size_sweep", 2 * 3),
+    ("batch_size_sweep.py", ["--mlp", "12,5,3", "--size", "4x4", "--batches", "1,8"],
+     "batch_size_sweep", 2 * 3),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("script, args, stem, records", RUNS)
+def test_script_writes_csv_and_png(tmp_path, script, args, stem, records):
+    run = subprocess.run(
+        [sys.executable, str(SIMS / script), *args, "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / f"{stem}.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == records
+    assert all(0 < float(row["utilization"]) <= 1 for row in rows)
+    assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
