@@ -46,7 +46,8 @@ def main() -> None:
         f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
     )
     print(
-        f"{'GEMM (m, k, n)':<20} {'weight load':<16} {'systolic s':>11} {'np.matmul s':>12} "
+        f"{'GEMM (m, k, n)':<20} {'dataflow':<9} {'weight load':<16} {'systolic s':>11} "
+        f"{'np.matmul s':>12} "
         f"{'ratio':>7} {'G PE-cycles/s':>14}"
     )
     rng = np.random.default_rng(0)
