@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from systolic.api import ENGINES, matmul
-from systolic.config import ArrayConfig, WeightLoad
+from systolic.config import ArrayConfig, Dataflow, WeightLoad
+from systolic.dataflows import MODULES
 from systolic.dataflows.weight_stationary import check_limits
 from systolic.numerics import FORMATS, check_sizes, error_bound, prepare_operands
 
@@ -63,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         )
     gemm.add_argument("--rows", type=_positive, default=32, help="PE rows (default 32)")
     gemm.add_argument("--cols", type=_positive, default=32, help="PE columns (default 32)")
+    gemm.add_argument(
+        "--dataflow", default="ws", choices=[flow.value for flow in Dataflow],
+        help="weight-, output- or input-stationary (default ws)",
+    )  # fmt: skip
     gemm.add_argument(
         "--weight-load",
         default="serial",
@@ -133,6 +138,7 @@ def _gemm(args: argparse.Namespace) -> None:
     config = ArrayConfig(
         rows=args.rows,
         cols=args.cols,
+        dataflow=args.dataflow,
         weight_load=args.weight_load,
         accumulator_rows=args.accumulator_rows,
         dtype=args.dtype,
@@ -140,7 +146,8 @@ def _gemm(args: argparse.Namespace) -> None:
     )
     # refuse oversized runs before making operands that may not even fit in memory
     check_sizes(args.m, args.k, args.n, config.max_elements)
-    cycles = check_limits(args.m, args.k, args.n, config)["total_cycles"]
+    closed_form = MODULES[config.dataflow].closed_form_cycles
+    cycles = check_limits(args.m, args.k, args.n, config, closed_form)["total_cycles"]
     fmt = FORMATS[config.dtype]
     a, b = prepare_operands(*_random_operands(args), fmt, config.max_elements)
     show_progress = not args.json and cycles * config.pe_count > PROGRESS_PE_CYCLES
@@ -169,6 +176,7 @@ def _gemm(args: argparse.Namespace) -> None:
     if args.json:
         record = {"m": args.m, "k": args.k, "n": args.n, **report.to_dict()}
         record.update(
+            dataflow=config.dataflow.value,
             weight_load=config.weight_load.value,
             dtype=config.dtype,
             engine=args.engine,
@@ -180,8 +188,8 @@ def _gemm(args: argparse.Namespace) -> None:
         print(json.dumps(record, indent=2))
         return
     print(
-        f"GEMM ({args.m}, {args.k}) @ ({args.k}, {args.n}), {config.dtype}, "
-        f"{config.weight_load.value} weight loading, {args.engine} engine"
+        f"GEMM ({args.m}, {args.k}) @ ({args.k}, {args.n}), {config.dataflow.name}, "
+        f"{config.dtype}, {config.weight_load.value} weight loading, {args.engine} engine"
     )
     print(report.table())
     if report.exact:

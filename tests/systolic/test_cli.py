@@ -35,7 +35,7 @@ def test_gemm_integer_operands_are_exact_and_reproducible(capsys):
 def test_gemm_table_names_the_workload_and_the_check(capsys):
     assert main(["gemm", "6", "5", "4", "--rows", "2", "--cols", "2", "--engine", "golden"]) == 0
     out = capsys.readouterr().out
-    assert "GEMM (6, 5) @ (5, 4), fp32, serial weight loading, golden engine" in out
+    assert "GEMM (6, 5) @ (5, 4), WS, fp32, serial weight loading, golden engine" in out
     assert "total cycles" in out and "within the fp32 rounding-error bound" in out
 
 
@@ -125,3 +125,20 @@ def test_compare_bad_options_are_one_line(tmp_path, argv, message):
     )  # fmt: skip
     assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
     assert message in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("dataflow", ["os", "is"])
+def test_gemm_runs_every_dataflow(capsys, dataflow):
+    record = run_json(capsys, "30", "20", "10", "--rows", "4", "--cols", "4", "--operands", "int",
+                      "--dataflow", dataflow)  # fmt: skip
+    assert record["dataflow"] == dataflow and record["exact"] is True
+    assert record["macs"] == 30 * 20 * 10
+
+
+def test_gemm_output_stationary_refuses_double_buffering():
+    run = subprocess.run(
+        [sys.executable, "-m", "systolic", "gemm", "--dataflow", "os", "--weight-load",
+         "double_buffered"], capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
+    assert "no stationary tile to double-buffer" in run.stderr
