@@ -27,8 +27,11 @@ class SimulationLimitError(ValueError):
     """A simulation reached the configured ``max_cycles`` (or would have)."""
 
 
-class WeightStationaryArray:
-    """Register state of the array and ``step()`` to the next clock edge.
+class GridModel:
+    """What every golden grid model shares: size, cycle counter, guard, activity and trace.
+
+    Subclasses hold their registers and implement ``step()``; it calls :meth:`_tick` once per
+    clock edge with the mask of PEs that did a useful MAC.
 
     Parameters
     ----------
@@ -58,15 +61,46 @@ class WeightStationaryArray:
         self.reset()
 
     def reset(self) -> None:
+        """Clear the cycle counter, the MAC counts and the recorded trace."""
+        self.cycle = 0
+        self.pe_active_cycles = np.zeros((self.rows, self.cols), dtype=np.int64)
+        self.history: list[np.ndarray] = []
+
+    def _check_limit(self) -> None:
+        if self.cycle >= self.max_cycles:
+            raise SimulationLimitError(f"simulation reached max_cycles={self.max_cycles}")
+
+    def _tick(self, useful: np.ndarray) -> None:
+        """Count the edge just committed and the PEs that did a useful MAC in it."""
+        self.pe_active_cycles += useful
+        if self.record:
+            self.history.append(useful)
+        self.cycle += 1
+
+    def trace(self) -> str:
+        """One line per recorded cycle: ``#`` for a PE that did a useful MAC, ``.`` otherwise."""
+        width = len(str(max(len(self.history) - 1, 0)))
+        lines = []
+        for cycle, useful in enumerate(self.history):
+            grid = "|".join("".join("#" if x else "." for x in row) for row in useful)
+            lines.append(f"{cycle:>{width}} {grid}")
+        return "\n".join(lines)
+
+
+class WeightStationaryArray(GridModel):
+    """Register state of the weight-stationary array and ``step()`` to the next clock edge.
+
+    Parameters are those of :class:`GridModel`.
+    """
+
+    def reset(self) -> None:
         """Clear all registers, the cycle counter, the MAC counts and the recorded trace."""
+        super().reset()
         shape = (self.rows, self.cols)
         for name in ("act", "psum", "weight", "shadow"):
             setattr(self, name, np.zeros(shape, dtype=self.dtype))
         for name in ("valid", "switch", "psum_valid", "weight_valid", "shadow_valid"):
             setattr(self, name, np.zeros(shape, dtype=bool))
-        self.cycle = 0
-        self.pe_active_cycles = np.zeros(shape, dtype=np.int64)
-        self.history: list[np.ndarray] = []
 
     def step(
         self,
@@ -93,8 +127,7 @@ class WeightStationaryArray:
         south_psum, south_valid : shape (cols,)
             Partial sums leaving the south edge after this edge, and their valid bits.
         """
-        if self.cycle >= self.max_cycles:
-            raise SimulationLimitError(f"simulation reached max_cycles={self.max_cycles}")
+        self._check_limit()
         act_in = np.column_stack([west_act, self.act[:, :-1]]).astype(self.dtype)
         valid_in = np.column_stack([west_valid, self.valid[:, :-1]])
         switch_in = np.column_stack([west_switch, self.switch[:, :-1]])
@@ -114,17 +147,5 @@ class WeightStationaryArray:
         self.weight, self.weight_valid = weight, weight_valid
         self.shadow, self.shadow_valid = shadow, shadow_valid
         self.act, self.valid, self.switch = act_in, valid_in, switch_in
-        self.pe_active_cycles += useful
-        if self.record:
-            self.history.append(useful)
-        self.cycle += 1
+        self._tick(useful)
         return self.psum[-1].copy(), self.psum_valid[-1].copy()
-
-    def trace(self) -> str:
-        """One line per recorded cycle: ``#`` for a PE that did a useful MAC, ``.`` otherwise."""
-        width = len(str(max(len(self.history) - 1, 0)))
-        lines = []
-        for cycle, useful in enumerate(self.history):
-            grid = "|".join("".join("#" if x else "." for x in row) for row in useful)
-            lines.append(f"{cycle:>{width}} {grid}")
-        return "\n".join(lines)

@@ -48,7 +48,9 @@ def _enum_value(enum_cls: type[enum.Enum], value: object, what: str) -> enum.Enu
         raise ValueError(f"unknown {what} {value!r}; valid: {valid}") from None
 
 
-def _positive_int(value: object, what: str) -> None:
+def check_positive_int(value: object, what: str) -> None:
+    """Raise ``ValueError("<what> must be a positive integer, got <value>")`` unless ``value``
+    is an int >= 1 (``bool`` is not accepted)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
 
@@ -93,14 +95,14 @@ class ArrayConfig:
 
     def __post_init__(self):
         for name in ("rows", "cols"):
-            _positive_int(getattr(self, name), name)
+            check_positive_int(getattr(self, name), name)
         # frozen: normalise strings to enum members through object.__setattr__
         object.__setattr__(self, "dataflow", _enum_value(Dataflow, self.dataflow, "dataflow"))
         object.__setattr__(
             self, "weight_load", _enum_value(WeightLoad, self.weight_load, "weight_load")
         )
         if self.accumulator_rows is not None:
-            _positive_int(self.accumulator_rows, "accumulator_rows")
+            check_positive_int(self.accumulator_rows, "accumulator_rows")
         if self.dataflow is Dataflow.OS:
             if self.weight_load is not WeightLoad.SERIAL:
                 raise ValueError(
@@ -115,8 +117,8 @@ class ArrayConfig:
         if self.dtype not in FORMATS:
             valid = ", ".join(repr(name) for name in FORMATS)
             raise ValueError(f"unknown dtype {self.dtype!r}; valid: {valid}")
-        _positive_int(self.max_cycles, "max_cycles")
-        _positive_int(self.max_elements, "max_elements")
+        check_positive_int(self.max_cycles, "max_cycles")
+        check_positive_int(self.max_elements, "max_elements")
 
     @property
     def pe_count(self) -> int:

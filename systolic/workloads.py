@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from systolic.config import check_positive_int
 from systolic.files import atomic_open
 
 SUFFIXES = (".csv", ".json")
@@ -72,11 +73,6 @@ def _good_name(name: object) -> bool:
     return isinstance(name, str) and name != "" and name == name.strip() and name.isprintable()
 
 
-def _positive_int(value: object, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-
-
 @dataclass(frozen=True)
 class Gemm:
     """One named matrix multiply ``c = a @ b`` with ``a`` of shape (m, k), ``b`` of (k, n).
@@ -100,7 +96,7 @@ class Gemm:
         if not _good_name(self.name):
             raise ValueError(f"name must be {_NAME_RULE}, got {self.name!r}")
         for field in ("m", "k", "n"):
-            _positive_int(getattr(self, field), field)
+            check_positive_int(getattr(self, field), field)
 
     @property
     def macs(self) -> int:
@@ -112,8 +108,8 @@ def _check_mlp(sizes: Sequence[int], batch: int) -> None:
     if len(sizes) < 2:
         raise ValueError(f"sizes must hold at least two layer sizes, got {list(sizes)!r}")
     for i, size in enumerate(sizes):
-        _positive_int(size, f"sizes[{i}]")
-    _positive_int(batch, "batch")
+        check_positive_int(size, f"sizes[{i}]")
+    check_positive_int(batch, "batch")
 
 
 def forward_gemms(sizes: Sequence[int], batch: int) -> list[Gemm]:

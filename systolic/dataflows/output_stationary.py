@@ -35,7 +35,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit, prange
 
-from systolic.array import SimulationLimitError
+from systolic.array import GridModel
 from systolic.config import ArrayConfig
 from systolic.dataflows import weight_stationary as ws
 from systolic.numerics import FORMATS
@@ -80,32 +80,21 @@ def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]
 # ----------------------------------------------------------------------------- golden engine
 
 
-class OutputStationaryArray:
+class OutputStationaryArray(GridModel):
     """Golden per-cycle model of a rows x cols output-stationary array.
 
     Registers per PE: ``a`` and ``b`` (operands passing east and south) with valid bits, and the
     stationary sum ``acc`` with a valid bit (it holds a useful product). ``step()`` computes all
-    of them from the previous cycle's values, then commits them together.
+    of them from the previous cycle's values, then commits them together. Parameters are those
+    of ``systolic.array.GridModel``.
     """
 
-    def __init__(
-        self,
-        rows: int,
-        cols: int,
-        dtype: np.dtype = np.float32,
-        max_cycles: int = 2**32,
-        record: bool = False,
-    ):
-        if rows < 1 or cols < 1:
-            raise ValueError(f"array must be at least 1x1, got {rows}x{cols}")
-        self.rows, self.cols, self.dtype = rows, cols, np.dtype(dtype)
-        self.max_cycles, self.record = max_cycles, record
-        shape = (rows, cols)
+    def reset(self) -> None:
+        """Clear all registers, the cycle counter, the MAC counts and the recorded trace."""
+        super().reset()
+        shape = (self.rows, self.cols)
         self.a, self.b, self.acc = (np.zeros(shape, self.dtype) for _ in range(3))
         self.a_valid, self.b_valid, self.acc_valid = (np.zeros(shape, bool) for _ in range(3))
-        self.cycle = 0
-        self.pe_active_cycles = np.zeros(shape, dtype=np.int64)
-        self.history: list[np.ndarray] = []
 
     def step(
         self,
@@ -131,8 +120,7 @@ class OutputStationaryArray:
         south, south_valid : shape (cols,)
             Sums leaving the bottom row into the output buffer, and whether they are real.
         """
-        if self.cycle >= self.max_cycles:
-            raise SimulationLimitError(f"simulation reached max_cycles={self.max_cycles}")
+        self._check_limit()
         a_in = np.column_stack([west, self.a[:, :-1]]).astype(self.dtype)
         a_valid = np.column_stack([west_valid, self.a_valid[:, :-1]])
         b_in = np.vstack([north, self.b[:-1]]).astype(self.dtype)
@@ -147,10 +135,7 @@ class OutputStationaryArray:
         self.acc = np.where(draining, shifted, self.acc + a_in * b_in)
         self.acc_valid = np.where(draining, shifted_valid, self.acc_valid | useful)
         self.a, self.a_valid, self.b, self.b_valid = a_in, a_valid, b_in, b_valid
-        self.pe_active_cycles += useful
-        if self.record:
-            self.history.append(useful)
-        self.cycle += 1
+        self._tick(useful)
         return south, south_valid
 
 
