@@ -25,6 +25,7 @@ De-skew is the same relation read backwards: column ``j`` of the south edge emit
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,11 +102,14 @@ def fold_counts(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -
     )
 
 
+@functools.lru_cache(maxsize=256)
 def fold_table(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> np.ndarray:
     """Bounds of every fold of ``(m, k) @ (k, n)``, in run order (m-chunk, n-tile, k-tile).
 
     Returns an int64 array of shape ``(folds, 6)``, one row ``(m0, m1, k0, k1, n0, n1)`` per
-    fold. The ``k_tiles`` k-folds of one output tile are consecutive rows.
+    fold. The ``k_tiles`` k-folds of one output tile are consecutive rows. Tables are cached
+    (a trainer runs the same few shapes thousands of times), so callers must not modify them;
+    they are not marked read-only because numba's kernels run far slower on read-only arrays.
     """
     counts = fold_counts(m, k, n, tile_m, tile_k, tile_n)
     m0 = np.arange(counts.chunks, dtype=np.int64) * counts.chunk_rows

@@ -356,6 +356,27 @@ def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active):
                 active[i, j] += hi - lo
 
 
+@njit(cache=True)
+def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, psum, active):
+    """One fold with a stream shorter than the row of PEs: the same MACs, in a plain layout.
+
+    ``psum[t, j]`` is the partial sum of output row ``t`` in column ``j``. PE row ``i`` runs
+    its cycles (one per ``t``) before row ``i + 1``, as in :func:`_ws_fold`, so each sum gets
+    the rows' products in the golden order; the inner loop runs along the row of PEs, which is
+    the longer loop when ``m1 - m0 < n1 - n0``.
+    """
+    length, k_used, n_used = m1 - m0, k1 - k0, n1 - n0
+    for i in range(k_used):
+        weight = b[k0 + i, n0:n1]
+        for t in range(length):
+            act = a_t[k0 + i, m0 + t]
+            row = psum[t]
+            for j in range(n_used):
+                row[j] = row[j] + act * weight[j]
+        for j in range(n_used):
+            active[i, j] += length
+
+
 @njit(parallel=True, cache=True)
 def _transpose(a, out):
     """``out[:] = a.T`` for C-contiguous 2-D arrays, in cache-sized blocks on all threads."""
@@ -377,17 +398,27 @@ def _ws_kernel(a_t, b, table, k_tiles, first_tile, last_tile, out, active):
             m0, m1, _, _, n0, n1 = table[tile * k_tiles]
             length, n_used = m1 - m0, n1 - n0
             entries = np.zeros((length, n_used), dtype=out.dtype)
+            short = length < n_used
             south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
+            psum = np.empty((length, n_used), dtype=out.dtype)
             for f in range(tile * k_tiles, (tile + 1) * k_tiles):
-                south[:] = 0
                 k0, k1 = table[f, 2], table[f, 3]
-                _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active[p])
-                accumulate(entries, deskew(south.T, length))
+                if short:
+                    psum[:] = 0
+                    _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, psum, active[p])
+                else:
+                    south[:] = 0
+                    _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active[p])
+                    psum = deskew(south.T, length)
+                accumulate(entries, psum)
             out[m0:m1, n0:n1] = entries
 
 
 def transposed(x: np.ndarray) -> np.ndarray:
-    """C-contiguous copy of ``x.T``, made on all threads (numpy's copy of a transpose is slow)."""
+    """C-contiguous copy of ``x.T``; large ones are made on all threads, in cache blocks
+    (numpy's copy of a large transpose is slow)."""
+    if x.size < 1 << 16:
+        return np.ascontiguousarray(x.T)
     out = np.empty(x.shape[::-1], dtype=x.dtype)
     _transpose(np.ascontiguousarray(x), out)
     return out

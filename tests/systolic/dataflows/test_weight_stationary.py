@@ -210,3 +210,15 @@ def test_kernel_body_without_jit_equals_the_compiled_kernel():
     assert np.array_equal(np.array(c, np.float32), expected)
     assert np.array_equal(active, report.pe_active_cycles)
     assert fields == report.to_dict()
+
+
+@pytest.mark.parametrize("m, n", [(3, 11), (11, 3), (7, 7)])
+def test_short_and_long_streams_take_both_kernel_paths_with_golden_results(m, n):
+    # a stream shorter than the row of PEs runs a plain-layout loop, a longer one the skewed one
+    rng = np.random.default_rng(m * n)
+    a, b = prepared(rng.standard_normal((m, 9)), rng.standard_normal((9, n)))
+    config = ArrayConfig(4, 12)
+    golden = ws.simulate_golden(a, b, config)
+    fast, report = ws.simulate_fast(a, b, config)
+    assert np.array_equal(fast, golden.result) and report == golden.report
+    assert np.array_equal(report.pe_active_cycles, golden.report.pe_active_cycles)
