@@ -1,0 +1,66 @@
+"""Activation functions, each with its derivative beside it, collected by name.
+
+Every function takes ``z`` of shape ``(batch, units)``. The derivatives of sigmoid, tanh and
+relu are elementwise; softmax couples the units of a sample, so its derivative is the Jacobian
+``(batch, units, units)`` (training never needs it: the log-likelihood cost's output error is
+simply ``a - y``, see ``nn.costs``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function ``1 / (1 + exp(-z))``, written with tanh so large ``|z|`` cannot
+    overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def sigmoid_grad(z: np.ndarray) -> np.ndarray:
+    """``sigmoid(z) * (1 - sigmoid(z))``: at most 1/4, and near 0 once ``|z|`` is large."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    """Hyperbolic tangent."""
+    return np.tanh(z)
+
+
+def tanh_grad(z: np.ndarray) -> np.ndarray:
+    """``1 - tanh(z)**2``: 1 at 0, near 0 once ``|z|`` is large."""
+    t = np.tanh(z)
+    return 1.0 - t * t
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """``max(z, 0)``."""
+    return np.maximum(z, 0.0)
+
+
+def relu_grad(z: np.ndarray) -> np.ndarray:
+    """1 where ``z > 0`` (however large), else 0."""
+    return (z > 0).astype(z.dtype)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise ``exp(z) / sum(exp(z))``, shifted by the row maximum so it cannot overflow."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_grad(z: np.ndarray) -> np.ndarray:
+    """Jacobian ``d softmax(z)_i / d z_j = s_i (delta_ij - s_j)``, shape (batch, units, units)."""
+    s = softmax(z)
+    return s[:, :, None] * (np.eye(z.shape[1]) - s[:, None, :])
+
+
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_grad),
+    "tanh": (tanh, tanh_grad),
+    "relu": (relu, relu_grad),
+    "softmax": (softmax, softmax_grad),
+}
+# softmax's derivative is not elementwise: it serves as an output layer only
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu")

@@ -1,0 +1,62 @@
+"""Parameter updates: plain SGD and momentum, both with optional L2 regularisation.
+
+With gradient ``g`` of the mean cost over a mini-batch, learning rate ``eta``, L2 strength
+``lmbda`` and ``n`` training samples, a weight's regularised gradient is ``g + (lmbda / n) * w``
+(biases are not regularised). Then
+
+- SGD: ``w = w - eta * g``;
+- momentum: ``v = mu * v - eta * g``; ``w = w + v`` (``v`` starts at zero; ``mu = 0`` is SGD).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OPTIMIZERS = ("sgd", "momentum")
+
+
+class Optimizer:
+    """Updates a network's parameters in place from their gradients.
+
+    Parameters
+    ----------
+    params : list of numpy.ndarray
+        The arrays to update, in a fixed order (weights and biases).
+    regularised : list of bool
+        Which of ``params`` take the L2 term (the weights).
+    name : {"sgd", "momentum"}
+    eta : float
+        Learning rate, > 0.
+    mu : float
+        Momentum coefficient in [0, 1), used by ``"momentum"``.
+    lmbda : float
+        L2 strength, >= 0.
+    n : int
+        Number of training samples (the L2 term is ``lmbda / n``).
+    """
+
+    def __init__(self, params, regularised, name="sgd", eta=0.1, mu=0.9, lmbda=0.0, n=1):
+        if name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
+        if not eta > 0:
+            raise ValueError(f"eta must be > 0, got {eta!r}")
+        if not 0 <= mu < 1:
+            raise ValueError(f"mu must be in [0, 1), got {mu!r}")
+        if not lmbda >= 0:
+            raise ValueError(f"lmbda must be >= 0, got {lmbda!r}")
+        self.params, self.regularised = params, regularised
+        self.eta, self.mu, self.decay = eta, mu, lmbda / n
+        self.velocity = [np.zeros_like(p) for p in params] if name == "momentum" else None
+
+    def step(self, grads: list[np.ndarray]) -> None:
+        """Apply one update with the mini-batch gradients ``grads`` (same order as params)."""
+        for i, (param, grad) in enumerate(zip(self.params, grads, strict=True)):
+            if self.decay and self.regularised[i]:
+                grad = grad + self.decay * param
+            if self.velocity is None:
+                param -= self.eta * grad
+            else:
+                velocity = self.velocity[i]
+                velocity *= self.mu
+                velocity -= self.eta * grad
+                param += velocity

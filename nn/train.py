@@ -1,0 +1,181 @@
+"""Mini-batch stochastic gradient descent over a training set, with a per-epoch history.
+
+Randomness (shuffling, dropout) comes only from the ``rng`` argument, so the same seed gives
+the same run. Training never prints: it returns the history and calls the optional
+``on_epoch`` and ``progress`` hooks, and the caller decides what to show.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nn.network import Network
+from nn.optim import Optimizer
+
+STEPS = ("data", "forward", "backward", "update", "evaluation")
+
+
+class TrainingDiverged(ValueError):
+    """The cost of a mini-batch became NaN or infinite."""
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch did.
+
+    ``train_cost`` is the mean over the epoch's mini-batches of their mean cost per sample
+    (plus the L2 term), measured as they were trained; accuracies are fractions in [0, 1], or
+    None for a split not given; ``seconds`` is wall time per step (``STEPS``: data preparation,
+    forward pass, backward pass and gradients, parameter update, evaluation); ``collected`` is
+    what the ``collect`` hook returned at the end of the epoch (e.g. simulated cycles).
+    """
+
+    epoch: int
+    train_cost: float
+    val_accuracy: float | None
+    test_accuracy: float | None
+    seconds: dict[str, float]
+    collected: dict = field(default_factory=dict)
+
+
+def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
+    """``(N, classes)`` float64 targets from integer labels."""
+    out = np.zeros((len(labels), classes))
+    out[np.arange(len(labels)), labels] = 1.0
+    return out
+
+
+def train(
+    network: Network,
+    x: np.ndarray,
+    labels: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    epochs: int = 1,
+    batch_size: int = 10,
+    eta: float = 0.5,
+    optimizer: str = "sgd",
+    mu: float = 0.9,
+    lmbda: float = 0.0,
+    keep: float = 1.0,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    collect: Callable[[], dict] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[EpochRecord]:
+    """Train ``network`` in place by mini-batch SGD (or momentum); return the history.
+
+    Parameters
+    ----------
+    network : Network
+    x : numpy.ndarray, shape (N, sizes[0])
+        Training inputs.
+    labels : numpy.ndarray, shape (N,)
+        Integer class labels in ``0 .. sizes[-1] - 1``.
+    rng : numpy.random.Generator
+        Shuffling and dropout.
+    epochs, batch_size : int
+        Passes over the data, and samples per mini-batch (the last one may be smaller).
+    eta, optimizer, mu, lmbda
+        See ``nn.optim.Optimizer``.
+    keep : float
+        Dropout keep probability of hidden units, in (0, 1]; 1 means no dropout.
+    validation, test : (x, labels), optional
+        Splits whose accuracy is measured after every epoch.
+    collect : callable, optional
+        Called after each epoch; its dict is stored in the epoch's record.
+    on_epoch : callable, optional
+        Called with each finished ``EpochRecord``.
+    progress : callable, optional
+        Called with the number of samples trained since its last call, about 100 times an epoch.
+
+    Raises
+    ------
+    ValueError
+        Bad settings or data that does not fit the network.
+    TrainingDiverged
+        A mini-batch cost became NaN or infinite; the message names the epoch and batch.
+    """
+    _check(network, x, labels, epochs, batch_size, keep)
+    for name, split in (("validation", validation), ("test", test)):
+        if split is not None:
+            _check_data(network, *split, name)
+    params = network.weights + network.biases
+    regularised = [True] * network.layers + [False] * network.layers
+    opt = Optimizer(params, regularised, optimizer, eta, mu, lmbda, len(x))
+    targets = one_hot(labels, network.sizes[-1])
+    # the parameters are float64: convert the inputs once, not once per mini-batch
+    x = np.asarray(x, dtype=np.float64)
+    l2 = 0.5 * lmbda / len(x)
+    batches = -(-len(x) // batch_size)
+    report_every = max(1, batches // 100)
+    history = []
+    for epoch in range(1, epochs + 1):
+        seconds = dict.fromkeys(STEPS, 0.0)
+        order = rng.permutation(len(x))
+        costs = np.empty(batches)
+        reported = 0
+        for batch in range(batches):
+            t = time.perf_counter()
+            chosen = order[batch * batch_size : (batch + 1) * batch_size]
+            xb, yb = x[chosen], targets[chosen]
+            t0 = time.perf_counter()
+            seconds["data"] += t0 - t
+            zs, activations, masks = network.forward(xb, keep, rng)
+            costs[batch] = network.cost.value(activations[-1], yb)
+            t1 = time.perf_counter()
+            weight_grads, bias_grads = network.gradients(zs, activations, masks, yb)
+            t2 = time.perf_counter()
+            if not np.isfinite(costs[batch]):
+                raise TrainingDiverged(
+                    f"the cost became {costs[batch]} in epoch {epoch}, mini-batch {batch + 1} "
+                    f"of {batches}; try a smaller eta (now {eta}) or another init"
+                )
+            opt.step(weight_grads + bias_grads)
+            t3 = time.perf_counter()
+            seconds["forward"] += t1 - t0
+            seconds["backward"] += t2 - t1
+            seconds["update"] += t3 - t2
+            if progress is not None and ((batch + 1) % report_every == 0 or batch + 1 == batches):
+                done = min((batch + 1) * batch_size, len(x))
+                progress(done - reported)
+                reported = done
+        start = time.perf_counter()
+        val = network.accuracy(*validation) if validation is not None else None
+        tst = network.accuracy(*test) if test is not None else None
+        seconds["evaluation"] = time.perf_counter() - start
+        train_cost = float(costs.mean()) + l2 * sum(float(np.sum(w * w)) for w in network.weights)
+        record = EpochRecord(epoch, train_cost, val, tst, seconds, collect() if collect else {})
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return history
+
+
+def _check_data(network: Network, x: np.ndarray, labels: np.ndarray, name: str) -> None:
+    if x.ndim != 2 or x.shape[1] != network.sizes[0]:
+        raise ValueError(
+            f"{name} inputs have shape {x.shape}, but the network takes {network.sizes[0]} inputs"
+        )
+    if labels.shape != (len(x),):
+        raise ValueError(f"{name} labels have shape {labels.shape}, expected ({len(x)},)")
+    if len(labels) and (labels.min() < 0 or labels.max() >= network.sizes[-1]):
+        raise ValueError(
+            f"{name} labels must be in 0..{network.sizes[-1] - 1} for {network.sizes[-1]} outputs"
+        )
+
+
+def _check(network, x, labels, epochs, batch_size, keep) -> None:
+    _check_data(network, x, labels, "training")
+    if len(x) == 0:
+        raise ValueError("the training set is empty")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not 0 < keep <= 1:
+        raise ValueError(f"dropout keep probability must be in (0, 1], got {keep!r}")
