@@ -81,12 +81,17 @@ class MatmulCall:
 class SystolicMatmul:
     """A drop-in for ``np.matmul`` on 2-D operands that runs on the array and keeps Reports.
 
+    Every call's Report is added to a running total per tag (:meth:`by_tag`, :meth:`total`);
+    with ``keep_calls`` each call is also kept in :attr:`calls` (its tag, shape and Report).
+
     Parameters
     ----------
     config : ArrayConfig, optional
     engine : {"fast", "golden"}
     compare : bool
         Compare every call against NumPy (costs a float64 matmul per call).
+    keep_calls : bool
+        Keep every call's record; turn off for long runs (a training epoch makes thousands).
 
     Examples
     --------
@@ -97,21 +102,34 @@ class SystolicMatmul:
     30
     """
 
+    #: callers such as ``nn.network.Network`` pass ``tag=`` to callables that set this
+    accepts_tag = True
+
     def __init__(
-        self, config: ArrayConfig | None = None, *, engine: str = "fast", compare: bool = True
+        self,
+        config: ArrayConfig | None = None,
+        *,
+        engine: str = "fast",
+        compare: bool = True,
+        keep_calls: bool = True,
     ):
         self.config = ArrayConfig() if config is None else config
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-        self.engine, self.compare = engine, compare
+        self.engine, self.compare, self.keep_calls = engine, compare, keep_calls
         self.tag: str | None = None
         self.calls: list[MatmulCall] = []
+        self._totals: dict[str | None, Report] = {}
 
     def __call__(self, a: np.ndarray, b: np.ndarray, *, tag: str | None = None) -> np.ndarray:
         """``a @ b`` on the array; the call is recorded under ``tag`` (default ``self.tag``)."""
         c, report = matmul(a, b, self.config, engine=self.engine, compare=self.compare)
-        m, k = np.shape(a)
-        self.calls.append(MatmulCall(self.tag if tag is None else tag, (m, k, c.shape[1]), report))
+        tag = self.tag if tag is None else tag
+        previous = self._totals.get(tag)
+        self._totals[tag] = report if previous is None else previous + report
+        if self.keep_calls:
+            m, k = np.shape(a)
+            self.calls.append(MatmulCall(tag, (m, k, c.shape[1]), report))
         return c
 
     @contextlib.contextmanager
@@ -125,14 +143,15 @@ class SystolicMatmul:
 
     def total(self, tag: str | None = None) -> Report | None:
         """Sum of the Reports of all calls, or of those with ``tag``; ``None`` if there are none."""
-        reports = [call.report for call in self.calls if tag is None or call.tag == tag]
-        return sum(reports) if reports else None
+        if tag is not None:
+            return self._totals.get(tag)
+        return sum(self._totals.values()) if self._totals else None
 
     def by_tag(self) -> dict[str | None, Report]:
         """Summed Report per tag, in order of first use."""
-        tags = dict.fromkeys(call.tag for call in self.calls)
-        return {tag: sum(c.report for c in self.calls if c.tag == tag) for tag in tags}
+        return dict(self._totals)
 
     def reset(self) -> None:
-        """Forget all recorded calls."""
+        """Forget all recorded calls and totals."""
         self.calls.clear()
+        self._totals.clear()

@@ -1,0 +1,163 @@
+"""Training the MLP on the simulated array, next to the same run on NumPy.
+
+This is the bridge between the machine and the trainer: the trainer (``nn``) knows nothing of
+hardware and takes any ``matmul``; here it gets a :class:`systolic.SystolicMatmul`, and the
+cycles of every forward, backward, gradient and inference matmul are summed per epoch. The
+same network is also trained with ``np.matmul`` from the same seed (the reference), so the two
+runs can be compared epoch by epoch and in their final weights. ``nn`` is imported only here,
+and only when a run starts.
+
+Tolerance: with ``dtype="fp64"`` the array adds in another order than NumPy's BLAS, so the
+runs differ by rounding only (final weights within about 1e-9 after a few epochs on small
+sets). With ``"fp32"`` every matmul rounds to float32 (about 1e-7 relative), and the two runs
+drift apart slowly as training amplifies the differences; accuracies stay within a few tenths
+of a percent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from systolic.api import SystolicMatmul
+from systolic.config import ArrayConfig
+from systolic.report import Report
+
+PHASES = ("forward", "backward", "gradient", "inference")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that defines a training run (the command line's options).
+
+    ``keep`` is the dropout keep probability of hidden units (1: no dropout);
+    ``train_limit`` uses the first that many training samples (``None``: all 50,000).
+    """
+
+    sizes: tuple[int, ...] = (784, 30, 10)
+    cost: str = "cross-entropy"
+    init: str = "scaled"
+    activation: str = "sigmoid"
+    optimizer: str = "sgd"
+    eta: float = 0.5
+    mu: float = 0.9
+    lmbda: float = 0.0
+    keep: float = 1.0
+    batch: int = 10
+    epochs: int = 2
+    train_limit: int | None = None
+    seed: int = 0
+
+
+@dataclass
+class Run:
+    """One training run: its per-epoch history, final network and, on the array, the cost."""
+
+    history: list = field(default_factory=list)
+    network: object = None
+    reports: list[dict[str, Report]] = field(default_factory=list)  # per epoch, per phase
+
+
+def _epoch_summary(mm: SystolicMatmul, reports: list) -> Callable[[], dict]:
+    """A ``collect`` hook: sum this epoch's Reports per phase, then forget the calls."""
+
+    def collect() -> dict:
+        phases = {}
+        for tag, report in mm.by_tag().items():  # tags are "layer2.forward" and so on
+            phase = tag.rsplit(".", 1)[-1]
+            phases[phase] = phases[phase] + report if phase in phases else report
+        mm.reset()
+        reports.append(phases)
+        total = sum(phases.values())
+        return {
+            "total_cycles": total.total_cycles if phases else 0,
+            "utilization": total.utilization if phases else 0.0,
+            "macs": total.macs if phases else 0,
+            "cycles_by_phase": {p: phases[p].total_cycles for p in PHASES if p in phases},
+            "utilization_by_phase": {p: phases[p].utilization for p in PHASES if p in phases},
+        }
+
+    return collect
+
+
+def run(
+    settings: Settings,
+    config: ArrayConfig | None,
+    *,
+    on_epoch: Callable | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Run:
+    """Train on bundled MNIST, on the array (``config``) or on NumPy (``config=None``).
+
+    Parameters
+    ----------
+    settings : Settings
+    config : ArrayConfig or None
+        The simulated array, or None for the NumPy reference.
+    on_epoch, progress
+        Passed to ``nn.train.train``.
+
+    Raises
+    ------
+    ValueError
+        Bad settings, sizes that do not fit MNIST (784 inputs, 10 classes), or a diverged run.
+    """
+    from nn.data import load_mnist
+    from nn.network import Network
+    from nn.train import train
+
+    splits = load_mnist()
+    data = splits.train
+    if settings.sizes[0] != data.features or settings.sizes[-1] != data.classes:
+        raise ValueError(
+            f"sizes {','.join(map(str, settings.sizes))} do not fit MNIST: the first must be "
+            f"{data.features} (pixels) and the last {data.classes} (digits)"
+        )
+    if settings.train_limit is not None:
+        data = data.subset(settings.train_limit)
+    result = Run()
+    matmul = np.matmul
+    collect = None
+    if config is not None:
+        matmul = SystolicMatmul(config, compare=False, keep_calls=False)
+        collect = _epoch_summary(matmul, result.reports)
+    network = Network(
+        list(settings.sizes),
+        np.random.default_rng(settings.seed),
+        activation=settings.activation,
+        cost=settings.cost,
+        init=settings.init,
+        matmul=matmul,
+    )
+    result.history = train(
+        network,
+        data.x,
+        data.y,
+        rng=np.random.default_rng(settings.seed + 1),
+        epochs=settings.epochs,
+        batch_size=settings.batch,
+        eta=settings.eta,
+        optimizer=settings.optimizer,
+        mu=settings.mu,
+        lmbda=settings.lmbda,
+        keep=settings.keep,
+        validation=(splits.validation.x, splits.validation.y),
+        test=(splits.test.x, splits.test.y),
+        collect=collect,
+        on_epoch=on_epoch,
+        progress=progress,
+    )
+    result.network = network
+    return result
+
+
+def max_weight_difference(first: Run, second: Run) -> float:
+    """Largest absolute difference between the two runs' final weights and biases."""
+    pairs = zip(
+        first.network.weights + first.network.biases,
+        second.network.weights + second.network.biases,
+        strict=True,
+    )
+    return max(float(np.max(np.abs(x - y))) for x, y in pairs)
