@@ -126,17 +126,23 @@ def train(
             xb, yb = x[chosen], targets[chosen]
             t0 = time.perf_counter()
             seconds["data"] += t0 - t
-            zs, activations, masks = network.forward(xb, keep, rng)
-            costs[batch] = network.cost.value(activations[-1], yb)
-            t1 = time.perf_counter()
-            weight_grads, bias_grads = network.gradients(zs, activations, masks, yb)
-            t2 = time.perf_counter()
-            if not np.isfinite(costs[batch]):
-                raise TrainingDiverged(
-                    f"the cost became {costs[batch]} in epoch {epoch}, mini-batch {batch + 1} "
-                    f"of {batches}; try a smaller eta (now {eta}) or another init"
-                )
-            opt.step(weight_grads + bias_grads)
+            where = f"epoch {epoch}, mini-batch {batch + 1} of {batches}"
+            # overflow is detected below and reported as divergence, not as numpy warnings
+            with np.errstate(over="ignore", invalid="ignore"):
+                try:
+                    zs, activations, masks = network.forward(xb, keep, rng)
+                except ValueError as error:  # e.g. a matmul that refuses non-finite operands
+                    if all(np.isfinite(p).all() for p in params):
+                        raise
+                    message = _diverged("the weights became non-finite", where, eta)
+                    raise TrainingDiverged(message) from error
+                costs[batch] = network.cost.value(activations[-1], yb)
+                t1 = time.perf_counter()
+                if not np.isfinite(costs[batch]):
+                    raise TrainingDiverged(_diverged(f"the cost became {costs[batch]}", where, eta))
+                weight_grads, bias_grads = network.gradients(zs, activations, masks, yb)
+                t2 = time.perf_counter()
+                opt.step(weight_grads + bias_grads)
             t3 = time.perf_counter()
             seconds["forward"] += t1 - t0
             seconds["backward"] += t2 - t1
@@ -155,6 +161,10 @@ def train(
         if on_epoch is not None:
             on_epoch(record)
     return history
+
+
+def _diverged(what: str, where: str, eta: float) -> str:
+    return f"{what} in {where}; try a smaller eta (now {eta}) or another init"
 
 
 def _check_data(network: Network, x: np.ndarray, labels: np.ndarray, name: str) -> None:

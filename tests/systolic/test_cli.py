@@ -142,3 +142,60 @@ def test_gemm_output_stationary_refuses_double_buffering():
     )  # fmt: skip
     assert run.returncode == 2 and len(run.stderr.splitlines()) == 1
     assert "no stationary tile to double-buffer" in run.stderr
+
+
+def test_train_json_has_the_stable_fields_and_the_reference(tmp_path, capsys):
+    argv = ["train", "--sizes", "784,8,10", "--train-limit", "100", "--epochs", "2",
+            "--rows", "8", "--cols", "8", "--json", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    first, second = result["epochs"]
+    for name in ("epoch", "train_cost", "val_accuracy", "test_accuracy", "total_cycles",
+                 "utilization"):  # fmt: skip
+        assert name in first
+    assert (first["epoch"], second["epoch"]) == (1, 2)
+    assert 0 <= first["test_accuracy"] <= 1 and first["total_cycles"] > 0
+    assert set(first["reference"]) >= {"val_accuracy", "test_accuracy"}
+    assert result["summary"]["reference"]["max_weight_difference"] < 1e-3
+    saved = json.loads((tmp_path / "train.json").read_text())
+    assert saved["epochs"][1]["total_cycles"] == second["total_cycles"]
+    assert (tmp_path / "train.csv").read_text().count("\n") == 3
+
+
+def test_train_table_and_summary(capsys):
+    argv = ["train", "--sizes", "784,8,10", "--train-limit", "50", "--epochs", "1",
+            "--rows", "8", "--cols", "8", "--no-reference"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "epoch     cost  val acc test acc" in out
+    assert "final accuracy" in out and "at 700 MHz" in out and "inference" in out
+    assert "NumPy reference" not in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--cost", "hinge"], "argument --cost: invalid choice: 'hinge'"),
+        (
+            ["--activation", "gelu"],
+            "invalid choice: 'gelu' (choose from 'sigmoid', 'tanh', 'relu')",
+        ),
+        (["--eta", "0"], "eta must be > 0, got 0.0"),
+        (["--dropout", "0"], "keep probability in (0, 1], got 0.0"),
+        (["--dropout", "1.5"], "keep probability in (0, 1], got 1.5"),
+        (["--sizes", "100,10"], "sizes 100,10 do not fit MNIST"),
+        (
+            ["--eta", "1e300", "--activation", "relu", "--cost", "log-likelihood"],
+            "became non-finite in epoch 1, mini-batch 2 of 4",
+        ),
+    ],
+)
+def test_train_bad_input_is_one_line(argv, message):
+    run = subprocess.run(
+        [sys.executable, "-m", "systolic", "train", "--train-limit", "40", "--epochs", "1",
+         "--rows", "4", "--cols", "4", "--no-reference", *argv],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert message in run.stderr and "Traceback" not in run.stderr
