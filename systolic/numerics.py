@@ -55,9 +55,6 @@ def _check_operand(x: object, name: str) -> np.ndarray:
         raise ValueError(f"operand {name} must be 2-D, got shape {x.shape}")
     if x.size == 0:
         raise ValueError(f"operand {name} is empty, shape {x.shape}")
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
-        bad = int(np.count_nonzero(~np.isfinite(x)))
-        raise ValueError(f"operand {name} holds {bad} non-finite value(s) (NaN or inf)")
     return x
 
 
@@ -100,13 +97,18 @@ def prepare_operands(
     if k != k2:
         raise ValueError(f"inner dimensions differ: a is {a.shape}, b is {b.shape}")
     check_sizes(m, k, n, max_elements)
-    with np.errstate(over="ignore"):
-        a = np.ascontiguousarray(a, dtype=fmt.dtype)
-        b = np.ascontiguousarray(b, dtype=fmt.dtype)
+    rounded = []
     for name, x in (("a", a), ("b", b)):
-        if not np.isfinite(x).all():
+        with np.errstate(over="ignore"):
+            y = np.ascontiguousarray(x, dtype=fmt.dtype)
+        # one pass on the rounded operand; the given one is read again only to word an error
+        if not np.isfinite(y).all():
+            if x.dtype.kind == "f" and not np.isfinite(x).all():
+                bad = int(np.count_nonzero(~np.isfinite(x)))
+                raise ValueError(f"operand {name} holds {bad} non-finite value(s) (NaN or inf)")
             raise ValueError(f"operand {name} overflows {fmt.name} after rounding")
-    return a, b
+        rounded.append(y)
+    return rounded[0], rounded[1]
 
 
 def error_bound(a: np.ndarray, b: np.ndarray, fmt: NumberFormat) -> np.ndarray:

@@ -79,3 +79,54 @@ def save_figure(fig, path) -> None:
 
     atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110), binary=True)
     plt.close(fig)
+
+
+def training_curves(
+    ax,
+    series: dict[str, Sequence[float]],
+    ylabel: str,
+    labels: dict[str, str] | None = None,
+):
+    """One line with markers per named series against the epoch (1, 2, ...).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    series : dict of str to sequence of float
+        Per-epoch values (e.g. validation accuracy or training cost) of each run, by name.
+    ylabel : str
+    labels : dict of str to str, optional
+        Legend text per name (default: the name), e.g. with the run's hardware cost.
+    """
+    for name, values in series.items():
+        epochs = np.arange(1, len(values) + 1)
+        ax.plot(epochs, values, marker="o", markersize=3, label=(labels or {}).get(name, name))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def activation_curves(ax, z: Sequence[float], curves: dict[str, Sequence[float]], ylabel: str):
+    """Named functions of ``z`` (e.g. activations or their derivatives), one line each.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    z : sequence of float, shape (points,)
+        Weighted inputs.
+    curves : dict of str to sequence of float
+        Values at ``z`` of each function, by name; each of shape (points,).
+    ylabel : str
+    """
+    for name, values in curves.items():
+        ax.plot(z, values, label=name)
+    ax.axhline(0.0, color="black", linewidth=0.5)
+    ax.axvline(0.0, color="black", linewidth=0.5)
+    ax.set_xlabel("z (weighted input)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax

@@ -48,11 +48,8 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
 def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     """Bytes moved between the array and its buffers for one GEMM (``Report`` fields)."""
     moved = ws.traffic_bytes(n, k, m, config)
-    moved["weight_read_bytes"], moved["act_read_bytes"] = (
-        moved["act_read_bytes"],
-        moved["weight_read_bytes"],
-    )
-    return moved
+    swapped = {"weight_read_bytes": "act_read_bytes", "act_read_bytes": "weight_read_bytes"}
+    return {swapped.get(name, name): value for name, value in moved.items()}
 
 
 def simulate_golden(a: np.ndarray, b: np.ndarray, config: ArrayConfig, record: bool = False):

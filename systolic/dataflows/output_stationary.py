@@ -30,6 +30,7 @@ cycle counts are the closed form's (:func:`closed_form_cycles`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -55,6 +56,11 @@ def fold_cycles(k: int, config: ArrayConfig) -> int:
 
 def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     """Cycle breakdown of ``(m, k) @ (k, n)`` in O(1); see the module docstring."""
+    return dict(_closed_form_cycles(m, k, n, config))  # a copy: the cached one is shared
+
+
+@functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
+def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     folds = fold_counts(m, k, n, *tiles(m, k, config)).folds
     fill_drain = folds * (fold_cycles(k, config) - k)
     return {
@@ -67,6 +73,11 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
 
 def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     """Bytes moved between the array and its buffers for one GEMM (``Report`` fields)."""
+    return dict(_traffic_bytes(m, k, n, config))  # a copy: the cached one is shared
+
+
+@functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
+def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     fmt = FORMATS[config.dtype]
     counts = fold_counts(m, k, n, *tiles(m, k, config))
     return {

@@ -29,6 +29,7 @@ byte counts and per-PE activity equal to the fast engine's.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,6 +106,11 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
     dict
         ``total_cycles`` and the ``Report`` breakdown fields (``*_cycles``) summing to it.
     """
+    return dict(_closed_form_cycles(m, k, n, config))  # a copy: the cached one is shared
+
+
+@functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
+def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     rows, cols = config.rows, config.cols
     counts = fold_counts(m, k, n, *tiles(m, config))
     folds, per_chunk = counts.folds, counts.folds_per_chunk
@@ -132,6 +138,11 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
 
 def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     """Bytes moved between the array and its buffers (``Report`` fields) for one GEMM."""
+    return dict(_traffic_bytes(m, k, n, config))  # a copy: the cached one is shared
+
+
+@functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
+def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     fmt = FORMATS[config.dtype]
     counts = fold_counts(m, k, n, *tiles(m, config))
     return {
