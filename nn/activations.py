@@ -14,7 +14,10 @@ import numpy as np
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function ``1 / (1 + exp(-z))``, written with tanh so large ``|z|`` cannot
     overflow."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+    s = np.tanh(0.5 * z)
+    s += 1.0
+    s *= 0.5
+    return s
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:

@@ -120,37 +120,41 @@ def train(
         order = rng.permutation(len(x))
         costs = np.empty(batches)
         reported = 0
-        for batch in range(batches):
-            t = time.perf_counter()
-            chosen = order[batch * batch_size : (batch + 1) * batch_size]
-            xb, yb = x[chosen], targets[chosen]
-            t0 = time.perf_counter()
-            seconds["data"] += t0 - t
-            where = f"epoch {epoch}, mini-batch {batch + 1} of {batches}"
-            # overflow is detected below and reported as divergence, not as numpy warnings
-            with np.errstate(over="ignore", invalid="ignore"):
+        # overflow is detected below and reported as divergence, not as numpy warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            for batch in range(batches):
+                t = time.perf_counter()
+                chosen = order[batch * batch_size : (batch + 1) * batch_size]
+                xb, yb = x[chosen], targets[chosen]
+                t0 = time.perf_counter()
+                seconds["data"] += t0 - t
                 try:
                     zs, activations, masks = network.forward(xb, keep, rng)
                 except ValueError as error:  # e.g. a matmul that refuses non-finite operands
                     if all(np.isfinite(p).all() for p in params):
                         raise
-                    message = _diverged("the weights became non-finite", where, eta)
-                    raise TrainingDiverged(message) from error
+                    message = "the weights became non-finite"
+                    raise TrainingDiverged(
+                        _diverged(message, epoch, batch, batches, eta)
+                    ) from error
                 costs[batch] = network.cost.value(activations[-1], yb)
                 t1 = time.perf_counter()
                 if not np.isfinite(costs[batch]):
-                    raise TrainingDiverged(_diverged(f"the cost became {costs[batch]}", where, eta))
+                    message = f"the cost became {costs[batch]}"
+                    raise TrainingDiverged(_diverged(message, epoch, batch, batches, eta))
                 weight_grads, bias_grads = network.gradients(zs, activations, masks, yb)
                 t2 = time.perf_counter()
                 opt.step(weight_grads + bias_grads)
-            t3 = time.perf_counter()
-            seconds["forward"] += t1 - t0
-            seconds["backward"] += t2 - t1
-            seconds["update"] += t3 - t2
-            if progress is not None and ((batch + 1) % report_every == 0 or batch + 1 == batches):
-                done = min((batch + 1) * batch_size, len(x))
-                progress(done - reported)
-                reported = done
+                t3 = time.perf_counter()
+                seconds["forward"] += t1 - t0
+                seconds["backward"] += t2 - t1
+                seconds["update"] += t3 - t2
+                if progress is not None and (
+                    (batch + 1) % report_every == 0 or batch + 1 == batches
+                ):
+                    done = min((batch + 1) * batch_size, len(x))
+                    progress(done - reported)
+                    reported = done
         start = time.perf_counter()
         val = network.accuracy(*validation) if validation is not None else None
         tst = network.accuracy(*test) if test is not None else None
@@ -163,8 +167,11 @@ def train(
     return history
 
 
-def _diverged(what: str, where: str, eta: float) -> str:
-    return f"{what} in {where}; try a smaller eta (now {eta}) or another init"
+def _diverged(what: str, epoch: int, batch: int, batches: int, eta: float) -> str:
+    return (
+        f"{what} in epoch {epoch}, mini-batch {batch + 1} of {batches}; "
+        f"try a smaller eta (now {eta}) or another init"
+    )
 
 
 def _check_data(network: Network, x: np.ndarray, labels: np.ndarray, name: str) -> None:
