@@ -12,12 +12,13 @@ import numpy as np
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function ``1 / (1 + exp(-z))``, written with tanh so large ``|z|`` cannot
-    overflow."""
-    s = np.tanh(0.5 * z)
-    s += 1.0
-    s *= 0.5
-    return s
+    """Logistic function ``1 / (1 + exp(-z))``, accurate in both tails.
+
+    For ``z`` below about -709, ``exp(-z)`` overflows to inf and the result is exactly 0, the
+    nearest float to the true value; that overflow is expected, so it is not warned about.
+    """
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:

@@ -171,7 +171,7 @@ class Network:
             np.argmax(self.forward(x[i : i + batch], phase="inference")[1][-1], axis=1)
             for i in range(0, len(x), batch)
         ]
-        return np.concatenate(labels)
+        return np.concatenate(labels) if labels else np.empty(0, dtype=np.intp)
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
         """Fraction of samples whose predicted class equals the label ``y``."""
@@ -180,4 +180,6 @@ class Network:
     def loss(self, x: np.ndarray, y: np.ndarray, lmbda: float = 0.0, n: int = 1) -> float:
         """Mean cost per sample of a batch (one-hot ``y``), plus ``lmbda / (2 n) * sum(w**2)``."""
         value = self.cost.value(self.forward(x, phase="inference")[1][-1], y)
-        return value + 0.5 * lmbda / n * sum(float(np.sum(w * w)) for w in self.weights)
+        if lmbda:  # not 0 * sum: huge weights would make that NaN
+            value += 0.5 * lmbda / n * sum(float(np.sum(w * w)) for w in self.weights)
+        return value

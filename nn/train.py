@@ -155,11 +155,18 @@ def train(
                     done = min((batch + 1) * batch_size, len(x))
                     progress(done - reported)
                     reported = done
+        # the next mini-batch would catch weights made non-finite by the last update; the
+        # epoch's last update is caught here, before evaluation could report NaN accuracies
+        if not all(np.isfinite(p).all() for p in params):
+            message = "the weights became non-finite"
+            raise TrainingDiverged(_diverged(message, epoch, batches - 1, batches, eta))
         start = time.perf_counter()
         val = network.accuracy(*validation) if validation is not None else None
         tst = network.accuracy(*test) if test is not None else None
         seconds["evaluation"] = time.perf_counter() - start
-        train_cost = float(costs.mean()) + l2 * sum(float(np.sum(w * w)) for w in network.weights)
+        train_cost = float(costs.mean())
+        if l2:  # not 0 * sum: huge weights would make that NaN
+            train_cost += l2 * sum(float(np.sum(w * w)) for w in network.weights)
         record = EpochRecord(epoch, train_cost, val, tst, seconds, collect() if collect else {})
         history.append(record)
         if on_epoch is not None:
@@ -175,15 +182,20 @@ def _diverged(what: str, epoch: int, batch: int, batches: int, eta: float) -> st
 
 
 def _check_data(network: Network, x: np.ndarray, labels: np.ndarray, name: str) -> None:
+    if len(x) == 0:
+        raise ValueError(f"the {name} set is empty")
     if x.ndim != 2 or x.shape[1] != network.sizes[0]:
         raise ValueError(
             f"{name} inputs have shape {x.shape}, but the network takes {network.sizes[0]} inputs"
         )
     if labels.shape != (len(x),):
         raise ValueError(f"{name} labels have shape {labels.shape}, expected ({len(x)},)")
-    if len(labels) and (labels.min() < 0 or labels.max() >= network.sizes[-1]):
+    outside = (labels < 0) | (labels >= network.sizes[-1])
+    if outside.any():
         raise ValueError(
-            f"{name} labels must be in 0..{network.sizes[-1] - 1} for {network.sizes[-1]} outputs"
+            f"{name} labels must be in 0..{network.sizes[-1] - 1} for {network.sizes[-1]} outputs, "
+            f"got {labels[outside][0]} at index {np.flatnonzero(outside)[0]}"
+            f" ({outside.sum()} out of range)"
         )
 
 
