@@ -371,13 +371,10 @@ def _pct(value) -> str:
 
 def _epoch_row(record, reference) -> dict:
     """One epoch as a JSON-ready dict: the stable names plus cycles per phase."""
+    from systolic.training import epoch_row
+
     row = {
-        "epoch": record.epoch,
-        "train_cost": record.train_cost,
-        "val_accuracy": record.val_accuracy,
-        "test_accuracy": record.test_accuracy,
-        "total_cycles": record.collected["total_cycles"],
-        "utilization": record.collected["utilization"],
+        **epoch_row(record),
         "cycles_by_phase": record.collected["cycles_by_phase"],
         "utilization_by_phase": record.collected["utilization_by_phase"],
         "seconds": record.seconds,

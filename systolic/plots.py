@@ -123,8 +123,8 @@ def activation_curves(ax, z: Sequence[float], curves: dict[str, Sequence[float]]
     """
     for name, values in curves.items():
         ax.plot(z, values, label=name)
-    ax.axhline(0.0, color="black", linewidth=0.5)
-    ax.axvline(0.0, color="black", linewidth=0.5)
+    ax.axhline(0.0, color="gray", linewidth=0.5)
+    ax.axvline(0.0, color="gray", linewidth=0.5)
     ax.set_xlabel("z (weighted input)")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)

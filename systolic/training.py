@@ -153,6 +153,19 @@ def run(
     return result
 
 
+def epoch_row(record) -> dict:
+    """An epoch of a run on the array as a flat dict with the stable field names: ``epoch``,
+    ``train_cost``, ``val_accuracy``, ``test_accuracy``, ``total_cycles``, ``utilization``."""
+    return {
+        "epoch": record.epoch,
+        "train_cost": record.train_cost,
+        "val_accuracy": record.val_accuracy,
+        "test_accuracy": record.test_accuracy,
+        "total_cycles": record.collected["total_cycles"],
+        "utilization": record.collected["utilization"],
+    }
+
+
 def max_weight_difference(first: Run, second: Run) -> float:
     """Largest absolute difference between the two runs' final weights and biases."""
     pairs = zip(

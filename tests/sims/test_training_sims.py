@@ -1,0 +1,80 @@
+"""The training comparisons run end to end on tiny settings and write their CSV and PNGs."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SIMS = Path(__file__).resolve().parents[2] / "sims"
+TINY = ["--train-limit", "200", "--epochs", "1", "--rows", "8", "--cols", "8"]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+# script, extra options, variants, settings columns expected in the CSV
+RUNS = {
+    "cost_functions": ([], ["quadratic", "cross-entropy", "log-likelihood"], ["cost"]),
+    "weight_init": (["--inits", "scaled,he"], ["scaled", "he"], ["init"]),
+    "activations": ([], ["sigmoid", "tanh", "relu"], ["activation", "eta"]),
+    "momentum": (["--mus", "0.5"], ["sgd", "momentum 0.5"], ["optimizer", "mu"]),
+}
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    """Run the four scripts at once (each mostly waits on start-up and evaluation)."""
+    started = {}
+    for name, (extra, _, _) in RUNS.items():
+        out = tmp_path_factory.mktemp(name)
+        command = [sys.executable, str(SIMS / f"{name}.py"), *TINY, *extra, "--out", str(out)]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        started[name] = (out, process)
+    finished = {}
+    for name, (out, process) in started.items():
+        stdout, stderr = process.communicate(timeout=120)
+        finished[name] = (
+            out,
+            subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr),
+        )
+    return finished
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_script_writes_one_row_per_variant_and_epoch(outputs, name):
+    out, result = outputs[name]
+    assert result.returncode == 0, result.stderr
+    _, variants, columns = RUNS[name]
+    with open(out / f"{name}.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["variant"], r["epoch"]) for r in rows] == [(v, "1") for v in variants]
+    assert list(rows[0])[-len(columns) :] == columns
+    for row in rows:
+        assert 0 <= float(row["val_accuracy"]) <= 1
+        assert 0 <= float(row["test_accuracy"]) <= 1
+        assert int(row["total_cycles"]) > 0
+        assert 0 < float(row["utilization"]) <= 1
+    assert (out / f"{name}.png").read_bytes()[:8] == PNG
+    for variant in variants:
+        assert variant in result.stdout
+
+
+def test_activations_writes_the_function_plot_and_each_eta(outputs):
+    out, result = outputs["activations"]
+    assert result.returncode == 0, result.stderr
+    assert (out / "activation_functions.png").read_bytes()[:8] == PNG
+    with open(out / "activations.csv", newline="") as handle:
+        etas = {row["variant"]: float(row["eta"]) for row in csv.DictReader(handle)}
+    assert etas == {"sigmoid": 0.5, "tanh": 0.1, "relu": 0.1}
+
+
+def test_bad_option_is_refused_with_the_value(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(SIMS / "momentum.py"), "--mus", "1.5", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "1.5" in result.stderr
+    assert not list(tmp_path.iterdir())
