@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-BREAKDOWN = ("weight_load_cycles", "compute_cycles", "fill_drain_cycles")
+BREAKDOWN = ("weight_load_cycles", "compute_cycles", "fill_drain_cycles", "weight_stall_cycles")
 _COUNTS = (
     "total_cycles",
     *BREAKDOWN,
@@ -17,6 +17,7 @@ _COUNTS = (
     "act_read_bytes",
     "acc_write_bytes",
     "acc_read_bytes",
+    "dram_read_bytes",
 )
 
 
@@ -37,6 +38,9 @@ class Report:
     - ``fill_drain_cycles``: no row starts and no tile is shifting: the array waits for the
       switch to a new tile to reach its last PE, or for partial sums to drain out of its south
       edge.
+    - ``weight_stall_cycles``: no row starts, no tile is shifting, and the next tile could
+      shift now but its weights have not yet arrived from memory (``systolic.tpu``; always 0
+      for the bare array, which is fed as fast as it asks).
 
     Weight-stationary closed forms (``F`` folds, fold ``f`` streams ``T_f`` rows; ``r`` rows,
     ``c`` cols; derived from and tested against the golden model):
@@ -78,6 +82,9 @@ class Report:
         output element per k-fold).
     acc_read_bytes : int
         Bytes of finished results read out of the accumulators (one per output element).
+    dram_read_bytes : int
+        Bytes of weights read from the weight memory (DRAM) into the weight FIFO
+        (``systolic.tpu``; 0 for the bare array).
     max_abs_error, max_rel_error : float or None
         Largest ``|c - ref|`` and ``|c - ref| / |ref|`` over the result, where ``ref`` is the
         float64 product of the operands after rounding to the array's format; an element with
@@ -108,6 +115,8 @@ class Report:
     act_read_bytes: int = 0
     acc_write_bytes: int = 0
     acc_read_bytes: int = 0
+    weight_stall_cycles: int = 0
+    dram_read_bytes: int = 0
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     exact: bool | None = None
@@ -205,6 +214,8 @@ class Report:
             f"accumulator writes   {self.acc_write_bytes:>14,} B",
             f"accumulator reads    {self.acc_read_bytes:>14,} B",
         ]
+        if self.dram_read_bytes:
+            lines.append(f"weights from DRAM    {self.dram_read_bytes:>14,} B")
         if self.exact is not None:
             verdict = "exact" if self.exact else "not exact"
             lines.append(

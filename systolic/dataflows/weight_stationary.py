@@ -55,14 +55,23 @@ from systolic.schedule import (
 
 @dataclass(frozen=True)
 class FoldTiming:
-    """When a fold's tile starts shifting in (``load``) and its first row enters (``stream``)."""
+    """When a fold's tile starts shifting in (``load``) and its first row enters (``stream``).
+
+    ``stall`` counts the cycles the load waited past the controller's rules for its weights
+    to arrive from memory (0 when the array is fed as fast as it asks).
+    """
 
     load: int
     stream: int
+    stall: int = 0
 
 
 def fold_timeline(
-    stream_rows: list[int], rows: int, cols: int, weight_load: WeightLoad
+    stream_rows: list[int],
+    rows: int,
+    cols: int,
+    weight_load: WeightLoad,
+    ready: Callable[[int, list[FoldTiming]], int] | None = None,
 ) -> list[FoldTiming]:
     """The controller's rules: the earliest legal load and stream cycle of every fold.
 
@@ -71,7 +80,9 @@ def fold_timeline(
     - serial: a tile starts shifting once the array has drained (the previous fold's last result
       left the south edge);
     - double_buffered: a tile starts shifting into the shadow registers in the cycle the last PE
-      (bottom right) switches to the previous tile: every PE has then copied its shadow weight.
+      (bottom right) switches to the previous tile: every PE has then copied its shadow weight;
+    - and, when ``ready`` is given, not before ``ready(f, timeline_so_far)``: the cycle the
+      weights of fold ``f`` are available (a memory system's arrival time).
 
     Parameters
     ----------
@@ -80,9 +91,12 @@ def fold_timeline(
     """
     times = []
     load, previous_end = 0, 0
-    for length in stream_rows:
+    for f, length in enumerate(stream_rows):
+        due = load
+        if ready is not None:
+            load = max(load, ready(f, times))
         stream = max(load + rows, previous_end)
-        times.append(FoldTiming(load, stream))
+        times.append(FoldTiming(load, stream, load - due))
         previous_end = stream + length
         if weight_load is WeightLoad.SERIAL:
             load = stream + length + rows + cols - 2

@@ -74,6 +74,8 @@ def test_one_by_one_by_hand():
         "act_read_bytes": 4,
         "acc_write_bytes": 4,
         "acc_read_bytes": 4,
+        "weight_stall_cycles": 0,  # the bare array is fed as fast as it asks
+        "dram_read_bytes": 0,
     }
 
 
@@ -100,6 +102,8 @@ def test_two_by_two_by_hand():
         "act_read_bytes": 32,
         "acc_write_bytes": 32,
         "acc_read_bytes": 16,
+        "weight_stall_cycles": 0,
+        "dram_read_bytes": 0,
     }
     double = ws.simulate_golden(a, b, ArrayConfig(2, 2, weight_load="double_buffered"))
     # loads 0-1, stream 2-3, tile 1 shifts in 4-5 (last PE switched in cycle 4), stream 6-7,
