@@ -1,0 +1,146 @@
+"""The machine around the array: weight stalls, FIFO depth, unified buffer, presets."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from systolic.dataflows import weight_stationary as ws
+from systolic.memory import WeightPath
+from systolic.report import BREAKDOWN
+from systolic.tpu import (
+    TPU,
+    MemoryConfig,
+    TPUConfig,
+    achieved_ops_per_s,
+    ops_per_weight_byte,
+)
+
+A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+B = np.array([[1.0], [2.0]])
+
+
+def one_pe(bandwidth, fifo_tiles):
+    memory = MemoryConfig(dram_bytes_per_cycle=bandwidth, weight_fifo_bytes=4 * fifo_tiles)
+    return TPUConfig(rows=1, cols=1, memory=memory)
+
+
+def test_slow_dram_stalls_by_hand():
+    # two folds of one 4-byte weight each, 1 byte/cycle: tile 0 arrives at cycle 4, shifts in
+    # cycle 4, streams 5-7; the one-tile FIFO frees at 5, so tile 1 crosses DRAM in 5-8,
+    # shifts in 9 and streams 10-12: 13 cycles, 5 of them waiting for DRAM
+    c, report = TPU(one_pe(1.0, 1)).matmul(A, B)
+    assert c.tolist() == (A @ B).tolist()
+    cycles = {name: getattr(report, name) for name in ("total_cycles", *BREAKDOWN)}
+    assert cycles == {
+        "total_cycles": 13, "compute_cycles": 6, "weight_load_cycles": 2,
+        "weight_stall_cycles": 5, "fill_drain_cycles": 0,
+    }  # fmt: skip
+    assert report.dram_read_bytes == 8
+
+
+def test_a_deeper_fifo_prefetches_the_next_tile():
+    # with room for two tiles, tile 1 crosses DRAM in 4-7 while tile 0 still waits to shift
+    _, report = TPU(one_pe(1.0, 2)).matmul(A, B)
+    assert (report.total_cycles, report.weight_stall_cycles) == (12, 4)
+
+
+@pytest.mark.parametrize("depth", [1, 4])
+def test_unlimited_bandwidth_gives_the_bare_arrays_cycles(depth):
+    rng = np.random.default_rng(0)
+    memory = MemoryConfig(dram_bytes_per_cycle=math.inf, weight_fifo_bytes=depth * 8 * 8 * 4)
+    config = TPUConfig(rows=8, cols=8, memory=memory)
+    a, b = rng.standard_normal((50, 30)), rng.standard_normal((30, 20))
+    c, report = TPU(config).matmul(a, b)
+    bare_c, bare = ws.simulate_fast(*(x.astype(np.float32) for x in (a, b)), config.array)
+    assert np.array_equal(c, bare_c) and report.weight_stall_cycles == 0
+    assert {n: getattr(report, n) for n in BREAKDOWN} == {n: getattr(bare, n) for n in BREAKDOWN}
+
+
+@pytest.mark.parametrize("bandwidth", [0.5, 3.0, 64.0])
+@pytest.mark.parametrize("m", [1, 17, 300])
+def test_breakdown_sums_to_the_total_and_stalls_shrink_with_bandwidth(bandwidth, m):
+    rng = np.random.default_rng(m)
+    config = TPUConfig.teaching()
+    config = dataclasses.replace(
+        config, memory=dataclasses.replace(config.memory, dram_bytes_per_cycle=bandwidth)
+    )
+    a, b = rng.standard_normal((m, 40)), rng.standard_normal((40, 24))
+    _, report = TPU(config).matmul(a, b)
+    assert sum(getattr(report, name) for name in BREAKDOWN) == report.total_cycles
+    assert report.compute_cycles == m * 3 * 2  # 3 k-tiles x 2 n-tiles, each streaming m rows
+    faster = dataclasses.replace(
+        config, memory=dataclasses.replace(config.memory, dram_bytes_per_cycle=2 * bandwidth)
+    )
+    _, quicker = TPU(faster).matmul(a, b)
+    assert quicker.weight_stall_cycles <= report.weight_stall_cycles
+    assert quicker.total_cycles <= report.total_cycles
+
+
+def test_small_batches_are_memory_bound_and_large_ones_approach_peak():
+    config = TPUConfig.tpu_v1()
+    rng = np.random.default_rng(1)
+    b = rng.standard_normal((256, 256))
+    small = TPU(config).matmul(rng.standard_normal((8, 256)), b)[1]
+    large = TPU(config).matmul(rng.standard_normal((8192, 256)), b)[1]
+    assert ops_per_weight_byte(small) == 2 * 8 * 256 * 256 / (256 * 256 * 4)
+    assert achieved_ops_per_s(small, config) < 0.01 * config.peak_ops_per_s
+    assert small.weight_stall_cycles > 10 * small.compute_cycles
+    assert achieved_ops_per_s(large, config) > 0.5 * config.peak_ops_per_s
+
+
+def test_activations_that_do_not_fit_the_unified_buffer_are_refused():
+    config = TPUConfig.teaching()  # 1 MiB unified buffer
+    with pytest.raises(ValueError, match=r"needs 1,064,960 bytes .* unified buffer's 1,048,576"):
+        TPU(config).matmul(np.ones((1024, 256)), np.ones((256, 4)))
+    TPU(config).matmul(np.ones((1000, 256)), np.ones((256, 4)))  # fits: 1,040,000 bytes
+
+
+def test_tpu_v1_preset_figures():
+    config = TPUConfig.tpu_v1()
+    assert (config.rows, config.cols, config.clock_mhz) == (256, 256, 700.0)
+    assert config.peak_ops_per_s == 2 * 256 * 256 * 700e6  # 91.75 TOPS, the paper's 92
+    assert config.memory.unified_buffer_bytes == 24 * 2**20
+    assert config.memory.accumulator_rows == 4096
+    assert config.memory.weight_fifo_bytes == 4 * 64 * 2**10
+    assert config.memory.dram_bytes_per_cycle == pytest.approx(34e9 / 700e6)
+    assert config.fifo_tiles == 1  # fp32 tiles are 256 KiB, four times the TPU's 8-bit ones
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"dram_bytes_per_cycle": 0}, "dram_bytes_per_cycle must be > 0, got 0"),
+        ({"dram_bytes_per_cycle": -3.0}, "dram_bytes_per_cycle must be > 0, got -3.0"),
+        ({"unified_buffer_bytes": 0}, "unified_buffer_bytes must be a positive integer"),
+        ({"accumulator_rows": -1}, "accumulator_rows must be a positive integer, got -1"),
+        ({"weight_fifo_bytes": 0}, "weight_fifo_bytes must be a positive integer, got 0"),
+    ],
+)
+def test_bad_memory_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MemoryConfig(**kwargs)
+
+
+def test_a_tile_larger_than_the_fifo_is_refused():
+    with pytest.raises(ValueError, match="weight tile of 1,024 bytes does not fit the weight "
+                                         "FIFO of 1,000 bytes"):  # fmt: skip
+        TPUConfig(rows=16, cols=16, memory=MemoryConfig(weight_fifo_bytes=1000))
+
+
+def test_bad_machine_settings_are_refused():
+    with pytest.raises(ValueError, match="rows must be a positive integer, got 0"):
+        TPUConfig(rows=0)
+    with pytest.raises(ValueError, match="clock_mhz must be > 0"):
+        TPUConfig(clock_mhz=0)
+    with pytest.raises(ValueError, match="weights of 8,000,000 bytes do not fit"):
+        small = MemoryConfig(weight_memory_bytes=1000)
+        TPU(TPUConfig(memory=small)).matmul(np.ones((1, 2000)), np.ones((2000, 1000)))
+
+
+def test_weight_path_refuses_a_zero_bandwidth_or_depth():
+    with pytest.raises(ValueError, match="bandwidth must be > 0"):
+        WeightPath([4], 0.0, 1, 1)
+    with pytest.raises(ValueError, match="at least one tile"):
+        WeightPath([4], 1.0, 0, 1)
