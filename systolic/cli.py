@@ -124,6 +124,17 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
     cmp.add_argument("--json", action="store_true", help="print the records as JSON")
     _train_parser(commands)
+    roof = commands.add_parser(
+        "roofline",
+        help="where fully connected layers land on a TPU-like machine's roofline",
+        description="Run fully connected layers at batch 1 to 8192 on a preset machine "
+        "(DRAM, weight FIFO, double-buffered array) and print achieved TOPS against "
+        "operations per weight byte, with each run's cycle breakdown; write CSV and PNG.",
+    )
+    roof.add_argument("--preset", default="tpu_v1", choices=["tpu_v1", "teaching"])
+    roof.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    roof.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
+    roof.add_argument("--json", action="store_true", help="print the runs as JSON")
     return parser
 
 
@@ -467,6 +478,41 @@ def _write_history(out: Path, rows: list[dict], summary: dict) -> None:
     atomic_write(out / "train.csv", write)
 
 
+def _roofline(args: argparse.Namespace) -> None:
+    import csv
+
+    from systolic import plots, roofline
+    from systolic.tpu import PRESETS
+
+    config = PRESETS[args.preset]()
+    records = roofline.runs(config, seed=args.seed)
+    out = Path(args.out)
+
+    def write(handle) -> None:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+
+    atomic_write(out / "roofline.csv", write)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    bandwidth = config.memory.dram_bytes_per_cycle * config.clock_mhz * 1e6 / 1e9
+    plots.roofline(ax, records, config.peak_ops_per_s / 1e12, bandwidth)
+    ax.set_title(f"{args.preset}: {config.rows}x{config.cols} at {config.clock_mhz:g} MHz, "
+                 f"{config.dtype}")  # fmt: skip
+    fig.tight_layout()
+    plots.save_figure(fig, out / "roofline.png")
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print(roofline.format_table(records))
+    print(f"wrote {out / 'roofline.csv'} and {out / 'roofline.png'}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -477,6 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _compare(args)
         elif args.command == "train":
             _train(args)
+        elif args.command == "roofline":
+            _roofline(args)
     except ValueError as error:  # every bad-input error of the package is a ValueError
         print(f"systolic: error: {error}", file=sys.stderr)
         return 2

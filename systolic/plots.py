@@ -130,3 +130,24 @@ def activation_curves(ax, z: Sequence[float], curves: dict[str, Sequence[float]]
     ax.grid(True, alpha=0.3)
     ax.legend()
     return ax
+
+
+def roofline(ax, records: Sequence[dict], peak_tops: float, bandwidth_gb_s: float):
+    """Achieved TOPS of each run against its operations per weight byte, over the roofline
+    ``min(peak, intensity * bandwidth)`` (log-log)."""
+    intensities = [r["ops_per_weight_byte"] for r in records]
+    xs = np.logspace(np.log10(min(intensities) / 2), np.log10(max(intensities) * 4), 200)
+    ax.plot(xs, np.minimum(peak_tops, xs * bandwidth_gb_s / 1e3), color="black",
+            label=f"roofline: {peak_tops:.1f} TOPS peak, {bandwidth_gb_s:g} GB/s")  # fmt: skip
+    for layer in dict.fromkeys(r["name"].split(" ")[0] for r in records):
+        chosen = [r for r in records if r["name"].split(" ")[0] == layer]
+        ax.plot([r["ops_per_weight_byte"] for r in chosen], [r["tops"] for r in chosen],
+                marker="o", linestyle=":", label=f"{layer} at batch {chosen[0]['m']} to "
+                f"{chosen[-1]['m']}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("operational intensity (operations per weight byte from DRAM)")
+    ax.set_ylabel("achieved TOPS")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return ax

@@ -30,3 +30,13 @@ def test_script_writes_csv_and_png(tmp_path, script, args, stem, records):
     assert len(rows) == records
     assert all(0 < float(row["utilization"]) <= 1 for row in rows)
     assert (tmp_path / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_roofline_script_writes_csv_and_png(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(SIMS / "roofline.py"), "--preset", "teaching", "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "fc16x16 batch 1 " in run.stdout
+    assert (tmp_path / "roofline.png").read_bytes()[:4] == b"\x89PNG"

@@ -199,3 +199,19 @@ def test_train_bad_input_is_one_line(argv, message):
     assert run.returncode == 2, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_roofline_json_and_files(tmp_path, capsys):
+    assert main(["roofline", "--preset", "teaching", "--json", "--out", str(tmp_path)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    for name in ("name", "ops_per_weight_byte", "tops", "peak_tops", "total_cycles",
+                 "weight_stall_cycles", "compute_cycles"):  # fmt: skip
+        assert name in records[0]
+    parts = ("compute_cycles", "weight_load_cycles", "weight_stall_cycles", "fill_drain_cycles")
+    for r in records:
+        assert sum(r[p] for p in parts) == r["total_cycles"]
+        assert r["tops"] <= r["roofline_tops"] * (1 + 1e-9) <= r["peak_tops"] * (1 + 1e-9)
+    fc256 = [r for r in records if r["name"].startswith("fc16x16")]
+    assert fc256[-1]["tops"] > 20 * fc256[0]["tops"]  # larger batches climb the slope
+    assert (tmp_path / "roofline.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "roofline.csv").read_text().count("\n") == len(records) + 1
