@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-BREAKDOWN = ("weight_load_cycles", "compute_cycles", "fill_drain_cycles", "weight_stall_cycles")
+BREAKDOWN = (
+    "weight_load_cycles",
+    "compute_cycles",
+    "fill_drain_cycles",
+    "weight_stall_cycles",
+    "non_matrix_cycles",
+)
 _COUNTS = (
     "total_cycles",
     *BREAKDOWN,
@@ -18,6 +24,7 @@ _COUNTS = (
     "acc_write_bytes",
     "acc_read_bytes",
     "dram_read_bytes",
+    "ub_write_bytes",
 )
 
 
@@ -41,6 +48,9 @@ class Report:
     - ``weight_stall_cycles``: no row starts, no tile is shifting, and the next tile could
       shift now but its weights have not yet arrived from memory (``systolic.tpu``; always 0
       for the bare array, which is fed as fast as it asks).
+    - ``non_matrix_cycles``: the array is idle while the activation unit turns a layer's
+      accumulated results into the next layer's inputs (``systolic.tpu.TPU.forward``; 0 for a
+      single GEMM).
 
     Weight-stationary closed forms (``F`` folds, fold ``f`` streams ``T_f`` rows; ``r`` rows,
     ``c`` cols; derived from and tested against the golden model):
@@ -85,6 +95,10 @@ class Report:
     dram_read_bytes : int
         Bytes of weights read from the weight memory (DRAM) into the weight FIFO
         (``systolic.tpu``; 0 for the bare array).
+    ub_write_bytes : int
+        Bytes of activated results written back to the unified buffer by the activation unit
+        (``systolic.tpu.TPU.forward``; 0 otherwise). The unified buffer's reads are the
+        activations fed to the array, ``act_read_bytes``.
     max_abs_error, max_rel_error : float or None
         Largest ``|c - ref|`` and ``|c - ref| / |ref|`` over the result, where ``ref`` is the
         float64 product of the operands after rounding to the array's format; an element with
@@ -116,7 +130,9 @@ class Report:
     acc_write_bytes: int = 0
     acc_read_bytes: int = 0
     weight_stall_cycles: int = 0
+    non_matrix_cycles: int = 0
     dram_read_bytes: int = 0
+    ub_write_bytes: int = 0
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     exact: bool | None = None

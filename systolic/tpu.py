@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -243,6 +244,55 @@ class TPU:
             )
         report = dataclasses.replace(bare, **cycles, dram_read_bytes=sum(tile_bytes))
         return c, report
+
+    def forward(
+        self,
+        x: np.ndarray,
+        layers: Sequence[tuple[np.ndarray, np.ndarray]],
+        activation: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, Report, list[Report]]:
+        """An MLP's forward pass: per layer, ``z = a @ w`` on the array, then the activation
+        unit adds the bias and applies ``activation`` (default: none).
+
+        The activation unit reads one accumulator row of ``cols`` results per cycle, so a layer
+        with ``m x n`` outputs adds ``m * ceil(n / cols)`` ``non_matrix_cycles`` after its
+        matmul (not overlapped with it), and writes its ``m * n`` activated outputs back to the
+        unified buffer (``ub_write_bytes``) as the next layer's input.
+
+        Parameters
+        ----------
+        x : numpy.ndarray, shape (batch, n_in)
+        layers : sequence of (w, b)
+            ``w`` of shape ``(n_in, n_out)``, ``b`` of shape ``(n_out,)``.
+        activation : callable, optional
+            Applied elementwise after every layer, e.g. ``np.tanh``.
+
+        Returns
+        -------
+        output : numpy.ndarray, shape (batch, n_out of the last layer), in the format's type
+        total : Report
+            The sum of the layers' Reports.
+        per_layer : list of Report
+        """
+        fmt = FORMATS[self.config.dtype]
+        reports = []
+        a = x
+        for w, b in layers:
+            z, report = self.matmul(a, w)  # (batch, n_in) @ (n_in, n_out)
+            m, n = z.shape
+            a = (z + np.asarray(b, dtype=fmt.dtype)).astype(fmt.dtype)
+            if activation is not None:
+                a = np.asarray(activation(a), dtype=fmt.dtype)
+            non_matrix = m * math.ceil(n / self.config.cols)
+            reports.append(
+                dataclasses.replace(
+                    report,
+                    total_cycles=report.total_cycles + non_matrix,
+                    non_matrix_cycles=non_matrix,
+                    ub_write_bytes=m * n * fmt.operand_bytes,
+                )
+            )
+        return a, sum(reports), reports
 
 
 def achieved_ops_per_s(report: Report, config: TPUConfig) -> float:

@@ -35,7 +35,7 @@ def test_slow_dram_stalls_by_hand():
     cycles = {name: getattr(report, name) for name in ("total_cycles", *BREAKDOWN)}
     assert cycles == {
         "total_cycles": 13, "compute_cycles": 6, "weight_load_cycles": 2,
-        "weight_stall_cycles": 5, "fill_drain_cycles": 0,
+        "weight_stall_cycles": 5, "fill_drain_cycles": 0, "non_matrix_cycles": 0,
     }  # fmt: skip
     assert report.dram_read_bytes == 8
 
@@ -144,3 +144,26 @@ def test_weight_path_refuses_a_zero_bandwidth_or_depth():
         WeightPath([4], 0.0, 1, 1)
     with pytest.raises(ValueError, match="at least one tile"):
         WeightPath([4], 1.0, 0, 1)
+
+
+def test_forward_pass_adds_the_activation_units_cycles_by_hand():
+    rng = np.random.default_rng(3)
+    config = TPUConfig.teaching()  # 16 columns
+    w1, b1 = rng.standard_normal((40, 20)), rng.standard_normal(20)
+    w2, b2 = rng.standard_normal((20, 10)), rng.standard_normal(10)
+    x = rng.standard_normal((30, 40))
+    machine = TPU(config)
+    out, total, (first, second) = machine.forward(x, [(w1, b1), (w2, b2)], np.tanh)
+    # the same as the two matmuls, bias and tanh in float32, step by step
+    z1, r1 = machine.matmul(x, w1)
+    a1 = np.tanh((z1 + b1.astype(np.float32)).astype(np.float32))
+    z2, r2 = machine.matmul(a1, w2)
+    assert np.array_equal(out, np.tanh((z2 + b2.astype(np.float32)).astype(np.float32)))
+    # 30 rows of 20 outputs take 2 accumulator rows each (16 columns); 30 of 10 take 1
+    assert (first.non_matrix_cycles, second.non_matrix_cycles) == (30 * 2, 30 * 1)
+    assert (
+        first.total_cycles == r1.total_cycles + 60 and second.total_cycles == r2.total_cycles + 30
+    )
+    assert (first.ub_write_bytes, second.ub_write_bytes) == (30 * 20 * 4, 30 * 10 * 4)
+    assert total.total_cycles == first.total_cycles + second.total_cycles
+    assert sum(getattr(total, name) for name in BREAKDOWN) == total.total_cycles

@@ -75,6 +75,8 @@ def test_one_by_one_by_hand():
         "acc_write_bytes": 4,
         "acc_read_bytes": 4,
         "weight_stall_cycles": 0,  # the bare array is fed as fast as it asks
+        "non_matrix_cycles": 0,
+        "ub_write_bytes": 0,
         "dram_read_bytes": 0,
     }
 
@@ -103,6 +105,8 @@ def test_two_by_two_by_hand():
         "acc_write_bytes": 32,
         "acc_read_bytes": 16,
         "weight_stall_cycles": 0,
+        "non_matrix_cycles": 0,
+        "ub_write_bytes": 0,
         "dram_read_bytes": 0,
     }
     double = ws.simulate_golden(a, b, ArrayConfig(2, 2, weight_load="double_buffered"))
