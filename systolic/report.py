@@ -12,6 +12,7 @@ BREAKDOWN = (
     "compute_cycles",
     "fill_drain_cycles",
     "weight_stall_cycles",
+    "input_stall_cycles",
     "non_matrix_cycles",
 )
 _COUNTS = (
@@ -48,6 +49,8 @@ class Report:
     - ``weight_stall_cycles``: no row starts, no tile is shifting, and the next tile could
       shift now but its weights have not yet arrived from memory (``systolic.tpu``; always 0
       for the bare array, which is fed as fast as it asks).
+    - ``input_stall_cycles``: none of the above, and the next fold could stream but its
+      activations have not yet arrived from the host (``systolic.tpu``; 0 for the bare array).
     - ``non_matrix_cycles``: the array is idle while the activation unit turns a layer's
       accumulated results into the next layer's inputs (``systolic.tpu.TPU.forward``; 0 for a
       single GEMM).
@@ -130,6 +133,7 @@ class Report:
     acc_write_bytes: int = 0
     acc_read_bytes: int = 0
     weight_stall_cycles: int = 0
+    input_stall_cycles: int = 0
     non_matrix_cycles: int = 0
     dram_read_bytes: int = 0
     ub_write_bytes: int = 0

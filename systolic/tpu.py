@@ -50,6 +50,9 @@ class MemoryConfig:
         Weight-memory bandwidth in bytes per clock cycle, > 0 (``math.inf``: unlimited).
     weight_memory_bytes : int
         Weight memory (DRAM) capacity: a GEMM's weights must fit.
+    host_bytes_per_cycle : float
+        Host interface bandwidth, > 0 (``math.inf``: unlimited): a GEMM's activations arrive
+        in the unified buffer through it, row after row, unless they are already there.
     """
 
     unified_buffer_bytes: int = 24 * MIB
@@ -57,19 +60,19 @@ class MemoryConfig:
     weight_fifo_bytes: int = 4 * 64 * KIB
     dram_bytes_per_cycle: float = 34e9 / 700e6
     weight_memory_bytes: int = 8 * 1024 * MIB
+    host_bytes_per_cycle: float = math.inf
 
     def __post_init__(self):
         for name in (
             "unified_buffer_bytes", "accumulator_rows", "weight_fifo_bytes", "weight_memory_bytes"
         ):  # fmt: skip
             check_positive_int(getattr(self, name), name)
-        bandwidth = self.dram_bytes_per_cycle
-        if (
-            isinstance(bandwidth, bool)
-            or not isinstance(bandwidth, int | float)
-            or not (bandwidth > 0)
-        ):
-            raise ValueError(f"dram_bytes_per_cycle must be > 0, got {bandwidth!r}")
+        for name in ("dram_bytes_per_cycle", "host_bytes_per_cycle"):
+            bandwidth = getattr(self, name)
+            if isinstance(bandwidth, bool) or not isinstance(bandwidth, int | float):
+                raise ValueError(f"{name} must be a number > 0, got {bandwidth!r}")
+            if not bandwidth > 0:
+                raise ValueError(f"{name} must be > 0, got {bandwidth!r}")
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ class TPUConfig:
         """Google's TPU v1 (Jouppi et al., "In-Datacenter Performance Analysis of a Tensor
         Processing Unit", ISCA 2017): a 256x256 array of 8-bit MACs at 700 MHz (92 TOPS
         peak), a 24 MiB unified buffer, 4 MiB of accumulators (4096 entries of 256 x 32 bit),
-        a weight FIFO four 64 KiB tiles deep, and 8 GiB of DDR3 weight memory at 34 GB/s.
+        a weight FIFO four 64 KiB tiles deep, 8 GiB of DDR3 weight memory at 34 GB/s, and a
+        PCIe Gen3 x16 host interface (14 GB/s in the paper's figures).
 
         The TPU multiplies 8-bit integers; with this simulator's fp32 operands a tile is four
         times larger (256 KiB), so the FIFO holds one tile and the weight traffic is four times
@@ -144,6 +148,7 @@ class TPUConfig:
             weight_fifo_bytes=4 * 64 * KIB,
             dram_bytes_per_cycle=34e9 / 700e6,
             weight_memory_bytes=8 * 1024 * MIB,
+            host_bytes_per_cycle=14e9 / 700e6,
         )
         return cls(rows=256, cols=256, clock_mhz=700.0, memory=memory, dtype=dtype)
 
@@ -175,20 +180,24 @@ def _length(intervals: list[tuple[int, int]]) -> int:
 
 def breakdown(timeline: list, lengths: list[int], rows: int, cols: int) -> dict[str, int]:
     """Partition the run's cycles as ``Report`` defines: compute, weight load, weight stall,
-    fill/drain, from the timeline's intervals (rows streaming, tiles shifting, waits)."""
+    input stall, fill/drain, from the timeline's intervals (rows streaming, tiles shifting,
+    waits); a cycle that fits several counts once, in that order."""
     total = timeline[-1].stream + lengths[-1] + rows + cols - 2
     streams = [(t.stream, t.stream + n) for t, n in zip(timeline, lengths, strict=True)]
     shifts = [(t.load, t.load + rows) for t in timeline]
     waits = [(t.load - t.stall, t.load) for t in timeline if t.stall]
+    inputs = [(t.stream - t.input_stall, t.stream) for t in timeline if t.input_stall]
     compute = _length(streams)
     load = _length(streams + shifts) - compute
     stall = _length(streams + shifts + waits) - compute - load
+    input_stall = _length(streams + shifts + waits + inputs) - compute - load - stall
     return {
         "total_cycles": total,
         "compute_cycles": compute,
         "weight_load_cycles": load,
         "weight_stall_cycles": stall,
-        "fill_drain_cycles": total - compute - load - stall,
+        "input_stall_cycles": input_stall,
+        "fill_drain_cycles": total - compute - load - stall - input_stall,
     }
 
 
@@ -198,11 +207,15 @@ class TPU:
     def __init__(self, config: TPUConfig | None = None):
         self.config = TPUConfig() if config is None else config
 
-    def matmul(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, Report]:
+    def matmul(
+        self, a: np.ndarray, b: np.ndarray, inputs_in_buffer: bool = False
+    ) -> tuple[np.ndarray, Report]:
         """``a @ b`` through DRAM, FIFO, unified buffer, array and accumulators.
 
         Returns the result (the bare array's bits) and a Report whose cycles include the
-        weight stalls and whose ``dram_read_bytes`` counts the weights fetched.
+        weight and input stalls and whose ``dram_read_bytes`` counts the weights fetched.
+        Unless ``inputs_in_buffer``, the rows of ``a`` arrive from the host from cycle 0, one
+        after another, and a fold streams only once all rows of its chunk are in.
 
         Raises
         ------
@@ -233,9 +246,19 @@ class TPU:
         weights = WeightPath(
             tile_bytes, config.memory.dram_bytes_per_cycle, config.fifo_tiles, config.rows
         )
+        inputs_ready = None
+        host = config.memory.host_bytes_per_cycle
+        if not inputs_in_buffer and not math.isinf(host):
+            row_bytes = k * fmt.operand_bytes
+            ends = table[:, 1].tolist()
+
+            def inputs_ready(f: int) -> int:
+                return math.ceil(ends[f] * row_bytes / host)
+
         timeline = ws.fold_timeline(
-            lengths, config.rows, config.cols, WeightLoad.DOUBLE_BUFFERED, weights.ready
-        )
+            lengths, config.rows, config.cols, WeightLoad.DOUBLE_BUFFERED, weights.ready,
+            inputs_ready,
+        )  # fmt: skip
         cycles = breakdown(timeline, lengths, config.rows, config.cols)
         if cycles["total_cycles"] > array.max_cycles:
             raise ValueError(
@@ -277,8 +300,9 @@ class TPU:
         fmt = FORMATS[self.config.dtype]
         reports = []
         a = x
-        for w, b in layers:
-            z, report = self.matmul(a, w)  # (batch, n_in) @ (n_in, n_out)
+        for layer, (w, b) in enumerate(layers):
+            # only the first layer's inputs come from the host; the others are in the buffer
+            z, report = self.matmul(a, w, layer > 0)  # (batch, n_in) @ (n_in, n_out)
             m, n = z.shape
             a = (z + np.asarray(b, dtype=fmt.dtype)).astype(fmt.dtype)
             if activation is not None:

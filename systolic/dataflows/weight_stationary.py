@@ -58,12 +58,14 @@ class FoldTiming:
     """When a fold's tile starts shifting in (``load``) and its first row enters (``stream``).
 
     ``stall`` counts the cycles the load waited past the controller's rules for its weights
-    to arrive from memory (0 when the array is fed as fast as it asks).
+    to arrive from memory, ``input_stall`` the cycles the stream waited for its activations
+    (both 0 when the array is fed as fast as it asks).
     """
 
     load: int
     stream: int
     stall: int = 0
+    input_stall: int = 0
 
 
 def fold_timeline(
@@ -72,6 +74,7 @@ def fold_timeline(
     cols: int,
     weight_load: WeightLoad,
     ready: Callable[[int, list[FoldTiming]], int] | None = None,
+    inputs_ready: Callable[[int], int] | None = None,
 ) -> list[FoldTiming]:
     """The controller's rules: the earliest legal load and stream cycle of every fold.
 
@@ -82,7 +85,9 @@ def fold_timeline(
     - double_buffered: a tile starts shifting into the shadow registers in the cycle the last PE
       (bottom right) switches to the previous tile: every PE has then copied its shadow weight;
     - and, when ``ready`` is given, not before ``ready(f, timeline_so_far)``: the cycle the
-      weights of fold ``f`` are available (a memory system's arrival time).
+      weights of fold ``f`` are available (a memory system's arrival time); when
+      ``inputs_ready`` is given, fold ``f`` streams not before ``inputs_ready(f)``, the cycle
+      its activations are in the buffer.
 
     Parameters
     ----------
@@ -96,7 +101,11 @@ def fold_timeline(
         if ready is not None:
             load = max(load, ready(f, times))
         stream = max(load + rows, previous_end)
-        times.append(FoldTiming(load, stream, load - due))
+        waited = 0
+        if inputs_ready is not None:
+            waited = max(0, inputs_ready(f) - stream)
+        times.append(FoldTiming(load, stream + waited, load - due, waited))
+        stream += waited
         previous_end = stream + length
         if weight_load is WeightLoad.SERIAL:
             load = stream + length + rows + cols - 2

@@ -36,6 +36,7 @@ def test_slow_dram_stalls_by_hand():
     assert cycles == {
         "total_cycles": 13, "compute_cycles": 6, "weight_load_cycles": 2,
         "weight_stall_cycles": 5, "fill_drain_cycles": 0, "non_matrix_cycles": 0,
+        "input_stall_cycles": 0,
     }  # fmt: skip
     assert report.dram_read_bytes == 8
 
@@ -82,8 +83,8 @@ def test_small_batches_are_memory_bound_and_large_ones_approach_peak():
     config = TPUConfig.tpu_v1()
     rng = np.random.default_rng(1)
     b = rng.standard_normal((256, 256))
-    small = TPU(config).matmul(rng.standard_normal((8, 256)), b)[1]
-    large = TPU(config).matmul(rng.standard_normal((8192, 256)), b)[1]
+    small = TPU(config).matmul(rng.standard_normal((8, 256)), b, inputs_in_buffer=True)[1]
+    large = TPU(config).matmul(rng.standard_normal((8192, 256)), b, inputs_in_buffer=True)[1]
     assert ops_per_weight_byte(small) == 2 * 8 * 256 * 256 / (256 * 256 * 4)
     assert achieved_ops_per_s(small, config) < 0.01 * config.peak_ops_per_s
     assert small.weight_stall_cycles > 10 * small.compute_cycles
@@ -105,6 +106,7 @@ def test_tpu_v1_preset_figures():
     assert config.memory.accumulator_rows == 4096
     assert config.memory.weight_fifo_bytes == 4 * 64 * 2**10
     assert config.memory.dram_bytes_per_cycle == pytest.approx(34e9 / 700e6)
+    assert config.memory.host_bytes_per_cycle == pytest.approx(14e9 / 700e6)
     assert config.fifo_tiles == 1  # fp32 tiles are 256 KiB, four times the TPU's 8-bit ones
 
 
@@ -167,3 +169,24 @@ def test_forward_pass_adds_the_activation_units_cycles_by_hand():
     assert (first.ub_write_bytes, second.ub_write_bytes) == (30 * 20 * 4, 30 * 10 * 4)
     assert total.total_cycles == first.total_cycles + second.total_cycles
     assert sum(getattr(total, name) for name in BREAKDOWN) == total.total_cycles
+
+
+def test_a_slow_host_stalls_the_first_stream_by_hand():
+    # as in the DRAM case, plus the 24 bytes of A at 1 byte/cycle: fold 0's tile is in at
+    # cycle 5 but its rows only at 24; fold 1's tile (in at 9) waits for the array, not memory
+    memory = MemoryConfig(dram_bytes_per_cycle=1.0, weight_fifo_bytes=4, host_bytes_per_cycle=1.0)
+    machine = TPU(TPUConfig(rows=1, cols=1, memory=memory))
+    _, report = machine.matmul(A, B)
+    cycles = {name: getattr(report, name) for name in ("total_cycles", *BREAKDOWN)}
+    assert cycles == {
+        "total_cycles": 30, "compute_cycles": 6, "weight_load_cycles": 1,
+        "weight_stall_cycles": 4, "input_stall_cycles": 19, "fill_drain_cycles": 0,
+        "non_matrix_cycles": 0,
+    }  # fmt: skip
+    # with the activations already in the unified buffer only the DRAM wait remains
+    assert machine.matmul(A, B, inputs_in_buffer=True)[1].total_cycles == 13
+
+
+def test_host_bandwidth_must_be_positive():
+    with pytest.raises(ValueError, match="host_bytes_per_cycle must be > 0, got 0"):
+        MemoryConfig(host_bytes_per_cycle=0)

@@ -75,6 +75,7 @@ def test_one_by_one_by_hand():
         "acc_write_bytes": 4,
         "acc_read_bytes": 4,
         "weight_stall_cycles": 0,  # the bare array is fed as fast as it asks
+        "input_stall_cycles": 0,
         "non_matrix_cycles": 0,
         "ub_write_bytes": 0,
         "dram_read_bytes": 0,
@@ -105,6 +106,7 @@ def test_two_by_two_by_hand():
         "acc_write_bytes": 32,
         "acc_read_bytes": 16,
         "weight_stall_cycles": 0,
+        "input_stall_cycles": 0,
         "non_matrix_cycles": 0,
         "ub_write_bytes": 0,
         "dram_read_bytes": 0,
