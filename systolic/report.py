@@ -114,7 +114,8 @@ class Report:
 
     Derived (properties): ``pe_count = rows * cols``; ``utilization = macs / (pe_count *
     total_cycles)``; ``mapping_efficiency = macs / (pe_count * compute_cycles)``, the share of
-    PEs holding real weights while activations stream.
+    PEs holding real weights while activations stream; ``unused_pe_slots = pe_count *
+    compute_cycles - macs``.
 
     Reports of the same array add with ``+`` (and ``sum``): counts add, errors take the
     maximum, ``exact`` is true when all are.
@@ -158,6 +159,13 @@ class Report:
     def utilization(self) -> float:
         """Useful MACs per PE per cycle, over the whole run (0..1)."""
         return self.macs / (self.pe_count * self.total_cycles) if self.total_cycles else 0.0
+
+    @property
+    def unused_pe_slots(self) -> int:
+        """PE-cycles of the compute cycles that did no useful MAC (padding of edge tiles, and
+        PEs not yet or no longer reached by the skewed stream): ``pe_count * compute_cycles -
+        macs``. With ``macs`` it splits the array's active time as the TPU paper does."""
+        return self.pe_count * self.compute_cycles - self.macs
 
     @property
     def mapping_efficiency(self) -> float:
@@ -209,6 +217,7 @@ class Report:
         out = {name: getattr(self, name) for name in ("rows", "cols", "pe_count", *_COUNTS)}
         out["utilization"] = self.utilization
         out["mapping_efficiency"] = self.mapping_efficiency
+        out["unused_pe_slots"] = self.unused_pe_slots
         for name in ("max_abs_error", "max_rel_error", "exact"):
             out[name] = getattr(self, name)
         return out

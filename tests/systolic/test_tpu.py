@@ -190,3 +190,27 @@ def test_a_slow_host_stalls_the_first_stream_by_hand():
 def test_host_bandwidth_must_be_positive():
     with pytest.raises(ValueError, match="host_bytes_per_cycle must be > 0, got 0"):
         MemoryConfig(host_bytes_per_cycle=0)
+
+
+def test_fifo_depth_one_against_four_by_hand():
+    # five 4-byte tiles at 2 bytes/cycle (2 cycles each) on one PE, streams of 1 row: the
+    # array wants a new tile every 2 cycles (shift 1 + stream 1); with one slot each tile waits
+    # for the previous one to shift in before crossing DRAM, with four they queue up ahead
+    a, b = np.ones((1, 5)), np.ones((5, 1))
+    depth_one = TPU(one_pe(2.0, 1)).matmul(a, b)[1]
+    depth_four = TPU(one_pe(2.0, 4)).matmul(a, b)[1]
+    # depth 1: tile f arrives at 3f + 2 (transfer 2 after the previous shift at 3(f-1) + 2)
+    assert depth_one.total_cycles == 3 * 4 + 2 + 1 + 1
+    # depth 4: tiles arrive every 2 cycles from cycle 2; the array takes one per 2 cycles
+    assert depth_four.total_cycles == 2 * 4 + 2 + 1 + 1
+    assert depth_one.weight_stall_cycles > depth_four.weight_stall_cycles
+
+
+def test_unused_pe_slots_split_the_compute_time():
+    rng = np.random.default_rng(2)
+    config = TPUConfig.teaching()
+    _, report = TPU(config).matmul(rng.standard_normal((20, 20)), rng.standard_normal((20, 10)))
+    # 2 k-tiles (16 + 4 rows) x 1 n-tile (10 of 16 columns), 20 rows each
+    assert report.compute_cycles == 2 * 20
+    assert report.unused_pe_slots == 256 * 40 - 20 * 20 * 10
+    assert report.to_dict()["unused_pe_slots"] == report.unused_pe_slots
