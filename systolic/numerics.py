@@ -4,14 +4,21 @@ A format says how operands are rounded before they enter the array and in which 
 processing elements multiply and add. Every engine (golden model, fast kernel) takes operands
 already converted by :func:`prepare_operands`, so all of them see the same rounded values.
 
+- ``fp32`` (default): operands rounded to float32; products and sums in float32.
+- ``fp64``: float64 throughout, for reference runs.
+- ``bf16`` and ``fp16``: operands rounded to bfloat16 or IEEE half precision (round to
+  nearest, ties to even, by ml_dtypes and numpy), then multiplied and added in float32, as on
+  TPUs since v2. Operands take 2 bytes in buffers and DRAM, partial sums 4.
+
 Non-finite operands (NaN, +-inf) are rejected: a systolic array has no meaningful use for them,
 and a silently propagated NaN would be a wrong number rather than a clear error.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import ml_dtypes
 import numpy as np
 
 
@@ -24,16 +31,24 @@ class NumberFormat:
     name : str
         Key in :data:`FORMATS`.
     dtype : numpy.dtype
-        Type of operands, products and partial sums inside the array.
+        Type of products and partial sums inside the array (and of the operands once rounded).
+    operand_dtype : numpy.dtype, optional
+        Type the operands are rounded to and stored in (default: ``dtype``).
     """
 
     name: str
     dtype: np.dtype
+    operand_dtype: np.dtype | None = field(default=None)
+
+    @property
+    def storage(self) -> np.dtype:
+        """Type of the operands in buffers."""
+        return self.dtype if self.operand_dtype is None else self.operand_dtype
 
     @property
     def operand_bytes(self) -> int:
         """Bytes of one operand element as read from a buffer."""
-        return self.dtype.itemsize
+        return self.storage.itemsize
 
     @property
     def acc_bytes(self) -> int:
@@ -44,6 +59,8 @@ class NumberFormat:
 FORMATS = {
     "fp32": NumberFormat("fp32", np.dtype(np.float32)),
     "fp64": NumberFormat("fp64", np.dtype(np.float64)),
+    "bf16": NumberFormat("bf16", np.dtype(np.float32), np.dtype(ml_dtypes.bfloat16)),
+    "fp16": NumberFormat("fp16", np.dtype(np.float32), np.dtype(np.float16)),
 }
 
 
@@ -100,13 +117,14 @@ def prepare_operands(
     rounded = []
     for name, x in (("a", a), ("b", b)):
         with np.errstate(over="ignore"):
-            y = np.ascontiguousarray(x, dtype=fmt.dtype)
+            y = np.ascontiguousarray(x.astype(fmt.storage, copy=False), dtype=fmt.dtype)
         # one pass on the rounded operand; the given one is read again only to word an error
         if not np.isfinite(y).all():
             if x.dtype.kind == "f" and not np.isfinite(x).all():
                 bad = int(np.count_nonzero(~np.isfinite(x)))
                 raise ValueError(f"operand {name} holds {bad} non-finite value(s) (NaN or inf)")
-            raise ValueError(f"operand {name} overflows {fmt.name} after rounding")
+            bad = int(np.count_nonzero(~np.isfinite(y)))
+            raise ValueError(f"operand {name}: {bad} value(s) overflow {fmt.name} when rounded")
         rounded.append(y)
     return rounded[0], rounded[1]
 

@@ -163,7 +163,8 @@ def simulate_golden(
     n = b.shape[1]
     ws.check_limits(m, k, n, config, closed_form_cycles)
     rows, cols, dtype = config.rows, config.cols, a.dtype
-    item = dtype.itemsize
+    item = dtype.itemsize  # partial sums; operands may be stored narrower (bf16, fp16)
+    operand = FORMATS[config.dtype].operand_bytes
     array = OutputStationaryArray(rows, cols, dtype, config.max_cycles, record)
     result = np.zeros((m, n), dtype=dtype)
     counts = dict.fromkeys(("weight_load_cycles", "compute_cycles", "fill_drain_cycles"), 0)
@@ -189,8 +190,8 @@ def simulate_golden(
             step = u - drain_start
             drain = (step >= 0) & (step < rows)
             counts["compute_cycles" if u < k else "fill_drain_cycles"] += 1
-            moved["act_read_bytes"] += int(feed[1].sum()) * item
-            moved["weight_read_bytes"] += int(down[1].sum()) * item
+            moved["act_read_bytes"] += int(feed[1].sum()) * operand
+            moved["weight_read_bytes"] += int(down[1].sum()) * operand
             south, south_valid = array.step(*feed, *down, drain)
             moved["acc_write_bytes"] += int(south_valid.sum()) * item
             tile[rows - 1 - step[drain], column[drain]] = south[drain]  # bottom row first

@@ -215,6 +215,7 @@ def execute(
     timeline: list[FoldTiming],
     array: WeightStationaryArray,
     accumulator: Accumulator,
+    operand_bytes: int | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Run folds on the golden array, one ``step()`` per cycle, following a given timeline.
 
@@ -222,7 +223,8 @@ def execute(
     skewed rows from ``timeline[f].stream``; each fold's results are read, de-skewed, from the
     south edge into the accumulator. Any timeline may be given: an illegal one (streaming
     before the tile is in, say) yields wrong values, and one that drives a port twice in one
-    cycle raises ``ValueError``.
+    cycle raises ``ValueError``. ``operand_bytes`` is the size of an operand in the buffers
+    (default: the array's type; 2 for bf16 and fp16 operands held in float32).
 
     Returns
     -------
@@ -231,7 +233,8 @@ def execute(
         Cycle breakdown and traffic fields of ``Report``, counted cycle by cycle.
     """
     rows, cols, dtype = array.rows, array.cols, array.dtype
-    item = dtype.itemsize
+    item = dtype.itemsize  # partial sums; operands may be stored narrower (bf16, fp16)
+    operand = item if operand_bytes is None else operand_bytes
     result = np.zeros((a.shape[0], b.shape[1]), dtype=dtype)
     feeds = []
     for fold in folds:
@@ -286,9 +289,9 @@ def execute(
                     raise ValueError(f"two folds feed the same row in cycle {cycle}")
                 west = [west[0] + acts[u], west[1] | valid[u], west[2] | switch[u]]
                 streaming = streaming or u < fold.stream_rows
-        counts["act_read_bytes"] += int(west[1].sum()) * item
+        counts["act_read_bytes"] += int(west[1].sum()) * operand
         if loading:
-            counts["weight_read_bytes"] += int(north[1].sum()) * item
+            counts["weight_read_bytes"] += int(north[1].sum()) * operand
         phase = "compute" if streaming else "weight_load" if loading else "fill_drain"
         counts[f"{phase}_cycles"] += 1
 
@@ -335,7 +338,8 @@ def simulate_golden(
     timeline = fold_timeline([f.stream_rows for f in folds], rows, cols, config.weight_load)
     array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record)
     accumulator = Accumulator(max(f.stream_rows for f in folds), cols, a.dtype)
-    result, counts = execute(a, b, folds, timeline, array, accumulator)
+    operand_bytes = FORMATS[config.dtype].operand_bytes
+    result, counts = execute(a, b, folds, timeline, array, accumulator, operand_bytes)
     report = Report(
         rows=rows,
         cols=cols,

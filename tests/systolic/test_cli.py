@@ -215,3 +215,11 @@ def test_roofline_json_and_files(tmp_path, capsys):
     assert fc256[-1]["tops"] > 20 * fc256[0]["tops"]  # larger batches climb the slope
     assert (tmp_path / "roofline.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "roofline.csv").read_text().count("\n") == len(records) + 1
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+def test_gemm_half_formats_are_within_their_bound(capsys, dtype):
+    record = run_json(capsys, "40", "300", "20", "--rows", "8", "--cols", "8", "--dtype", dtype)
+    assert record["dtype"] == dtype and record["within_error_bound"] is True
+    assert record["act_read_bytes"] == 40 * 300 * 3 * 2  # 2-byte operands, 3 n-tiles
+    assert record["acc_read_bytes"] == 40 * 20 * 4  # float32 partial sums

@@ -1,5 +1,6 @@
 """Operand checks and the rounding-error bound."""
 
+import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import given
@@ -26,7 +27,11 @@ FP32 = FORMATS["fp32"]
         (np.ones((1, 1), complex), np.ones((1, 1)), "got dtype complex128"),
         (np.array([[np.nan, 1.0]]), np.ones((2, 1)), r"operand a holds 1 non-finite value"),
         (np.ones((1, 2)), np.array([[np.inf], [-np.inf]]), "operand b holds 2 non-finite"),
-        (np.array([[1e39]]), np.ones((1, 1)), "operand a overflows fp32 after rounding"),
+        (
+            np.array([[1e39]]),
+            np.ones((1, 1)),
+            r"operand a: 1 value\(s\) overflow fp32 when rounded",
+        ),
     ],
 )
 def test_bad_operands_are_refused_with_a_clear_message(a, b, message):
@@ -65,3 +70,19 @@ def test_bound_is_tight_enough_to_catch_a_lost_term():
     a = np.ones((1, 4), np.float32)
     b = np.ones((4, 1), np.float32)
     assert error_bound(a, b, FP32)[0, 0] < 1e-5  # dropping any term (error 1) would fail
+
+
+@pytest.mark.parametrize("name, storage", [("bf16", ml_dtypes.bfloat16), ("fp16", np.float16)])
+def test_half_formats_round_to_nearest_even_and_compute_in_float32(name, storage):
+    fmt = FORMATS[name]
+    values = np.array([[1.0, 1 + 2**-8, 1 + 3 * 2**-9, 3.14159, -2.5e-3]])
+    a, b = prepare_operands(values, np.ones((5, 1)), fmt, 100)
+    assert a.dtype == np.float32 and fmt.operand_bytes == 2 and fmt.acc_bytes == 4
+    assert np.array_equal(a, values.astype(storage).astype(np.float32))
+    if name == "bf16":  # 8 significand bits: 1 + 2**-8 is a tie and rounds to even (1.0)
+        assert a[0, 1] == 1.0 and a[0, 2] == 1 + 2**-7
+
+
+def test_fp16_overflow_is_counted_and_refused():
+    with pytest.raises(ValueError, match=r"operand b: 2 value\(s\) overflow fp16 when rounded"):
+        prepare_operands(np.ones((1, 3)), np.array([[7e4], [1.0], [-1e5]]), FORMATS["fp16"], 100)

@@ -1,5 +1,7 @@
 """Every dataflow: a @ b, then the closed form, then the golden model, then the numba kernel."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -43,3 +45,20 @@ def test_integer_valued_operands_give_exactly_a_at_b(dataflow, data):
     a, b = np.round(a), np.round(b)
     c, _ = MODULES[config.dataflow].simulate_fast(*prepared(a, b, config), config)
     assert np.array_equal(c, a @ b)
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("dataflow", DATAFLOWS)
+@given(data=st.data())
+def test_half_formats_run_the_same_engines_on_rounded_operands(dtype, dataflow, data):
+    config, a, b = data.draw(workloads(dataflow))
+    config = dataclasses.replace(config, dtype=dtype)
+    a, b = prepared(a, b, config)  # rounded to the format, held in float32
+    engines = MODULES[config.dataflow]
+    golden = engines.simulate_golden(a, b, config)
+    fast, report = engines.simulate_fast(a, b, config)
+    assert np.array_equal(fast, golden.result) and report == golden.report
+    assert np.array_equal(golden.result, ordered_reference(a, b, fold_group(config, a.shape[1])))
+    assert (
+        report.weight_read_bytes % 2 == 0 and report.acc_read_bytes == a.shape[0] * b.shape[1] * 4
+    )
