@@ -198,6 +198,7 @@ def _train_parser(commands) -> None:
     )  # fmt: skip
     train.add_argument("--json", action="store_true", help="print the history as JSON")
     train.add_argument("--out", help="folder to write train.json and train.csv into")
+    train.add_argument("--save", help="write the network trained on the array to this .npz")
 
 
 def _random_operands(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
@@ -368,6 +369,14 @@ def _train(args: argparse.Namespace) -> None:
               file=sys.stderr, leave=False, disable=quiet or None) as bar:  # fmt: skip
         simulated = training.run(settings, config, on_epoch=show, progress=bar.update)
     summary = _summary(simulated, reference, args.clock_mhz)
+    if args.save:
+        import dataclasses
+
+        from nn.model import save_model
+
+        array = {"rows": config.rows, "cols": config.cols, "dataflow": config.dataflow.value,
+                 "weight_load": config.weight_load.value, "dtype": config.dtype}  # fmt: skip
+        save_model(args.save, simulated.network, {**dataclasses.asdict(settings), "array": array})
     if args.out:
         _write_history(Path(args.out), rows, summary)
     if quiet:

@@ -223,3 +223,16 @@ def test_gemm_half_formats_are_within_their_bound(capsys, dtype):
     assert record["dtype"] == dtype and record["within_error_bound"] is True
     assert record["act_read_bytes"] == 40 * 300 * 3 * 2  # 2-byte operands, 3 n-tiles
     assert record["acc_read_bytes"] == 40 * 20 * 4  # float32 partial sums
+
+
+def test_train_save_writes_a_model_that_loads_back(tmp_path, capsys):
+    from nn.model import load_model
+
+    path = tmp_path / "model.npz"
+    argv = ["train", "--sizes", "784,8,10", "--train-limit", "50", "--epochs", "1",
+            "--rows", "8", "--cols", "8", "--no-reference", "--save", str(path)]  # fmt: skip
+    assert main(argv) == 0
+    network, settings = load_model(path)
+    assert network.sizes == [784, 8, 10] and settings["train_limit"] == 50
+    assert settings["array"] == {"rows": 8, "cols": 8, "dataflow": "ws",
+                                 "weight_load": "serial", "dtype": "fp32"}  # fmt: skip
