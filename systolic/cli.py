@@ -329,6 +329,11 @@ def _train(args: argparse.Namespace) -> None:
         lmbda=args.lmbda, keep=args.dropout, batch=args.batch, epochs=args.epochs,
         train_limit=args.train_limit, seed=args.seed,
     )  # fmt: skip
+    if FORMATS[args.dtype].is_integer:
+        raise ValueError(
+            f"training needs float matmuls; --dtype {args.dtype} is for quantized inference "
+            "(train with fp32, bf16 or fp16)"
+        )
     config = ArrayConfig(
         rows=args.rows, cols=args.cols, dataflow=args.dataflow, weight_load=args.weight_load,
         dtype=args.dtype,

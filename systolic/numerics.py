@@ -9,6 +9,10 @@ already converted by :func:`prepare_operands`, so all of them see the same round
 - ``bf16`` and ``fp16``: operands rounded to bfloat16 or IEEE half precision (round to
   nearest, ties to even, by ml_dtypes and numpy), then multiplied and added in float32, as on
   TPUs since v2. Operands take 2 bytes in buffers and DRAM, partial sums 4.
+- ``int8``: operands rounded to the nearest integer and required to lie in -128..127 (a value
+  outside is counted and refused: quantize first), products and sums in int32, as on the TPU
+  v1. Sums that leave the int32 range wrap around (two's complement), as hardware adders do;
+  the Report's comparison then shows them as errors (``exact`` false).
 
 Non-finite operands (NaN, +-inf) are rejected: a systolic array has no meaningful use for them,
 and a silently propagated NaN would be a wrong number rather than a clear error.
@@ -46,6 +50,11 @@ class NumberFormat:
         return self.dtype if self.operand_dtype is None else self.operand_dtype
 
     @property
+    def is_integer(self) -> bool:
+        """Integer operands and accumulators (exact, wrapping on overflow)."""
+        return self.dtype.kind in "iu"
+
+    @property
     def operand_bytes(self) -> int:
         """Bytes of one operand element as read from a buffer."""
         return self.storage.itemsize
@@ -61,6 +70,7 @@ FORMATS = {
     "fp64": NumberFormat("fp64", np.dtype(np.float64)),
     "bf16": NumberFormat("bf16", np.dtype(np.float32), np.dtype(ml_dtypes.bfloat16)),
     "fp16": NumberFormat("fp16", np.dtype(np.float32), np.dtype(np.float16)),
+    "int8": NumberFormat("int8", np.dtype(np.int32), np.dtype(np.int8)),
 }
 
 
@@ -73,6 +83,24 @@ def _check_operand(x: object, name: str) -> np.ndarray:
     if x.size == 0:
         raise ValueError(f"operand {name} is empty, shape {x.shape}")
     return x
+
+
+def _to_integer(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
+    """Round to the nearest integer (ties to even), refuse values outside the format's range
+    (counted), and hold the result in the accumulator type."""
+    if x.dtype.kind == "f":
+        if not np.isfinite(x).all():
+            bad = int(np.count_nonzero(~np.isfinite(x)))
+            raise ValueError(f"operand {name} holds {bad} non-finite value(s) (NaN or inf)")
+        x = np.rint(x)
+    info = np.iinfo(fmt.storage)
+    outside = (x < info.min) | (x > info.max)
+    if outside.any():
+        raise ValueError(
+            f"operand {name}: {int(np.count_nonzero(outside))} value(s) outside {fmt.name}'s "
+            f"range {info.min}..{info.max} (quantize first, e.g. systolic.numerics.quantize)"
+        )
+    return np.ascontiguousarray(x.astype(fmt.storage).astype(fmt.dtype))
 
 
 def check_sizes(m: int, k: int, n: int, max_elements: int) -> None:
@@ -116,6 +144,9 @@ def prepare_operands(
     check_sizes(m, k, n, max_elements)
     rounded = []
     for name, x in (("a", a), ("b", b)):
+        if fmt.is_integer:
+            rounded.append(_to_integer(x, name, fmt))
+            continue
         with np.errstate(over="ignore"):
             y = np.ascontiguousarray(x.astype(fmt.storage, copy=False), dtype=fmt.dtype)
         # one pass on the rounded operand; the given one is read again only to word an error
@@ -149,6 +180,8 @@ def error_bound(a: np.ndarray, b: np.ndarray, fmt: NumberFormat) -> np.ndarray:
     numpy.ndarray, shape (m, n), float64
     """
     k = a.shape[1]
+    if fmt.is_integer:  # exact, unless a sum wraps around
+        return np.zeros((a.shape[0], b.shape[1]))
 
     def gamma(dtype: np.dtype) -> float:
         u = float(np.finfo(dtype).eps) / 2
@@ -156,3 +189,40 @@ def error_bound(a: np.ndarray, b: np.ndarray, fmt: NumberFormat) -> np.ndarray:
 
     scale = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))
     return (gamma(fmt.dtype) + 2 * gamma(np.dtype(np.float64))) * scale
+
+
+def quantize(x: np.ndarray, axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 quantization: ``x ~ q * scale`` with ``q`` in -127..127.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Finite floats.
+    axis : int, optional
+        ``None``: one scale for the whole tensor. Otherwise one scale per index along ``axis``
+        (per channel, e.g. ``axis=1`` for the output columns of a weight matrix).
+
+    Returns
+    -------
+    q : numpy.ndarray of int8, shaped like ``x``
+    scale : numpy.ndarray of float64
+        ``max|x| / 127`` over the tensor (shape ``()``) or per channel (``x``'s shape with
+        ``axis`` kept and every other axis of length 1, so it broadcasts); 1 where ``x`` is all
+        zero.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError("cannot quantize non-finite values")
+    if axis is None:
+        largest = np.max(np.abs(x)) if x.size else 0.0
+    else:
+        others = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
+        largest = np.max(np.abs(x), axis=others, keepdims=True)
+    scale = np.where(largest > 0, largest / 127.0, 1.0)
+    q = np.clip(np.rint(x / scale), -127, 127).astype(np.int8)
+    return q, np.asarray(scale, dtype=np.float64)
+
+
+def dequantize(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The floats ``q * scale`` that an int8 tensor and its scale stand for."""
+    return np.asarray(q, dtype=np.float64) * scale

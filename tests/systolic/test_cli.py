@@ -236,3 +236,18 @@ def test_train_save_writes_a_model_that_loads_back(tmp_path, capsys):
     assert network.sizes == [784, 8, 10] and settings["train_limit"] == 50
     assert settings["array"] == {"rows": 8, "cols": 8, "dataflow": "ws",
                                  "weight_load": "serial", "dtype": "fp32"}  # fmt: skip
+
+
+def test_gemm_int8_is_exact(capsys):
+    record = run_json(capsys, "30", "200", "20", "--rows", "8", "--cols", "8", "--dtype", "int8")
+    assert record["exact"] is True and record["max_abs_error"] == 0.0
+    assert record["act_read_bytes"] == 30 * 200 * 3  # 1-byte operands, 3 n-tiles
+
+
+def test_train_refuses_an_integer_format():
+    run = subprocess.run(
+        [sys.executable, "-m", "systolic", "train", "--dtype", "int8", "--train-limit", "10"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 2 and "is for quantized inference" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from systolic.numerics import FORMATS, error_bound, prepare_operands
+from systolic.numerics import FORMATS, dequantize, error_bound, prepare_operands, quantize
 
 FP32 = FORMATS["fp32"]
 
@@ -86,3 +86,40 @@ def test_half_formats_round_to_nearest_even_and_compute_in_float32(name, storage
 def test_fp16_overflow_is_counted_and_refused():
     with pytest.raises(ValueError, match=r"operand b: 2 value\(s\) overflow fp16 when rounded"):
         prepare_operands(np.ones((1, 3)), np.array([[7e4], [1.0], [-1e5]]), FORMATS["fp16"], 100)
+
+
+def test_int8_operands_are_rounded_range_checked_and_held_in_int32():
+    a, b = prepare_operands([[1.4, -2.5, 127.0]], [[1], [2], [-128]], FORMATS["int8"], 100)
+    assert a.dtype == b.dtype == np.int32 and a.tolist() == [[1, -2, 127]]  # ties to even
+    assert FORMATS["int8"].operand_bytes == 1 and FORMATS["int8"].acc_bytes == 4
+    with pytest.raises(ValueError, match=r"operand a: 2 value\(s\) outside int8's range -128..127"):
+        prepare_operands([[128, -129, 5]], np.ones((3, 1)), FORMATS["int8"], 100)
+
+
+def test_int8_sums_wrap_around_like_int32_adders():
+    import systolic
+    from systolic.config import ArrayConfig
+
+    k = 140_000  # 127 * 127 * k > 2**31 - 1
+    a, b = np.full((1, k), 127), np.full((k, 1), 127)
+    c, report = systolic.matmul(a, b, ArrayConfig(16, 16, dtype="int8"))
+    true = 127 * 127 * k
+    assert c[0, 0] == (true + 2**31) % 2**32 - 2**31
+    assert report.exact is False and report.max_abs_error == 2**32
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_symmetric_quantization_round_trips_within_half_a_step(axis):
+    x = np.random.default_rng(3).standard_normal((6, 5)) * [1, 10, 100, 0.1, 1]
+    q, scale = quantize(x, axis)
+    assert q.dtype == np.int8 and np.abs(q).max() == 127
+    assert (np.abs(dequantize(q, scale) - x) <= scale / 2 + 1e-12).all()
+    expected_shape = {None: (), 0: (6, 1), 1: (1, 5)}[axis]
+    assert scale.shape == expected_shape
+
+
+def test_quantizing_zeros_and_non_finite_values():
+    q, scale = quantize(np.zeros((2, 2)))
+    assert not q.any() and scale == 1.0
+    with pytest.raises(ValueError, match="non-finite"):
+        quantize(np.array([np.inf]))
