@@ -109,6 +109,9 @@ class Report:
         compared.
     exact : bool or None
         Whether every element equals ``ref``. ``None`` when not compared.
+    overflow_count : int or None
+        Integer formats, when compared: result elements whose int32 sum wrapped around (they
+        differ from ``ref``). ``None`` for float formats or when not compared.
     pe_active_cycles : numpy.ndarray or None, shape (rows, cols)
         Useful MACs done by each PE (one per cycle at most). Sums to ``macs``.
 
@@ -141,6 +144,7 @@ class Report:
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     exact: bool | None = None
+    overflow_count: int | None = None
     pe_active_cycles: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -174,7 +178,14 @@ class Report:
         return self.macs / slots if slots else 0.0
 
     def with_comparison(self, c: np.ndarray, reference: np.ndarray) -> Report:
-        """Return a copy with the error fields filled from ``c`` against ``reference``."""
+        """Return a copy with the error fields filled from ``c`` against ``reference``.
+
+        For an integer ``c`` (int8 format) the sums are exact unless they wrapped around, so
+        ``overflow_count`` is the number of elements that differ from the reference.
+        """
+        overflows = None
+        if np.asarray(c).dtype.kind in "iu":
+            overflows = int(np.count_nonzero(np.asarray(c, dtype=np.float64) != reference))
         c = np.asarray(c, dtype=np.float64)
         diff = np.abs(c - reference)
         magnitude = np.abs(reference)
@@ -185,6 +196,7 @@ class Report:
             max_abs_error=float(diff.max()),
             max_rel_error=float(rel.max()),
             exact=bool(np.array_equal(c, reference)),
+            overflow_count=overflows,
         )
 
     def __add__(self, other: Report) -> Report:
@@ -201,6 +213,8 @@ class Report:
         for name in ("max_abs_error", "max_rel_error"):
             errors[name] = max(getattr(self, name), getattr(other, name)) if compared else None
         errors["exact"] = (self.exact and other.exact) if compared else None
+        both = self.overflow_count is not None and other.overflow_count is not None
+        errors["overflow_count"] = self.overflow_count + other.overflow_count if both else None
         active = None
         if self.pe_active_cycles is not None and other.pe_active_cycles is not None:
             active = self.pe_active_cycles + other.pe_active_cycles
@@ -218,7 +232,7 @@ class Report:
         out["utilization"] = self.utilization
         out["mapping_efficiency"] = self.mapping_efficiency
         out["unused_pe_slots"] = self.unused_pe_slots
-        for name in ("max_abs_error", "max_rel_error", "exact"):
+        for name in ("max_abs_error", "max_rel_error", "exact", "overflow_count"):
             out[name] = getattr(self, name)
         return out
 

@@ -106,6 +106,7 @@ def test_int8_sums_wrap_around_like_int32_adders():
     true = 127 * 127 * k
     assert c[0, 0] == (true + 2**31) % 2**32 - 2**31
     assert report.exact is False and report.max_abs_error == 2**32
+    assert report.overflow_count == 1 and report.to_dict()["overflow_count"] == 1
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1])
