@@ -124,6 +124,20 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
     cmp.add_argument("--json", action="store_true", help="print the records as JSON")
     _train_parser(commands)
+    infer = commands.add_parser(
+        "infer",
+        help="classify MNIST test images with a saved model on the array, in a number format",
+        description="Run a model saved by `systolic train --save` on the simulated array in "
+        "int8 (quantized), bf16, fp16 or fp32, and print its test accuracy next to the float64 "
+        "NumPy run of the same model, with cycles and utilization.",
+    )
+    infer.add_argument("model", help="model file written by systolic train --save")
+    infer.add_argument("--dtype", default="int8", choices=list(FORMATS), help="default int8")
+    infer.add_argument("--rows", type=_positive, default=32, help="PE rows (default 32)")
+    infer.add_argument("--cols", type=_positive, default=32, help="PE columns (default 32)")
+    infer.add_argument("--dataflow", default="ws", choices=[flow.value for flow in Dataflow])
+    infer.add_argument("--limit", type=_positive, default=None, help="first N test images")
+    infer.add_argument("--json", action="store_true", help="print the result as JSON")
     roof = commands.add_parser(
         "roofline",
         help="where fully connected layers land on a TPU-like machine's roofline",
@@ -492,6 +506,28 @@ def _write_history(out: Path, rows: list[dict], summary: dict) -> None:
     atomic_write(out / "train.csv", write)
 
 
+def _infer(args: argparse.Namespace) -> None:
+    from systolic import inference
+
+    config = ArrayConfig(rows=args.rows, cols=args.cols, dataflow=args.dataflow, dtype=args.dtype)
+    result = inference.run(args.model, config, args.limit)
+    record = {
+        "dtype": args.dtype, "samples": result.samples, "test_accuracy": result.accuracy,
+        "reference_test_accuracy": result.reference_accuracy, "agreement": result.agreement,
+        **result.report.to_dict(),
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return
+    print(f"{result.samples:,} MNIST test images on a {config.rows}x{config.cols} "
+          f"{config.dataflow.name} array")  # fmt: skip
+    print(f"test accuracy        {100 * result.accuracy:.2f} % in {args.dtype}, "
+          f"{100 * result.reference_accuracy:.2f} % in float64 (NumPy); the two agree on "
+          f"{100 * result.agreement:.2f} % of the images")  # fmt: skip
+    print(f"total cycles         {result.report.total_cycles:,}, utilization "
+          f"{100 * result.report.utilization:.2f} %")  # fmt: skip
+
+
 def _roofline(args: argparse.Namespace) -> None:
     import csv
 
@@ -537,6 +573,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _compare(args)
         elif args.command == "train":
             _train(args)
+        elif args.command == "infer":
+            _infer(args)
         elif args.command == "roofline":
             _roofline(args)
     except ValueError as error:  # every bad-input error of the package is a ValueError
