@@ -146,6 +146,7 @@ def compare(
     args: argparse.Namespace,
     title: str,
     always: Sequence[str] = (),
+    dtypes: dict[str, str] | None = None,
 ) -> dict[str, Run]:
     """Train every variant on the array; print, write ``<out>/<name>.csv`` and ``.png``.
 
@@ -161,6 +162,8 @@ def compare(
         What is compared, for the figure's title.
     always : sequence of str
         Settings to show in the table and CSV even when every variant has the same value.
+    dtypes : dict of str to str, optional
+        The array's number format per variant (default: fp32 for all).
 
     Returns
     -------
@@ -185,7 +188,8 @@ def compare(
             )
 
         start = time.perf_counter()
-        runs[label] = run(settings, config, on_epoch=show)
+        variant_config = dataclasses.replace(config, dtype=(dtypes or {}).get(label, config.dtype))
+        runs[label] = run(settings, variant_config, on_epoch=show)
         walls[label] = time.perf_counter() - start
     stem = Path(args.out) / name
     _write_csv(stem.with_suffix(".csv"), runs, variants, columns)

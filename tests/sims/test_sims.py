@@ -40,3 +40,16 @@ def test_roofline_script_writes_csv_and_png(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "fc16x16 batch 1 " in run.stdout
     assert (tmp_path / "roofline.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_number_formats_script_trains_each_format(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(SIMS / "number_formats.py"), "--train-limit", "100", "--epochs",
+         "1", "--rows", "8", "--cols", "8", "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "number_formats.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["variant"] for row in rows] == ["fp32", "bf16", "fp16"]
+    assert all(0 <= float(row["test_accuracy"]) <= 1 for row in rows)
