@@ -43,7 +43,14 @@ class GridModel:
         ``step()`` raises :class:`SimulationLimitError` instead of running cycle ``max_cycles``.
     record : bool
         Keep the per-cycle useful-MAC masks for :meth:`trace` and plots.
+    record_registers : bool
+        Also keep a copy of every register after each clock edge in :attr:`snapshots` (one
+        dict of ``(rows, cols)`` arrays per cycle, names from :attr:`REGISTERS`), for
+        waveforms. Small arrays and short runs only.
     """
+
+    #: register names of the grid, set by each model
+    REGISTERS: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -52,12 +59,13 @@ class GridModel:
         dtype: np.dtype = np.float32,
         max_cycles: int = 2**32,
         record: bool = False,
+        record_registers: bool = False,
     ):
         if rows < 1 or cols < 1:
             raise ValueError(f"array must be at least 1x1, got {rows}x{cols}")
         self.rows, self.cols, self.dtype = rows, cols, np.dtype(dtype)
         self.max_cycles = max_cycles
-        self.record = record
+        self.record, self.record_registers = record, record_registers
         self.reset()
 
     def reset(self) -> None:
@@ -65,6 +73,7 @@ class GridModel:
         self.cycle = 0
         self.pe_active_cycles = np.zeros((self.rows, self.cols), dtype=np.int64)
         self.history: list[np.ndarray] = []
+        self.snapshots: list[dict[str, np.ndarray]] = []
 
     def _check_limit(self) -> None:
         if self.cycle >= self.max_cycles:
@@ -75,6 +84,8 @@ class GridModel:
         self.pe_active_cycles += useful
         if self.record:
             self.history.append(useful)
+        if self.record_registers:
+            self.snapshots.append({name: getattr(self, name).copy() for name in self.REGISTERS})
         self.cycle += 1
 
     def trace(self) -> str:
@@ -92,6 +103,11 @@ class WeightStationaryArray(GridModel):
 
     Parameters are those of :class:`GridModel`.
     """
+
+    REGISTERS = (
+        "act", "valid", "switch", "psum", "psum_valid", "weight", "weight_valid", "shadow",
+        "shadow_valid",
+    )  # fmt: skip
 
     def reset(self) -> None:
         """Clear all registers, the cycle counter, the MAC counts and the recorded trace."""

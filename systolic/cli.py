@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
         help=f"refuse runs longer than this many cycles (default {ArrayConfig.max_cycles:,})",
     )
     gemm.add_argument("--json", action="store_true", help="print the Report as JSON")
+    gemm.add_argument(
+        "--vcd", help="also write the golden model's registers, cycle by cycle, to this VCD file"
+    )
 
     cmp = commands.add_parser(
         "compare",
@@ -235,6 +238,14 @@ def _gemm(args: argparse.Namespace) -> None:
         dtype=args.dtype,
         max_cycles=args.max_cycles,
     )
+    if args.vcd:
+        from systolic.waveform import MAX_PES
+
+        if config.pe_count > MAX_PES:  # refuse before running anything
+            raise ValueError(
+                f"--vcd: a {config.rows}x{config.cols} array has {config.pe_count} PEs, too "
+                f"many to dump (at most {MAX_PES}); use a smaller array"
+            )
     # refuse oversized runs before making operands that may not even fit in memory
     check_sizes(args.m, args.k, args.n, config.max_elements)
     closed_form = MODULES[config.dataflow].closed_form_cycles
@@ -258,6 +269,11 @@ def _gemm(args: argparse.Namespace) -> None:
     wall_s = time.perf_counter() - start
     if bar is not None:
         bar.close()
+    if args.vcd:
+        from systolic.waveform import write_vcd
+
+        cycles_written = write_vcd(args.vcd, a, b, config)
+        print(f"wrote {cycles_written:,} cycles of waveforms to {args.vcd}", file=sys.stderr)
     start = time.perf_counter()
     np.matmul(a, b)
     numpy_s = time.perf_counter() - start

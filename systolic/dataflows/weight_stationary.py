@@ -318,7 +318,11 @@ def execute(
 
 
 def simulate_golden(
-    a: np.ndarray, b: np.ndarray, config: ArrayConfig, record: bool = False
+    a: np.ndarray,
+    b: np.ndarray,
+    config: ArrayConfig,
+    record: bool = False,
+    record_registers: bool = False,
 ) -> GoldenRun:
     """Run ``a @ b`` cycle by cycle on the golden model (small sizes only).
 
@@ -329,6 +333,8 @@ def simulate_golden(
     config : ArrayConfig
     record : bool
         Keep the per-cycle activity for ``array.trace()``.
+    record_registers : bool
+        Keep every register of every cycle in ``array.snapshots`` (for waveforms).
     """
     m, k = a.shape
     n = b.shape[1]
@@ -336,7 +342,7 @@ def simulate_golden(
     rows, cols = config.rows, config.cols
     folds = plan_folds(m, k, n, *tiles(m, config))
     timeline = fold_timeline([f.stream_rows for f in folds], rows, cols, config.weight_load)
-    array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record)
+    array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record, record_registers)
     accumulator = Accumulator(max(f.stream_rows for f in folds), cols, a.dtype)
     operand_bytes = FORMATS[config.dtype].operand_bytes
     result, counts = execute(a, b, folds, timeline, array, accumulator, operand_bytes)

@@ -1,0 +1,69 @@
+"""Waveforms of the golden model: every register of every PE, cycle by cycle, as a VCD file.
+
+GTKWave and other waveform viewers open the file. Each PE is a scope ``array.pe_<row>_<col>``
+holding real-valued ``act``, ``psum``, ``weight`` and ``shadow`` and one-bit ``valid``,
+``switch``, ``psum_valid``, ``weight_valid`` and ``shadow_valid``. One time unit is one clock
+cycle, and the value at time ``t`` is the register after the clock edge of cycle ``t``.
+Written with pyvcd, to a temporary file that is then renamed onto the target.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from vcd import VCDWriter
+
+from systolic.config import ArrayConfig, Dataflow
+from systolic.dataflows import weight_stationary as ws
+from systolic.files import atomic_open
+from systolic.numerics import FORMATS, prepare_operands
+
+# a dump of more than this many PEs or cycles is refused: no viewer makes sense of it
+MAX_PES = 256
+MAX_CYCLES = 20_000
+BITS = ("valid", "switch", "psum_valid", "weight_valid", "shadow_valid")
+
+
+def write_vcd(path: str | os.PathLike, a: np.ndarray, b: np.ndarray, config: ArrayConfig) -> int:
+    """Run ``a @ b`` on the golden weight-stationary model and dump its registers to ``path``.
+
+    Returns the number of cycles written.
+
+    Raises
+    ------
+    ValueError
+        A dataflow other than weight-stationary, more than :data:`MAX_PES` PEs, or a run longer
+        than :data:`MAX_CYCLES` cycles.
+    """
+    if config.dataflow is not Dataflow.WS:
+        raise ValueError(f"waveforms are written for the ws dataflow, got {config.dataflow.value}")
+    if config.pe_count > MAX_PES:
+        raise ValueError(
+            f"a {config.rows}x{config.cols} array has {config.pe_count} PEs, too many to dump "
+            f"(at most {MAX_PES}); use a smaller array"
+        )
+    a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
+    cycles = ws.closed_form_cycles(a.shape[0], a.shape[1], b.shape[1], config)["total_cycles"]
+    if cycles > MAX_CYCLES:
+        raise ValueError(
+            f"the run takes {cycles:,} cycles, too many to dump (at most {MAX_CYCLES:,}); "
+            "use a smaller GEMM"
+        )
+    snapshots = ws.simulate_golden(a, b, config, record_registers=True).array.snapshots
+    with atomic_open(path) as handle, VCDWriter(handle, timescale="1 ns", date="") as writer:
+        signals = {}
+        for i in range(config.rows):
+            for j in range(config.cols):
+                scope = f"array.pe_{i}_{j}"
+                for name in snapshots[0]:
+                    if name in BITS:
+                        var = writer.register_var(scope, name, "wire", size=1, init=0)
+                    else:
+                        var = writer.register_var(scope, name, "real", init=0.0)
+                    signals[(name, i, j)] = var
+        for cycle, registers in enumerate(snapshots):
+            for (name, i, j), var in signals.items():
+                value = registers[name][i, j]
+                writer.change(var, cycle, int(value) if name in BITS else float(value))
+    return len(snapshots)
