@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     gemm.add_argument(
         "--vcd", help="also write the golden model's registers, cycle by cycle, to this VCD file"
     )
+    gemm.add_argument("--plot", help="also save per-PE utilization and the cycle breakdown here")
 
     cmp = commands.add_parser(
         "compare",
@@ -228,6 +229,21 @@ def _random_operands(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal((args.m, args.k)), rng.standard_normal((args.k, args.n))
 
 
+def _plot_gemm(report, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from systolic import plots
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    plots.pe_heatmap(left, report)
+    plots.breakdown_bars(right, {"GEMM": report})
+    fig.tight_layout()
+    plots.save_figure(fig, path)
+
+
 def _gemm(args: argparse.Namespace) -> None:
     config = ArrayConfig(
         rows=args.rows,
@@ -269,6 +285,8 @@ def _gemm(args: argparse.Namespace) -> None:
     wall_s = time.perf_counter() - start
     if bar is not None:
         bar.close()
+    if args.plot:
+        _plot_gemm(report, args.plot)
     if args.vcd:
         from systolic.waveform import write_vcd
 

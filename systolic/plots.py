@@ -151,3 +151,74 @@ def roofline(ax, records: Sequence[dict], peak_tops: float, bandwidth_gb_s: floa
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return ax
+
+
+def pe_heatmap(ax, report):
+    """Share of the run's cycles in which each PE did a useful MAC (``report.pe_active_cycles
+    / total_cycles``), one cell per PE, row 0 at the top."""
+    share = report.pe_active_cycles / max(report.total_cycles, 1)
+    image = ax.imshow(share, vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label="useful MACs per cycle")
+    ax.set_xlabel("PE column")
+    ax.set_ylabel("PE row")
+    ax.set_title(f"per-PE utilization ({100 * report.utilization:.1f} % overall)")
+    return ax
+
+
+def breakdown_bars(ax, reports: dict):
+    """One stacked bar per named Report: where its cycles went (``Report``'s breakdown)."""
+    from systolic.report import BREAKDOWN
+
+    names = list(reports)
+    bottom = np.zeros(len(names))
+    for part in BREAKDOWN:
+        values = np.array([getattr(reports[name], part) for name in names], dtype=float)
+        if values.any():
+            ax.bar(names, values, bottom=bottom, label=part.removesuffix("_cycles"))
+            bottom += values
+    ax.set_ylabel("cycles")
+    ax.legend()
+    ax.tick_params(axis="x", rotation=30)
+    return ax
+
+
+def wavefront(ax, useful, cycle: int):
+    """The PEs that did a useful MAC in one cycle (a mask from a golden model's history)."""
+    ax.imshow(useful, vmin=0, vmax=1, cmap="Greys", interpolation="nearest")
+    ax.set_title(f"cycle {cycle}: {int(np.count_nonzero(useful))} PEs busy")
+    ax.set_xticks(range(useful.shape[1]))
+    ax.set_yticks(range(useful.shape[0]))
+    ax.set_xlabel("PE column")
+    ax.set_ylabel("PE row")
+    return ax
+
+
+def save_wavefront_animation(history, path, interval_ms: int = 200) -> None:
+    """A GIF of the busy PEs cycle by cycle, from a golden model's ``history`` (saved whole:
+    to a temporary file, then renamed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import os
+    import tempfile
+
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    fig, ax = plt.subplots(figsize=(4, 4))
+
+    def draw(cycle):
+        ax.clear()
+        wavefront(ax, history[cycle], cycle)
+
+    animation = FuncAnimation(fig, draw, frames=len(history), interval=interval_ms)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(suffix=".gif", dir=folder)
+    os.close(fd)
+    try:
+        animation.save(temporary, writer=PillowWriter(fps=max(1, 1000 // interval_ms)))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        plt.close(fig)
