@@ -217,6 +217,7 @@ def save_wavefront_animation(history, path, interval_ms: int = 200) -> None:
     os.close(fd)
     try:
         animation.save(temporary, writer=PillowWriter(fps=max(1, 1000 // interval_ms)))
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the result is an ordinary file
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
