@@ -217,6 +217,7 @@ def _train_parser(commands) -> None:
     train.add_argument("--json", action="store_true", help="print the history as JSON")
     train.add_argument("--out", help="folder to write train.json and train.csv into")
     train.add_argument("--save", help="write the network trained on the array to this .npz")
+    train.add_argument("--plot", help="save test accuracy per epoch with the cycles here (PNG)")
 
 
 def _random_operands(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
@@ -432,10 +433,30 @@ def _train(args: argparse.Namespace) -> None:
         save_model(args.save, simulated.network, {**dataclasses.asdict(settings), "array": array})
     if args.out:
         _write_history(Path(args.out), rows, summary)
+    if args.plot:
+        _plot_training(rows, args.plot)
     if quiet:
         print(json.dumps({"epochs": rows, "summary": summary}, indent=2))
         return
     print(_summary_text(summary))
+
+
+def _plot_training(rows: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from systolic import plots
+
+    accuracy = {"simulated array": [row["test_accuracy"] for row in rows]}
+    if rows[0]["reference"] is not None:
+        accuracy["NumPy reference"] = [row["reference"]["test_accuracy"] for row in rows]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    epochs = [row["epoch"] for row in rows]
+    plots.accuracy_with_cycles(ax, epochs, accuracy, [row["total_cycles"] for row in rows])
+    fig.tight_layout()
+    plots.save_figure(fig, path)
 
 
 def _pct(value) -> str:

@@ -223,3 +223,18 @@ def save_wavefront_animation(history, path, interval_ms: int = 200) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         plt.close(fig)
+
+
+def accuracy_with_cycles(ax, epochs: Sequence[int], accuracy: dict, cycles: Sequence[int]):
+    """Accuracy per epoch, one line per named run, with the cumulative simulated cycles on a
+    second y-axis (so the hardware cost of each epoch is read off the same picture)."""
+    for name, values in accuracy.items():
+        ax.plot(epochs, [100 * v for v in values], marker="o", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    twin = ax.twinx()
+    twin.plot(epochs, np.cumsum(cycles) / 1e6, color="gray", linestyle="--", marker=".")
+    twin.set_ylabel("simulated cycles so far (millions, dashed)")
+    return ax

@@ -53,3 +53,20 @@ def test_gemm_plot_option(tmp_path, capsys):
     path = tmp_path / "g.png"
     assert main(["gemm", "20", "10", "6", "--rows", "4", "--cols", "4", "--plot", str(path)]) == 0
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_plot_option(tmp_path, capsys):
+    path = tmp_path / "t.png"
+    argv = ["train", "--sizes", "784,6,10", "--train-limit", "40", "--epochs", "2", "--rows", "4",
+            "--cols", "4", "--plot", str(path)]  # fmt: skip
+    assert main(argv) == 0
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_accuracy_with_cycles_draws_cumulative_cycles_on_a_second_axis():
+    fig, ax = plt.subplots()
+    plots.accuracy_with_cycles(ax, [1, 2, 3], {"run": [0.5, 0.6, 0.7]}, [10e6, 10e6, 10e6])
+    twin = [other for other in fig.axes if other is not ax][0]
+    assert list(twin.lines[0].get_ydata()) == [10.0, 20.0, 30.0]
+    assert list(ax.lines[0].get_ydata()) == [50.0, 60.0, 70.0]
+    plt.close(fig)
