@@ -200,9 +200,7 @@ def _check_data(network: Network, x: np.ndarray, labels: np.ndarray, name: str) 
 
 
 def _check(network, x, labels, epochs, batch_size, keep) -> None:
-    _check_data(network, x, labels, "training")
-    if len(x) == 0:
-        raise ValueError("the training set is empty")
+    _check_data(network, x, labels, "training")  # refuses an empty set too
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
