@@ -22,7 +22,8 @@ from systolic.numerics import FORMATS, prepare_operands
 # a dump of more than this many PEs or cycles is refused: no viewer makes sense of it
 MAX_PES = 256
 MAX_CYCLES = 20_000
-BITS = ("valid", "switch", "psum_valid", "weight_valid", "shadow_valid")
+BITS = {"valid", "switch", "psum_valid", "weight_valid", "shadow_valid", "a_valid", "b_valid",
+        "acc_valid"}  # fmt: skip
 
 
 def write_vcd(path: str | os.PathLike, a: np.ndarray, b: np.ndarray, config: ArrayConfig) -> int:
@@ -51,12 +52,25 @@ def write_vcd(path: str | os.PathLike, a: np.ndarray, b: np.ndarray, config: Arr
             "use a smaller GEMM"
         )
     snapshots = ws.simulate_golden(a, b, config, record_registers=True).array.snapshots
+    write_snapshots(path, snapshots, config.rows, config.cols)
+    return len(snapshots)
+
+
+def write_snapshots(
+    path: str | os.PathLike, snapshots: list[dict[str, np.ndarray]], rows: int, cols: int
+) -> None:
+    """Write per-cycle register snapshots (one dict of ``(rows, cols)`` arrays per cycle, the
+    value after that cycle's clock edge) as a VCD, one scope ``array.pe_<row>_<col>`` per PE.
+
+    The golden model's snapshots and the RTL's (``systolic.rtl.cosim``) go through here, so
+    both files name every signal alike and a viewer shows them side by side.
+    """
     with atomic_open(path) as handle, VCDWriter(handle, timescale="1 ns", date="") as writer:
         signals = {}
-        for i in range(config.rows):
-            for j in range(config.cols):
+        for i in range(rows):
+            for j in range(cols):
                 scope = f"array.pe_{i}_{j}"
-                for name in snapshots[0]:
+                for name in snapshots[0] if snapshots else ():
                     if name in BITS:
                         var = writer.register_var(scope, name, "wire", size=1, init=0)
                     else:
@@ -66,4 +80,3 @@ def write_vcd(path: str | os.PathLike, a: np.ndarray, b: np.ndarray, config: Arr
             for (name, i, j), var in signals.items():
                 value = registers[name][i, j]
                 writer.change(var, cycle, int(value) if name in BITS else float(value))
-    return len(snapshots)

@@ -100,6 +100,8 @@ class OutputStationaryArray(GridModel):
     of ``systolic.array.GridModel``.
     """
 
+    REGISTERS = ("a", "a_valid", "b", "b_valid", "acc", "acc_valid")
+
     def reset(self) -> None:
         """Clear all registers, the cycle counter, the MAC counts and the recorded trace."""
         super().reset()
@@ -151,13 +153,18 @@ class OutputStationaryArray(GridModel):
 
 
 def simulate_golden(
-    a: np.ndarray, b: np.ndarray, config: ArrayConfig, record: bool = False
+    a: np.ndarray,
+    b: np.ndarray,
+    config: ArrayConfig,
+    record: bool = False,
+    record_registers: bool = False,
 ) -> ws.GoldenRun:
     """Run ``a @ b`` cycle by cycle on :class:`OutputStationaryArray` (small sizes only).
 
     The controller feeds each fold's skewed A rows and B columns, drains each column ``rows``
     cycles from the cycle after its last MAC, and starts the next fold once every column has
-    drained. It counts each cycle's phase and every real element moved.
+    drained. It counts each cycle's phase and every real element moved. ``record`` and
+    ``record_registers`` are those of ``weight_stationary.simulate_golden``.
     """
     m, k = a.shape
     n = b.shape[1]
@@ -165,7 +172,7 @@ def simulate_golden(
     rows, cols, dtype = config.rows, config.cols, a.dtype
     item = dtype.itemsize  # partial sums; operands may be stored narrower (bf16, fp16)
     operand = FORMATS[config.dtype].operand_bytes
-    array = OutputStationaryArray(rows, cols, dtype, config.max_cycles, record)
+    array = OutputStationaryArray(rows, cols, dtype, config.max_cycles, record, record_registers)
     result = np.zeros((m, n), dtype=dtype)
     counts = dict.fromkeys(("weight_load_cycles", "compute_cycles", "fill_drain_cycles"), 0)
     moved = dict.fromkeys(("weight_read_bytes", "act_read_bytes", "acc_write_bytes"), 0)
