@@ -79,9 +79,7 @@ class RTLConfig:
             self, "weight_load", _enum_value(WeightLoad, self.weight_load, "weight_load")
         )
         if self.dataflow not in TOPS:
-            raise ValueError(
-                f"there is no RTL of the {self.dataflow.value} dataflow; use ws or os"
-            )
+            raise ValueError(f"there is no RTL of the {self.dataflow.value} dataflow; use ws or os")
         if self.rows * self.cols > MAX_PES:
             raise ValueError(
                 f"a {self.rows}x{self.cols} array has {self.rows * self.cols:,} PEs; the RTL "

@@ -169,7 +169,7 @@ def build(design: RTLConfig, rtl_dir: Path | None = None) -> Path:
                     build_dir=str(staging),
                     log_file=str(log),
                 )
-            except (SystemExit, subprocess.CalledProcessError) as error:
+            except (SystemExit, RuntimeError, subprocess.CalledProcessError) as error:
                 raise RTLError(
                     f"the Verilog in {rtl_dir} does not compile: {_first_error(log)}"
                 ) from error
@@ -306,8 +306,7 @@ def _compare(
         cycles = np.flatnonzero(rtl["res_valid"][:, j])
         if len(cycles) != len(expected[j]):
             return (
-                f"column {j}, signal res_valid: model {len(expected[j])} results, "
-                f"RTL {len(cycles)}"
+                f"column {j}, signal res_valid: model {len(expected[j])} results, RTL {len(cycles)}"
             )
         for s, (row, col, cycle) in zip(cycles, expected[j], strict=True):
             value, model = int(rtl["res_data"][s, j]), int(golden.result[row, col])
@@ -399,8 +398,14 @@ def cosimulate(
                 rtl = {name: data[name] for name in data.files}
             mismatch = _compare(design, golden, rtl, case)
             results.append(
-                CaseResult(case["m"], case["k"], case["n"], golden.report.total_cycles,
-                           int(rtl["cycles"]), mismatch)  # fmt: skip
+                CaseResult(
+                    case["m"],
+                    case["k"],
+                    case["n"],
+                    golden.report.total_cycles,
+                    int(rtl["cycles"]),
+                    mismatch,
+                )
             )
             if vcd is not None and index == 0:
                 _write_waveforms(Path(vcd), golden, rtl, design)

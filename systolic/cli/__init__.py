@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from systolic.api import ENGINES, matmul
+from systolic.cli import rtl as rtl_command
+from systolic.cli.common import Parser as _Parser
+from systolic.cli.common import positive as _positive
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.dataflows import MODULES
 from systolic.dataflows.weight_stationary import check_limits
@@ -27,23 +30,6 @@ from systolic.training import Settings
 
 # a run of more PE-cycles than this shows a progress bar (about a second on a laptop core)
 PROGRESS_PE_CYCLES = 2 * 10**9
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit status 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     infer.add_argument("--dataflow", default="ws", choices=[flow.value for flow in Dataflow])
     infer.add_argument("--limit", type=_positive, default=None, help="first N test images")
     infer.add_argument("--json", action="store_true", help="print the result as JSON")
+    rtl_command.add_parser(commands)
     roof = commands.add_parser(
         "roofline",
         help="where fully connected layers land on a TPU-like machine's roofline",
@@ -632,6 +619,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _infer(args)
         elif args.command == "roofline":
             _roofline(args)
+        elif args.command == "rtl":
+            return rtl_command.run(args)
     except ValueError as error:  # every bad-input error of the package is a ValueError
         print(f"systolic: error: {error}", file=sys.stderr)
         return 2
