@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from systolic.dataflows import weight_stationary as ws
 from systolic.numerics import FORMATS, prepare_operands
 from systolic.rtl import ACC_W, DATA_W, RTL_DIR, RTLConfig, RTLError
 from systolic.schedule import pad_tile, plan_folds
-from systolic.waveform import write_snapshots
+from systolic.waveform import BITS, write_snapshots
 
 #: a case whose golden run exceeds this many cycles is refused (the RTL runs ~10^4 cycles/s)
 MAX_CASE_CYCLES = 50_000
@@ -157,12 +158,13 @@ def build(design: RTLConfig, rtl_dir: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     log = staging / "build.log"
+    runtime = _runtime_cache(env)
+    for path in runtime.glob("verilated*"):
+        shutil.copy2(path, staging)
     try:
         with _environment(env):
-            from cocotb_tools.runner import get_runner
-
             try:
-                get_runner("verilator").build(
+                _runner().build(
                     sources=[str(path) for path in sources],
                     hdl_toplevel=design.top,
                     parameters=design.parameters,
@@ -173,11 +175,59 @@ def build(design: RTLConfig, rtl_dir: Path | None = None) -> Path:
                 raise RTLError(
                     f"the Verilog in {rtl_dir} does not compile: {_first_error(log)}"
                 ) from error
+        if not runtime.exists():
+            _save_runtime(staging, runtime)
         os.replace(staging, target) if not target.exists() else shutil.rmtree(staging)
     finally:
         if staging.exists() and not (target / design.top).is_file():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+#: keeps the prebuilt run-time objects of a build (see _runner)
+_TOUCH = "import os, sys; [os.utime(p) for p in sys.argv[1:] if os.path.exists(p)]"
+
+
+def _runner():
+    """cocotb's Verilator runner, made to keep the run-time objects a build starts with.
+
+    Verilator writes a new Makefile before make runs, and every object depends on it, so make
+    would recompile the run-time library (about 17 CPU-seconds) for every design. Between the
+    two steps this runner marks the copied objects as new; they depend only on Verilator's
+    headers, which do not change within one installation (the cache key has its version and
+    path).
+    """
+    from cocotb_tools.runner import Verilator
+
+    class KeepRuntime(Verilator):
+        def _build_command(self):
+            verilate, *rest = super()._build_command()
+            objects = [str(Path(self.build_dir) / name) for name in RUNTIME_OBJECTS]
+            return [verilate, [sys.executable, "-c", _TOUCH, *objects], *rest]
+
+    return KeepRuntime()
+
+
+#: Verilator's run-time library, the same for every design
+RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_threads.o", "verilated_vpi.o")
+
+
+def _runtime_cache(env: dict[str, str]) -> Path:
+    """Folder of Verilator's compiled run-time library (``verilated*.o`` and their make
+    dependencies), the same for every design: a build that starts from it compiles only the
+    design and cocotb's main, a few seconds instead of ten."""
+    key = hashlib.sha256(f"{_versions()} {env['VERILATOR_ROOT']}".encode()).hexdigest()[:16]
+    return cache_root() / f"runtime-{key}"
+
+
+def _save_runtime(build_dir: Path, runtime: Path) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=".runtime-", dir=runtime.parent))
+    for path in build_dir.glob("verilated*.[od]"):  # the objects and their dependencies
+        shutil.copy2(path, staging)
+    try:
+        os.replace(staging, runtime)
+    except OSError:  # another build saved it first
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class _environment:
@@ -373,6 +423,7 @@ def cosimulate(
             "acc_w": ACC_W,
             "ports": ["w", "a"] if design.dataflow is Dataflow.WS else ["a", "b"],
             "registers": [],
+            "bits": sorted(BITS),
             "cases": [],
         }
         for index, (a, b) in enumerate(prepared):
@@ -387,15 +438,16 @@ def cosimulate(
                     "n": b.shape[1],
                     "beats": _beats(a, b, design),
                     "max_cycles": max_cycles,
-                    "out": str(work / f"case{index}.npz"),
+                    "out": str(work / f"case{index}.json"),
                 }
             )
         (work / "job.json").write_text(json.dumps(job))
         _run(design, build_dir, work, env)
         results = []
         for index, (golden, case) in enumerate(zip(goldens, job["cases"], strict=True)):
-            with np.load(case["out"], allow_pickle=False) as data:
-                rtl = {name: data[name] for name in data.files}
+            with open(case["out"], encoding="utf-8") as handle:
+                rtl = {name: np.asarray(value, dtype=np.int64)
+                       for name, value in json.load(handle).items()}  # fmt: skip
             mismatch = _compare(design, golden, rtl, case)
             results.append(
                 CaseResult(
@@ -418,16 +470,23 @@ def _run(design: RTLConfig, build_dir: Path, work: Path, env: dict[str, str]) ->
     from cocotb_tools.runner import get_runner
 
     log = work / "sim.log"
+    shutil.copy(RTL_DIR / "testbench.py", work / "systolic_testbench.py")
+    path = os.pathsep.join([str(work), *sys.path])
     with _environment(env):
         runner = get_runner("verilator")
         try:
             xml = runner.test(
-                test_module="systolic.rtl.testbench",
+                test_module="systolic_testbench",
                 hdl_toplevel=design.top,
                 hdl_toplevel_lang="verilog",
                 build_dir=str(build_dir),
                 test_dir=str(work),
-                extra_env={"SYSTOLIC_COSIM_JOB": str(work / "job.json")},
+                extra_env={
+                    "SYSTOLIC_COSIM_JOB": str(work / "job.json"),
+                    "PYTHONPATH": path,
+                    # cocotb loads pytest to rewrite asserts; its plugins would cost seconds
+                    "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                },
                 log_file=str(log),
             )
             _, failed = get_results(Path(xml))

@@ -1,11 +1,14 @@
 """The cocotb testbench of the co-simulation: runs inside the simulator, started by ``cosim``.
 
+``cosim`` runs a copy of this file as a top-level module, so that the simulator's Python
+imports cocotb only (importing the package would load numba there: seconds per run).
+
 It knows nothing of the schedule. For each case of the job file (``SYSTOLIC_COSIM_JOB``) it
 resets the design, offers the GEMM on ``cmd``, then offers the beats of every input port
 (weight tiles and activation rows, prepared by ``cosim`` in fold order) as soon as the design
 accepts them: a port's next beat is valid in every cycle until it is taken, so the RTL's ready
 signals alone decide when anything happens. After every clock edge it samples each PE's
-registers, the result port, ``busy`` and ``cycles`` and writes them to the case's ``.npz``
+registers, the result port, ``busy`` and ``cycles`` and writes them to the case's JSON
 file for ``cosim`` to compare with the golden model. A case stops when the design has
 finished (``busy`` falls) and two more cycles have passed, or after ``max_cycles`` cycles.
 """
@@ -16,13 +19,11 @@ import json
 import os
 
 import cocotb
-import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from systolic.waveform import BITS
-
-#: registers of partial sums (ACC_W bits); the others hold one bit (BITS) or an operand
+#: registers of partial sums (ACC_W bits); the others hold one bit (the job's "bits") or an
+#: operand (DATA_W bits)
 SUMS = {"psum", "acc"}
 
 
@@ -42,6 +43,7 @@ async def cosim(dut):
     with open(os.environ["SYSTOLIC_COSIM_JOB"], encoding="utf-8") as handle:
         job = json.load(handle)
     rows, cols, data_w, acc_w = job["rows"], job["cols"], job["data_w"], job["acc_w"]
+    bits = set(job["bits"])
     grid = dut.u_array if job["dataflow"] == "ws" else dut
     pes = [[grid.g_row[i].g_col[j].u_pe for j in range(cols)] for i in range(rows)]
     handles = {
@@ -76,7 +78,7 @@ async def cosim(dut):
             await ReadOnly()
             if started:  # the state after the previous edge: one sample per cycle of the job
                 for name, grid_handles in handles.items():
-                    if name in BITS:
+                    if name in bits:
                         samples[name].append([[int(h.value) for h in r] for r in grid_handles])
                     else:
                         width = acc_w if name in SUMS else data_w
@@ -104,12 +106,15 @@ async def cosim(dut):
                 cmd_pending, started = False, True
             for port, fire in fired.items():
                 taken[port] += bool(fire)
-        np.savez(
-            case["out"],
-            **{name: np.array(values, dtype=np.int64) for name, values in samples.items()},
-            res_valid=np.array(res_valid, dtype=np.int64),
-            res_data=np.array(res_data, dtype=np.int64),
-            busy=np.array(busy, dtype=np.int64),
-            cycles=np.int64(cycles),
-            taken=np.array([taken[port] for port in job["ports"]], dtype=np.int64),
-        )
+        with open(case["out"], "w", encoding="utf-8") as handle:
+            json.dump(
+                {
+                    **samples,
+                    "res_valid": res_valid,
+                    "res_data": res_data,
+                    "busy": busy,
+                    "cycles": cycles,
+                    "taken": [taken[port] for port in job["ports"]],
+                },
+                handle,
+            )
