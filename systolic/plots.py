@@ -238,3 +238,25 @@ def accuracy_with_cycles(ax, epochs: Sequence[int], accuracy: dict, cycles: Sequ
     twin.plot(epochs, np.cumsum(cycles) / 1e6, color="gray", linestyle="--", marker=".")
     twin.set_ylabel("simulated cycles so far (millions, dashed)")
     return ax
+
+
+def waveforms(ax, signals: dict[str, Sequence[float]], title: str = ""):
+    """Signals as stacked step traces, one row each, the first at the top, like a waveform
+    viewer: signals that hold only 0 and 1 as bits, others scaled to their row with the value
+    written at each change. ``signals`` maps a label to the value after each cycle (``waveform.read_vcd``)."""
+    names = list(signals)
+    for row, name in enumerate(names):
+        values = np.asarray(signals[name], dtype=float)
+        base = len(names) - 1 - row
+        low, high = min(values.min(initial=0.0), 0.0), max(values.max(initial=1.0), 1.0)
+        scaled = (values - low) / (high - low)
+        cycles = np.arange(len(values) + 1)
+        ax.stairs(base + 0.8 * scaled, cycles, baseline=None, linewidth=1.5)
+        if not np.isin(values, (0.0, 1.0)).all():  # a value, not a bit: write it at changes
+            for cycle in np.flatnonzero(np.diff(values, prepend=np.nan)):
+                ax.text(cycle + 0.1, base + 0.85, f"{values[cycle]:g}", fontsize=7)
+    ax.set_yticks(np.arange(len(names))[::-1] + 0.4, names)
+    ax.set_xlabel("cycle")
+    ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
+    return ax

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 from vcd import VCDWriter
+from vcd.reader import TokenKind, tokenize
 
 from systolic.config import ArrayConfig, Dataflow
 from systolic.dataflows import weight_stationary as ws
@@ -80,3 +81,41 @@ def write_snapshots(
             for (name, i, j), var in signals.items():
                 value = registers[name][i, j]
                 writer.change(var, cycle, int(value) if name in BITS else float(value))
+
+
+def read_vcd(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a waveform written by :func:`write_snapshots` back, one value per cycle.
+
+    Returns
+    -------
+    dict
+        ``"pe_<row>_<col>.<name>"`` -> array of the signal's value after each cycle's clock
+        edge (float for values, int for bits), as long as the file has cycles.
+    """
+    ids, changes, scope, time, end = {}, {}, [], 0, 0
+    with open(path, "rb") as handle:
+        for token in tokenize(handle):
+            if token.kind is TokenKind.SCOPE:
+                scope.append(token.scope.ident)
+            elif token.kind is TokenKind.UPSCOPE:
+                scope.pop()
+            elif token.kind is TokenKind.VAR:
+                name = ".".join([*scope[1:], token.var.reference])  # below the "array" scope
+                ids[token.var.id_code] = name
+                changes[name] = []
+            elif token.kind is TokenKind.CHANGE_TIME:
+                time = token.time_change
+                end = max(end, time + 1)
+            elif token.kind is TokenKind.CHANGE_SCALAR:
+                change = token.scalar_change
+                changes[ids[change.id_code]].append((time, int(change.value)))
+            elif token.kind is TokenKind.CHANGE_REAL:
+                change = token.real_change
+                changes[ids[change.id_code]].append((time, change.value))
+    out = {}
+    for name, series in changes.items():
+        values = np.zeros(end)
+        for time, value in series:  # each value holds until the signal's next change
+            values[time:] = value
+        out[name] = values
+    return out

@@ -5,37 +5,11 @@ import sys
 
 import numpy as np
 import pytest
-from vcd.reader import TokenKind, tokenize
 
 from systolic.config import ArrayConfig
 from systolic.dataflows import weight_stationary as ws
-from systolic.waveform import write_vcd
+from systolic.waveform import read_vcd, write_vcd
 from tests.reference import prepared
-
-
-def read_vcd(path):
-    """{(scope, name): {cycle: value}} from a VCD file."""
-    ids, values, scope, time = {}, {}, [], 0
-    with open(path, "rb") as handle:
-        for token in tokenize(handle):
-            if token.kind is TokenKind.SCOPE:
-                scope.append(token.scope.ident)
-            elif token.kind is TokenKind.UPSCOPE:
-                scope.pop()
-            elif token.kind is TokenKind.VAR:
-                ids[token.var.id_code] = (".".join(scope), token.var.reference)
-            elif token.kind is TokenKind.CHANGE_TIME:
-                time = token.time_change
-            elif token.kind in (TokenKind.CHANGE_SCALAR, TokenKind.CHANGE_REAL):
-                change = token.scalar_change if token.kind is TokenKind.CHANGE_SCALAR else (
-                    token.real_change)  # fmt: skip
-                values.setdefault(ids[change.id_code], {})[time] = change.value
-    return values
-
-
-def value_at(series, cycle):
-    """The value a signal holds at ``cycle`` (its last change at or before it)."""
-    return series[max(t for t in series if t <= cycle)]
 
 
 def test_a_4x4_run_reads_back_with_the_models_values(tmp_path):
@@ -45,18 +19,18 @@ def test_a_4x4_run_reads_back_with_the_models_values(tmp_path):
     cycles = write_vcd(path, a, b, config)
     assert cycles == ws.closed_form_cycles(3, 4, 4, config)["total_cycles"] == 2 * 4 + 4 + 3 - 2
     signals = read_vcd(path)
+    assert all(len(values) == cycles for values in signals.values())
     # after the 4 shift cycles (0-3), PE(i, j)'s shadow holds b[i, j]; the switch copies it
     for i in range(4):
         for j in range(4):
-            assert value_at(signals[(f"array.pe_{i}_{j}", "shadow")], 3) == b[i, j]
-            assert value_at(signals[(f"array.pe_{i}_{j}", "weight")], cycles - 1) == b[i, j]
+            assert signals[f"pe_{i}_{j}.shadow"][3] == b[i, j]
+            assert signals[f"pe_{i}_{j}.weight"][cycles - 1] == b[i, j]
     # the bottom PE of column j holds C[t, j] after cycle 4 + t + 3 + j
     golden = ws.simulate_golden(a, b, config).result
     for t in range(3):
         for j in range(4):
-            psum = signals[(f"array.pe_3_{j}", "psum")]
-            assert value_at(psum, 4 + t + 3 + j) == golden[t, j]
-            assert value_at(signals[(f"array.pe_3_{j}", "psum_valid")], 4 + t + 3 + j) == "1"
+            assert signals[f"pe_3_{j}.psum"][4 + t + 3 + j] == golden[t, j]
+            assert signals[f"pe_3_{j}.psum_valid"][4 + t + 3 + j] == 1
 
 
 def test_too_large_arrays_and_runs_are_refused(tmp_path):
