@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
-def positive(text: str) -> int:
-    """Argument type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def at_least(minimum: int, what: str) -> Callable[[str], int]:
+    """Argument type: an integer >= ``minimum``; errors say ``expected <what>``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    return parse
+
+
+#: an integer >= 1
+positive = at_least(1, "a positive integer")
+#: an integer >= 0 (seeds)
+non_negative = at_least(0, "an integer >= 0")
 
 
 class Parser(argparse.ArgumentParser):

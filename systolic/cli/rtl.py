@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from systolic.cli.common import positive
+from systolic.cli.common import non_negative, positive
 
 DEFAULTS = {"rows": 4, "cols": 4, "dataflow": "ws", "weight_load": "serial",
             "accumulator_rows": 8}  # fmt: skip
@@ -63,7 +63,7 @@ def add_parser(commands) -> None:
     cosim = sub.add_parser("cosim", help="co-simulate the RTL against the golden model")
     _design_options(cosim, with_rtl=True)
     cosim.add_argument("--cases", type=positive, default=10, help="random GEMMs (default 10)")
-    cosim.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    cosim.add_argument("--seed", type=non_negative, default=0, help="random seed (default 0)")
     cosim.add_argument(
         "--vcd",
         type=Path,
@@ -74,16 +74,6 @@ def add_parser(commands) -> None:
     synth = sub.add_parser("synth", help="synthesize with Yosys and count gates")
     _design_options(synth, with_rtl=True)
     synth.add_argument("--json", action="store_true", help="print a JSON object")
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
 
 
 def _design(args: argparse.Namespace):
