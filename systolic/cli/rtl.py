@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from systolic.cli.common import non_negative, positive
+from systolic.cli.common import check_output_dir, non_negative, positive
 
 DEFAULTS = {"rows": 4, "cols": 4, "dataflow": "ws", "weight_load": "serial",
             "accumulator_rows": 8}  # fmt: skip
@@ -97,7 +97,17 @@ def _design(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run an ``rtl`` command; return the exit status."""
+    try:
+        return _run(args)
+    except OSError as error:  # a file that could not be read or written, said in one line
+        raise ValueError(f"{error.filename or 'rtl'}: {error.strerror or error}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     design = _design(args)
+    for option in ("out", "vcd"):
+        if getattr(args, option, None) is not None:
+            check_output_dir(getattr(args, option), f"--{option}")
     if args.rtl_command == "export":
         from systolic.rtl.export import export
 
@@ -119,8 +129,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from systolic.rtl.cosim import cosimulate, random_cases
 
-    if args.vcd is not None and args.vcd.exists() and not args.vcd.is_dir():
-        raise ValueError(f"--vcd {args.vcd} is a file, not a folder")
     results = cosimulate(design, random_cases(design, args.cases, args.seed), args.rtl, args.vcd)
     agreed = sum(result.agree for result in results)
     source = str(args.rtl) if args.rtl is not None else "bundled RTL"

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from systolic.cli import main
+from systolic.cli import common, main
 from systolic.rtl import RTLConfig
 from systolic.rtl.export import MANIFEST, export, read_manifest
 
@@ -94,6 +94,19 @@ def test_export_onto_a_file_is_refused(tmp_path, capsys):
     target.write_text("x")
     assert main(["rtl", "export", "--out", str(target)]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_unwritable_output_folders_are_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["rtl", "export", "--out", str(blocker / "below")]) == 2
+    assert f"{blocker} is a file" in capsys.readouterr().err
+    assert main(["rtl", "cosim", "--vcd", str(blocker)]) == 2
+    assert "--vcd" in capsys.readouterr().err
+    # a folder without write permission (faked: the tests may run as root, who writes anyway)
+    monkeypatch.setattr(common.os, "access", lambda path, mode: False)
+    assert main(["rtl", "export", "--out", str(tmp_path / "new")]) == 2
+    assert f"no permission in {tmp_path}" in capsys.readouterr().err
 
 
 def test_a_manifest_that_is_not_an_object_is_refused(tmp_path, capsys):
