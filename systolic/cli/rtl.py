@@ -56,7 +56,9 @@ def add_parser(commands) -> None:
         "co-simulate it cycle by cycle against the golden model (Verilator + cocotb), and "
         "synthesize it (Yosys).",
     )
-    sub = rtl.add_subparsers(dest="rtl_command", required=True, parser_class=type(rtl))
+    sub = rtl.add_subparsers(
+        dest="rtl_command", required=True, parser_class=type(rtl), metavar="{export,cosim,synth}"
+    )
     export = sub.add_parser("export", help="write the Verilog of one configuration")
     _design_options(export, with_rtl=False)
     export.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")

@@ -73,7 +73,12 @@ def read_manifest(folder: Path) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold a JSON object, got {type(data).__name__}")
     known = ("rows", "cols", "dataflow", "weight_load", "accumulator_rows")
-    return {key: data[key] for key in known if key in data}
+    values = {key: data[key] for key in known if key in data}
+    try:
+        RTLConfig(**values)  # the folder's own configuration must be one the RTL takes
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    return values
 
 
 def _write(path: Path, text: str) -> Path:

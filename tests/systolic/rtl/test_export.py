@@ -113,3 +113,18 @@ def test_a_manifest_that_is_not_an_object_is_refused(tmp_path, capsys):
     (tmp_path / MANIFEST).write_text("[1, 2]")
     assert main(["rtl", "cosim", "--rtl", str(tmp_path)]) == 2
     assert "must hold a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "manifest, message",
+    [
+        ({"rows": "four"}, "rows must be a positive integer, got 'four'"),
+        ({"rows": 64, "cols": 64}, "the RTL takes at most"),
+        ({"dataflow": "is"}, "there is no RTL of the is dataflow"),
+    ],
+)
+def test_a_manifest_with_bad_values_names_the_file(tmp_path, capsys, manifest, message):
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    assert main(["rtl", "cosim", "--rtl", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert MANIFEST in err and message in err
