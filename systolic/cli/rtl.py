@@ -72,10 +72,28 @@ def add_parser(commands) -> None:
         metavar="DIR",
         help="write the first case's waveforms to DIR/model.vcd and DIR/rtl.vcd",
     )
+    cosim.add_argument(
+        "--stall",
+        type=_chance,
+        default=0.0,
+        metavar="P",
+        help="sources hold each beat back with chance P per cycle (0 to 0.9; default 0); with "
+        "gaps only the result values are compared",
+    )
     cosim.add_argument("--json", action="store_true", help="print a JSON object")
     synth = sub.add_parser("synth", help="synthesize with Yosys and count gates")
     _design_options(synth, with_rtl=True)
     synth.add_argument("--json", action="store_true", help="print a JSON object")
+
+
+def _chance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in 0..0.9, got {text!r}") from None
+    if not 0 <= value <= 0.9:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number in 0..0.9, got {value}")
+    return value
 
 
 def _design(args: argparse.Namespace):
@@ -131,7 +149,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     from systolic.rtl.cosim import cosimulate, random_cases
 
-    results = cosimulate(design, random_cases(design, args.cases, args.seed), args.rtl, args.vcd)
+    cases = random_cases(design, args.cases, args.seed)
+    results = cosimulate(design, cases, args.rtl, args.vcd, args.stall, args.seed)
     agreed = sum(result.agree for result in results)
     source = str(args.rtl) if args.rtl is not None else "bundled RTL"
     if args.json:

@@ -344,6 +344,11 @@ def _compare(
     busy = rtl["busy"]
     if len(busy) == 0 or busy[-1]:
         return f"the RTL did not finish within {case['max_cycles']:,} cycles"
+    if case["stall"]:
+        # a source with gaps delays the RTL, so only what it computed can be compared
+        if rtl_cycles < model_cycles:
+            return f"total_cycles: model {model_cycles}, RTL {rtl_cycles} with a stalling source"
+        return _compare_results(design, golden, rtl, case, timed=False)
     # sample s is the state after the s-th edge from the one that accepted the GEMM
     for c in range(min(model_cycles, len(busy) - 1)):
         for name in golden.array.REGISTERS:
@@ -357,6 +362,13 @@ def _compare(
                 )
     if rtl_cycles != model_cycles:
         return f"total_cycles: model {model_cycles}, RTL {rtl_cycles}"
+    return _compare_results(design, golden, rtl, case, timed=True)
+
+
+def _compare_results(
+    design: RTLConfig, golden: ws.GoldenRun, rtl: dict[str, np.ndarray], case: dict, timed: bool
+) -> str | None:
+    """The first result that differs in value, or (``timed``) in the cycle it left the array."""
     # results leave the array (ws: into the accumulators) one cycle before the port shows them
     lag = 2 if design.dataflow is Dataflow.WS else 1
     expected = _exits(case["m"], case["k"], case["n"], design)
@@ -373,7 +385,7 @@ def _compare(
                     f"result C[{row}, {col}] (column {j}), signal res_data: model {model}, "
                     f"RTL {value}"
                 )
-            if s - lag != cycle:
+            if timed and s - lag != cycle:
                 return (
                     f"result C[{row}, {col}] (column {j}) left the array in cycle {s - lag} "
                     f"on the RTL, {cycle} on the model"
@@ -386,6 +398,8 @@ def cosimulate(
     cases: list[tuple[np.ndarray, np.ndarray]],
     rtl_dir: Path | None = None,
     vcd: Path | None = None,
+    stall: float = 0.0,
+    seed: int = 0,
 ) -> list[CaseResult]:
     """Run every case on the golden model and on the RTL, and compare them cycle by cycle.
 
@@ -399,11 +413,20 @@ def cosimulate(
     vcd : path, optional
         Folder to write the first case's waveforms into: ``model.vcd`` and ``rtl.vcd``, every
         PE register under the same names in both.
+    stall : float
+        Chance, in each cycle, that a source with no beat on offer holds it back (0 to 0.9;
+        default 0: every beat is offered as soon as the RTL may take it). With gaps the RTL
+        takes longer than the model, which assumes a source that never waits: then only the
+        result values are compared, and ``total_cycles`` must not be below the model's.
+    seed : int
+        Seed of the stalls.
 
     Returns
     -------
     list of CaseResult, one per case
     """
+    if not 0 <= stall <= 0.9:
+        raise ValueError(f"stall must lie in 0..0.9, got {stall}")
     if not 1 <= len(cases) <= MAX_CASES:
         raise ValueError(f"give 1 to {MAX_CASES} cases, got {len(cases)}")
     int8 = FORMATS["int8"]
@@ -443,13 +466,16 @@ def cosimulate(
             "ports": ["w", "a"] if design.dataflow is Dataflow.WS else ["a", "b"],
             "registers": [],
             "bits": sorted(BITS),
+            "stall": stall,
+            "seed": seed,
             "cases": [],
         }
         for index, (a, b) in enumerate(prepared):
             golden = _golden(a, b, design)
             goldens.append(golden)
             job["registers"] = list(golden.array.REGISTERS)
-            max_cycles = 2 * golden.report.total_cycles + 64
+            # a stalling source at chance p takes each beat about 1 / (1 - p) times as long
+            max_cycles = int(2 * golden.report.total_cycles / (1 - stall)) + 64
             job["cases"].append(
                 {
                     "m": a.shape[0],
@@ -457,6 +483,7 @@ def cosimulate(
                     "n": b.shape[1],
                     "beats": _beats(a, b, design),
                     "max_cycles": max_cycles,
+                    "stall": stall,
                     "out": str(work / f"case{index}.json"),
                 }
             )

@@ -7,9 +7,11 @@ It knows nothing of the schedule. For each case of the job file (``SYSTOLIC_COSI
 resets the design, offers the GEMM on ``cmd``, then offers the beats of every input port
 (weight tiles and activation rows, prepared by ``cosim`` in fold order) as soon as the design
 accepts them: a port's next beat is valid in every cycle until it is taken, so the RTL's ready
-signals alone decide when anything happens. After every clock edge it samples each PE's
-registers, the result port, ``busy`` and ``cycles`` and writes them to the case's JSON
-file for ``cosim`` to compare with the golden model. A case stops when the design has
+signals alone decide when anything happens. With ``stall`` above 0 a source holds a beat
+back with that chance in each cycle before offering it (to test the ports' back-pressure).
+After every clock edge it samples each PE's registers, the result port, ``busy`` and
+``cycles`` and writes them to the case's JSON file for ``cosim`` to compare with the golden
+model. A case stops when the design has
 finished (``busy`` falls) and two more cycles have passed, or after ``max_cycles`` cycles.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 
 import cocotb
 from cocotb.clock import Clock
@@ -44,6 +47,7 @@ async def cosim(dut):
         job = json.load(handle)
     rows, cols, data_w, acc_w = job["rows"], job["cols"], job["data_w"], job["acc_w"]
     bits = set(job["bits"])
+    stalls = random.Random(job["seed"])
     grid = dut.u_array if job["dataflow"] == "ws" else dut
     pes = [[grid.g_row[i].g_col[j].u_pe for j in range(cols)] for i in range(rows)]
     handles = {
@@ -67,13 +71,18 @@ async def cosim(dut):
         res_valid, res_data, busy = [], [], []
         started = False
         cmd_pending, fired, after = True, {}, 0
+        offered = dict.fromkeys(job["ports"], False)
         for _ in range(case["max_cycles"] + 2):
             # drive this cycle's offers: the next beat of every port, until taken
             dut.cmd_valid.value = int(cmd_pending)
             for port in job["ports"]:
                 index = taken[port]
-                getattr(dut, f"{port}_valid").value = int(index < len(beats[port]))
-                if index < len(beats[port]):
+                # a beat once offered stays offered until taken (valid never falls early)
+                offered[port] = index < len(beats[port]) and (
+                    offered[port] or stalls.random() >= job["stall"]
+                )
+                getattr(dut, f"{port}_valid").value = int(offered[port])
+                if offered[port]:
                     getattr(dut, f"{port}_data").value = _pack(beats[port][index], data_w)
             await ReadOnly()
             if started:  # the state after the previous edge: one sample per cycle of the job
@@ -106,6 +115,7 @@ async def cosim(dut):
                 cmd_pending, started = False, True
             for port, fire in fired.items():
                 taken[port] += bool(fire)
+                offered[port] = offered[port] and not fire
         with open(case["out"], "w", encoding="utf-8") as handle:
             json.dump(
                 {

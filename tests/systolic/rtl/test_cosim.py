@@ -92,13 +92,24 @@ def test_a_broken_copy_is_caught(design, edit, expected, rtl_copy):
     assert first.startswith("cycle ") and expected in first
 
 
-def test_a_broken_accumulator_is_caught_by_the_results(rtl_copy):
+@pytest.mark.parametrize("stall", [0.0, 0.5])
+def test_a_broken_accumulator_is_caught_by_the_results(rtl_copy, stall):
     # registers in the array stay right; only the finished sums go wrong
     folder = rtl_copy("accumulator.v", "bank[addr] + psum;", "bank[addr] - psum;")
     design = DESIGNS[2]
     a = np.ones((2, 5), dtype=np.int8)  # k = 5 > 3 rows: two k-folds to accumulate
-    (result,) = cosimulate(design, [(a, np.ones((5, 2), dtype=np.int8))], rtl_dir=folder)
+    cases = [(a, np.ones((5, 2), dtype=np.int8))]
+    (result,) = cosimulate(design, cases, rtl_dir=folder, stall=stall)
     assert "signal res_data: model 5" in result.mismatch
+
+
+@pytest.mark.parametrize("design", [DESIGNS[1], DESIGNS[2], DESIGNS[5]], ids=lambda d: d.name)
+def test_sources_with_gaps_still_give_the_models_values(design):
+    # valid/ready: a source that holds beats back delays the RTL but changes no result
+    results = cosimulate(design, random_cases(design, 6, seed=9), stall=0.5, seed=3)
+    assert all(result.agree for result in results)
+    assert all(result.rtl_cycles >= result.model_cycles for result in results)
+    assert any(result.rtl_cycles > result.model_cycles for result in results)
 
 
 def test_verilog_that_does_not_compile_names_the_error(rtl_copy):
@@ -131,6 +142,8 @@ def test_missing_verilator_is_named(monkeypatch):
 def test_bad_cases_are_refused_before_any_build():
     with pytest.raises(ValueError, match="outside int8's range"):
         cosimulate(DESIGNS[0], [(np.full((2, 2), 300), np.ones((2, 2)))])
+    with pytest.raises(ValueError, match="stall must lie in 0..0.9"):
+        cosimulate(DESIGNS[0], random_cases(DESIGNS[0], 1), stall=1.0)
     with pytest.raises(ValueError, match="give 1 to"):
         cosimulate(DESIGNS[0], [])
     with pytest.raises(ValueError, match="co-simulation takes cases of at most"):
