@@ -10,6 +10,8 @@ With gradient ``g`` of the mean cost over a mini-batch, learning rate ``eta``, L
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 OPTIMIZERS = ("sgd", "momentum")
@@ -38,12 +40,13 @@ class Optimizer:
     def __init__(self, params, regularised, name="sgd", eta=0.1, mu=0.9, lmbda=0.0, n=1):
         if name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
-        if not eta > 0:
-            raise ValueError(f"eta must be > 0, got {eta!r}")
+        # finite, too: an infinite rate or L2 strength would only surface as a divergence
+        if not (eta > 0 and math.isfinite(eta)):
+            raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
         if not 0 <= mu < 1:
             raise ValueError(f"mu must be in [0, 1), got {mu!r}")
-        if not lmbda >= 0:
-            raise ValueError(f"lmbda must be >= 0, got {lmbda!r}")
+        if not (lmbda >= 0 and math.isfinite(lmbda)):
+            raise ValueError(f"lmbda must be a finite number >= 0, got {lmbda!r}")
         self.params, self.regularised = params, regularised
         self.eta, self.mu, self.decay = eta, mu, lmbda / n
         self.velocity = [np.zeros_like(p) for p in params] if name == "momentum" else None

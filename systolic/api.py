@@ -6,14 +6,70 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from systolic.config import ArrayConfig
+from systolic import limits
+from systolic.config import ArrayConfig, Dataflow
 from systolic.dataflows import MODULES
-from systolic.numerics import FORMATS, prepare_operands
+from systolic.dataflows import output_stationary as os_flow
+from systolic.dataflows import weight_stationary as ws
+from systolic.dataflows.weight_stationary import check_limits
+from systolic.numerics import FORMATS, check_sizes, prepare_operands
 from systolic.report import Report
+from systolic.schedule import fold_counts
 
 ENGINES = ("fast", "golden")
+
+
+def check_run(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast") -> dict:
+    """Refuse a ``(m, k) @ (k, n)`` GEMM before anything is allocated or run.
+
+    Checks, in order: ``config.max_elements`` per operand and result, ``config.max_cycles``
+    (closed form), the memory the run would allocate (``systolic.limits``) and its estimated
+    time on ``engine`` against ``config.max_seconds``.
+
+    Returns
+    -------
+    dict
+        The closed-form cycle breakdown (``total_cycles`` and the ``*_cycles`` fields).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    check_sizes(m, k, n, config.max_elements)
+    dataflow = MODULES[config.dataflow]
+    cycles = check_limits(m, k, n, config, dataflow.closed_form_cycles)
+    what = f"({m:,}, {k:,}) @ ({k:,}, {n:,}) on {config.rows}x{config.cols} ({engine} engine)"
+    limits.check_memory(run_bytes(m, k, n, config, engine), what)
+    if engine == "golden":
+        seconds = limits.golden_seconds(cycles["total_cycles"], config.pe_count)
+    else:
+        seconds = limits.fast_seconds(m * k * n)
+    limits.check_time(seconds, config.max_seconds, what)
+    return cycles
+
+
+def run_bytes(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast") -> int:
+    """Bytes a run allocates beyond the caller's operands, estimated from above: rounded and
+    transposed operand copies, the result, the float64 comparison, the fold table and per-PE
+    counters, and for the golden engine every fold's skewed feed and de-skewed output."""
+    item = FORMATS[config.dtype].dtype.itemsize
+    operands, result = m * k + k * n, m * n
+    if config.dataflow is Dataflow.OS:
+        folds = fold_counts(m, k, n, *os_flow.tiles(m, k, config)).folds
+        stream = k
+    else:
+        rows_streamed = n if config.dataflow is Dataflow.IS else m
+        tiles = ws.tiles(rows_streamed, config)
+        folds = fold_counts(rows_streamed, k, n if rows_streamed == m else m, *tiles).folds
+        stream = min(rows_streamed, tiles[0])
+    total = 3 * operands * item + 2 * result * item  # rounded, transposed; result, de-skew
+    total += 8 * (operands + 2 * result)  # the float64 product it is compared with
+    total += 48 * folds + 8 * (numba.get_num_threads() + 1) * config.pe_count
+    if engine == "golden":
+        width = config.rows + config.cols
+        total += folds * (stream + width) * width * (item + 2) + 16 * item * config.pe_count
+    return total
 
 
 def matmul(
@@ -51,12 +107,14 @@ def matmul(
     Raises
     ------
     ValueError
-        Bad operands (see ``systolic.numerics.prepare_operands``), an unknown engine, or a run
-        beyond ``config.max_cycles`` (``SimulationLimitError``).
+        Bad operands (see ``systolic.numerics.prepare_operands``), an unknown engine, a config
+        that is not an ArrayConfig, or a run refused by :func:`check_run` (cycles, memory,
+        time; ``SimulationLimitError`` for ``config.max_cycles``).
     """
-    config = ArrayConfig() if config is None else config
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    config = _config(config)
+    shapes = np.shape(a), np.shape(b)
+    if len(shapes[0]) == 2 and len(shapes[1]) == 2 and shapes[0][1] == shapes[1][0]:
+        check_run(shapes[0][0], shapes[0][1], shapes[1][1], config, engine)
     a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
     dataflow = MODULES[config.dataflow]
     if engine == "fast":
@@ -67,6 +125,17 @@ def matmul(
     if compare:
         report = report.with_comparison(c, a.astype(np.float64) @ b.astype(np.float64))
     return c, report
+
+
+def _config(config: object) -> ArrayConfig:
+    """The ArrayConfig a caller gave (default ``ArrayConfig()``), or a one-line error."""
+    if config is None:
+        return ArrayConfig()
+    if not isinstance(config, ArrayConfig):
+        raise ValueError(
+            f"config must be an ArrayConfig, got {config!r} (e.g. ArrayConfig(dataflow='ws'))"
+        )
+    return config
 
 
 @dataclass(frozen=True)
@@ -113,7 +182,7 @@ class SystolicMatmul:
         compare: bool = True,
         keep_calls: bool = True,
     ):
-        self.config = ArrayConfig() if config is None else config
+        self.config = _config(config)
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
         self.engine, self.compare, self.keep_calls = engine, compare, keep_calls

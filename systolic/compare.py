@@ -10,14 +10,17 @@ run, see ``systolic.scalesim``).
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from systolic.api import matmul
+from systolic.api import check_run, matmul
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.files import atomic_write
+from systolic.limits import check_memory
 from systolic.scalesim import scalesim_cycles
 from systolic.workloads import Gemm
 
@@ -68,31 +71,48 @@ def compare(
     ``weight_load`` applies to the dataflows with a stationary tile (WS, IS); output-stationary
     runs are always serial. ``progress`` is called after each run.
     """
-    rng = np.random.default_rng(seed)
-    operands = [(rng.standard_normal((g.m, g.k)), rng.standard_normal((g.k, g.n))) for g in gemms]
-    records = []
+    configs = []
     for rows, cols in sizes:
         for flow in dataflows:
             mode = WeightLoad.SERIAL if flow is Dataflow.OS else weight_load
-            config = ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, dtype=dtype)
-            for gemm, (a, b) in zip(gemms, operands, strict=True):
-                _, report = matmul(a, b, config)
-                record = {"layer": gemm.name, "dataflow": flow.value, "m": gemm.m, "k": gemm.k}
-                record.update(n=gemm.n, **report.to_dict())
-                record["scalesim_cycles"] = scalesim_cycles(gemm.m, gemm.k, gemm.n, config)
-                records.append({name: record[name] for name in FIELDS})
-                if progress is not None:
-                    progress()
+            configs.append(ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, dtype=dtype))
+    # every run is checked (sizes, cycles, memory, time) before any operand is made
+    for config in configs:
+        for gemm in gemms:
+            check_run(gemm.m, gemm.k, gemm.n, config)
+    check_memory(8 * sum(g.m * g.k + g.k * g.n for g in gemms), "the workload's operands")
+    rng = np.random.default_rng(seed)
+    operands = [(rng.standard_normal((g.m, g.k)), rng.standard_normal((g.k, g.n))) for g in gemms]
+    records = []
+    for config in configs:
+        for gemm, (a, b) in zip(gemms, operands, strict=True):
+            _, report = matmul(a, b, config)
+            record = {"layer": gemm.name, "dataflow": config.dataflow.value, "m": gemm.m}
+            record.update(k=gemm.k, n=gemm.n, **report.to_dict())
+            record["scalesim_cycles"] = scalesim_cycles(gemm.m, gemm.k, gemm.n, config)
+            records.append({name: record[name] for name in FIELDS})
+            if progress is not None:
+                progress()
     return records
 
 
-def write_csv(records: Sequence[dict], path) -> None:
-    """Write the records as CSV with the columns of :data:`FIELDS`, atomically."""
+def run_id(records: Sequence[dict]) -> str:
+    """A short name of one set of results (a hash of the records), written into every file
+    of the set so that files from different runs can be told apart."""
+    digest = hashlib.sha256(json.dumps(list(records), sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def write_csv(records: Sequence[dict], path, run: str | None = None) -> None:
+    """Write the records as CSV with the columns of :data:`FIELDS` (and a ``run`` column
+    naming the set, when given), atomically."""
+    fields = [*FIELDS, "run"] if run is not None else list(FIELDS)
 
     def write(handle):
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows({**record, "run": run} if run is not None else record
+                         for record in records)  # fmt: skip
 
     atomic_write(path, write)
 

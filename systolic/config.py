@@ -7,7 +7,11 @@ works. Use ``dataclasses.replace`` to make variants for sweeps.
 from __future__ import annotations
 
 import enum
+import math
+import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 from systolic.numerics import FORMATS
 
@@ -37,6 +41,11 @@ class WeightLoad(enum.Enum):
     DOUBLE_BUFFERED = "double_buffered"
 
 
+#: the largest array: 16,777,216 PEs (the TPU v1 has 65,536); beyond it even the per-PE
+#: counters of a run take gigabytes
+MAX_PES = 2**24
+
+
 def _enum_value(enum_cls: type[enum.Enum], value: object, what: str) -> enum.Enum:
     """Accept an enum member or its string value; raise a ValueError that lists the valid ones."""
     if isinstance(value, enum_cls):
@@ -48,11 +57,19 @@ def _enum_value(enum_cls: type[enum.Enum], value: object, what: str) -> enum.Enu
         raise ValueError(f"unknown {what} {value!r}; valid: {valid}") from None
 
 
-def check_positive_int(value: object, what: str) -> None:
-    """Raise ``ValueError("<what> must be a positive integer, got <value>")`` unless ``value``
-    is an int >= 1 (``bool`` is not accepted)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+def check_positive_int(value: object, what: str) -> int:
+    """``value`` as an int, or ``ValueError("<what> must be a positive integer, got <value>")``
+    unless it is an integer >= 1 (Python's or NumPy's, as from ``np.arange``; not a bool)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def set_positive_ints(obj: object, *names: str) -> None:
+    """Check the named fields of a frozen dataclass with :func:`check_positive_int` and store
+    them as Python ints (a NumPy integer would be hashed and printed differently)."""
+    for name in names:
+        object.__setattr__(obj, name, check_positive_int(getattr(obj, name), name))
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,12 @@ class ArrayConfig:
         (and the golden model stops with an error if it ever steps past it).
     max_elements : int
         Largest number of elements allowed in any operand or the result (bounds memory).
+    max_seconds : float
+        A run whose estimated time on the chosen engine (``systolic.limits``) exceeds this is
+        refused before it starts; ``math.inf`` turns the check off.
+
+    The array has at most :data:`MAX_PES` PEs, and a run is also refused when the memory it
+    would allocate exceeds ``systolic.limits.memory_limit_bytes()``.
     """
 
     rows: int = 8
@@ -92,17 +115,23 @@ class ArrayConfig:
     dtype: str = "fp32"
     max_cycles: int = 2**32
     max_elements: int = 2**28
+    max_seconds: float = 3600.0
 
     def __post_init__(self):
-        for name in ("rows", "cols"):
-            check_positive_int(getattr(self, name), name)
+        set_positive_ints(self, "rows", "cols", "max_cycles", "max_elements")
+        if self.rows * self.cols > MAX_PES:
+            raise ValueError(
+                f"a {self.rows:,}x{self.cols:,} array has {self.rows * self.cols:,} PEs, more "
+                f"than {MAX_PES:,} (its per-PE counters alone would take "
+                f"{8 * self.rows * self.cols / 2**30:,.0f} GiB)"
+            )
         # frozen: normalise strings to enum members through object.__setattr__
         object.__setattr__(self, "dataflow", _enum_value(Dataflow, self.dataflow, "dataflow"))
         object.__setattr__(
             self, "weight_load", _enum_value(WeightLoad, self.weight_load, "weight_load")
         )
         if self.accumulator_rows is not None:
-            check_positive_int(self.accumulator_rows, "accumulator_rows")
+            set_positive_ints(self, "accumulator_rows")
         if self.dataflow is Dataflow.OS:
             if self.weight_load is not WeightLoad.SERIAL:
                 raise ValueError(
@@ -114,11 +143,17 @@ class ArrayConfig:
                     "the output-stationary dataflow keeps its sums in the PEs; "
                     f"accumulator_rows must be None, got {self.accumulator_rows!r}"
                 )
-        if self.dtype not in FORMATS:
+        if not isinstance(self.dtype, str) or self.dtype not in FORMATS:
             valid = ", ".join(repr(name) for name in FORMATS)
             raise ValueError(f"unknown dtype {self.dtype!r}; valid: {valid}")
-        check_positive_int(self.max_cycles, "max_cycles")
-        check_positive_int(self.max_elements, "max_elements")
+        seconds = self.max_seconds
+        if (
+            isinstance(seconds, bool | np.bool_)
+            or not isinstance(seconds, numbers.Real)
+            or math.isnan(seconds)
+            or seconds <= 0
+        ):
+            raise ValueError(f"max_seconds must be a number > 0 (or math.inf), got {seconds!r}")
 
     @property
     def pe_count(self) -> int:

@@ -71,13 +71,16 @@ def compare_figure(records: Sequence[dict]):
     return fig
 
 
-def save_figure(fig, path) -> None:
-    """Save ``fig`` as a PNG, atomically, and close it."""
+def save_figure(fig, path, metadata: dict[str, str] | None = None) -> None:
+    """Save ``fig`` as a PNG (with ``metadata`` as PNG text chunks), atomically, and close it."""
     import matplotlib.pyplot as plt
 
     from systolic.files import atomic_write
 
-    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110), binary=True)
+    def write(handle) -> None:
+        fig.savefig(handle, format="png", dpi=110, metadata=metadata)
+
+    atomic_write(path, write, binary=True)
     plt.close(fig)
 
 

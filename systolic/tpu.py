@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from systolic.config import ArrayConfig, WeightLoad, check_positive_int
+from systolic.config import ArrayConfig, WeightLoad, set_positive_ints
 from systolic.dataflows import weight_stationary as ws
 from systolic.memory import WeightPath
 from systolic.numerics import FORMATS, prepare_operands
@@ -63,10 +63,10 @@ class MemoryConfig:
     host_bytes_per_cycle: float = math.inf
 
     def __post_init__(self):
-        for name in (
-            "unified_buffer_bytes", "accumulator_rows", "weight_fifo_bytes", "weight_memory_bytes"
-        ):  # fmt: skip
-            check_positive_int(getattr(self, name), name)
+        set_positive_ints(
+            self, "unified_buffer_bytes", "accumulator_rows", "weight_fifo_bytes",
+            "weight_memory_bytes",
+        )  # fmt: skip
         for name in ("dram_bytes_per_cycle", "host_bytes_per_cycle"):
             bandwidth = getattr(self, name)
             if isinstance(bandwidth, bool) or not isinstance(bandwidth, int | float):
@@ -96,8 +96,7 @@ class TPUConfig:
     dtype: str = "fp32"
 
     def __post_init__(self):
-        check_positive_int(self.rows, "rows")
-        check_positive_int(self.cols, "cols")
+        set_positive_ints(self, "rows", "cols")
         if not self.clock_mhz > 0:
             raise ValueError(f"clock_mhz must be > 0, got {self.clock_mhz!r}")
         tile = self.tile_bytes

@@ -38,6 +38,15 @@ def write_vcd(path: str | os.PathLike, a: np.ndarray, b: np.ndarray, config: Arr
         A dataflow other than weight-stationary, more than :data:`MAX_PES` PEs, or a run longer
         than :data:`MAX_CYCLES` cycles.
     """
+    a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
+    check_vcd(a.shape[0], a.shape[1], b.shape[1], config)
+    snapshots = ws.simulate_golden(a, b, config, record_registers=True).array.snapshots
+    write_snapshots(path, snapshots, config.rows, config.cols)
+    return len(snapshots)
+
+
+def check_vcd(m: int, k: int, n: int, config: ArrayConfig) -> None:
+    """Refuse, before anything runs, a dump :func:`write_vcd` would not write."""
     if config.dataflow is not Dataflow.WS:
         raise ValueError(f"waveforms are written for the ws dataflow, got {config.dataflow.value}")
     if config.pe_count > MAX_PES:
@@ -45,16 +54,12 @@ def write_vcd(path: str | os.PathLike, a: np.ndarray, b: np.ndarray, config: Arr
             f"a {config.rows}x{config.cols} array has {config.pe_count} PEs, too many to dump "
             f"(at most {MAX_PES}); use a smaller array"
         )
-    a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
-    cycles = ws.closed_form_cycles(a.shape[0], a.shape[1], b.shape[1], config)["total_cycles"]
+    cycles = ws.closed_form_cycles(m, k, n, config)["total_cycles"]
     if cycles > MAX_CYCLES:
         raise ValueError(
             f"the run takes {cycles:,} cycles, too many to dump (at most {MAX_CYCLES:,}); "
             "use a smaller GEMM"
         )
-    snapshots = ws.simulate_golden(a, b, config, record_registers=True).array.snapshots
-    write_snapshots(path, snapshots, config.rows, config.cols)
-    return len(snapshots)
 
 
 def write_snapshots(

@@ -36,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from systolic.config import check_positive_int
+from systolic.config import check_positive_int, set_positive_ints
 from systolic.files import atomic_open
 
 SUFFIXES = (".csv", ".json")
@@ -95,8 +95,7 @@ class Gemm:
     def __post_init__(self):
         if not _good_name(self.name):
             raise ValueError(f"name must be {_NAME_RULE}, got {self.name!r}")
-        for field in ("m", "k", "n"):
-            check_positive_int(getattr(self, field), field)
+        set_positive_ints(self, "m", "k", "n")
 
     @property
     def macs(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,11 +30,55 @@ positive = at_least(1, "a positive integer")
 non_negative = at_least(0, "an integer >= 0")
 
 
+def real(low: float, high: float = math.inf, *, low_open: bool = False) -> Callable[[str], float]:
+    """Argument type: a finite number in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
+    left = "(" if low_open else "["
+    what = f"a number in {left}{low:g}, {high:g}]" if high < math.inf else (
+        f"a finite number {'>' if low_open else '>='} {low:g}")  # fmt: skip
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        below = value <= low if low_open else value < low
+        if not math.isfinite(value) or below or value > high:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        return value
+
+    return parse
+
+
+def layer_sizes(text: str, option: str) -> list[int]:
+    """Layer sizes like ``784,30,10`` (at least two, each >= 1), named after ``option``."""
+    try:
+        sizes = [int(size) for size in text.split(",")]
+    except ValueError:
+        raise ValueError(f"bad {option} {text!r}: expected layer sizes like 784,30,10") from None
+    if len(sizes) < 2:
+        raise ValueError(f"bad {option} {text!r}: expected at least two layer sizes, e.g. 784,10")
+    if min(sizes) < 1:
+        raise ValueError(f"bad {option} {text!r}: expected layer sizes like 784,30,10")
+    return sizes
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr and exit status 2."""
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def check_output_file(path: str | Path, option: str) -> Path:
+    """Refuse, before any work, an output file path that cannot be written: empty, a folder,
+    below a file, or in a folder without write permission. Returns it as a Path."""
+    if not str(path):
+        raise ValueError(f"{option} '' is not a file name")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder, not a file")
+    check_output_dir(path.parent, option)
+    return path
 
 
 def check_output_dir(path: Path, option: str) -> None:

@@ -117,13 +117,6 @@ def _design(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Run an ``rtl`` command; return the exit status."""
-    try:
-        return _run(args)
-    except OSError as error:  # a file that could not be read or written, said in one line
-        raise ValueError(f"{error.filename or 'rtl'}: {error.strerror or error}") from None
-
-
-def _run(args: argparse.Namespace) -> int:
     design = _design(args)
     for option in ("out", "vcd"):
         if getattr(args, option, None) is not None:

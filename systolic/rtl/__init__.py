@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from systolic.config import ArrayConfig, Dataflow, WeightLoad, _enum_value, check_positive_int
+from systolic.config import ArrayConfig, Dataflow, WeightLoad, _enum_value, set_positive_ints
 
 #: the folder holding the bundled Verilog
 RTL_DIR = Path(__file__).resolve().parent
@@ -72,8 +72,7 @@ class RTLConfig:
     accumulator_rows: int = 8
 
     def __post_init__(self):
-        for name in ("rows", "cols", "accumulator_rows"):
-            check_positive_int(getattr(self, name), name)
+        set_positive_ints(self, "rows", "cols", "accumulator_rows")
         object.__setattr__(self, "dataflow", _enum_value(Dataflow, self.dataflow, "dataflow"))
         object.__setattr__(
             self, "weight_load", _enum_value(WeightLoad, self.weight_load, "weight_load")

@@ -83,12 +83,14 @@ def test_step_refuses_a_wrong_number_of_gradients():
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"eta": 0.0}, r"eta must be > 0, got 0\.0"),
-        ({"eta": -0.5}, r"eta must be > 0, got -0\.5"),
-        ({"eta": float("nan")}, r"eta must be > 0, got nan"),
+        ({"eta": 0.0}, r"eta must be a finite number > 0, got 0\.0"),
+        ({"eta": -0.5}, r"eta must be a finite number > 0, got -0\.5"),
+        ({"eta": float("nan")}, r"eta must be a finite number > 0, got nan"),
         ({"mu": -0.1}, r"mu must be in \[0, 1\), got -0\.1"),
         ({"mu": 1.0}, r"mu must be in \[0, 1\), got 1\.0"),
-        ({"lmbda": -1.0}, r"lmbda must be >= 0, got -1\.0"),
+        ({"lmbda": -1.0}, r"lmbda must be a finite number >= 0, got -1\.0"),
+        ({"lmbda": float("inf")}, r"lmbda must be a finite number >= 0, got inf"),
+        ({"eta": float("inf")}, r"eta must be a finite number > 0, got inf"),
         ({"name": "adam"}, r"unknown optimizer 'adam'; valid: sgd, momentum"),
     ],
 )

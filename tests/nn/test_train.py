@@ -230,8 +230,8 @@ def test_one_training_step_makes_exactly_the_matmuls_of_forward_and_backward():
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"eta": 0.0}, r"eta must be > 0, got 0\.0"),
-        ({"eta": -1.0}, r"eta must be > 0, got -1\.0"),
+        ({"eta": 0.0}, r"eta must be a finite number > 0, got 0\.0"),
+        ({"eta": -1.0}, r"eta must be a finite number > 0, got -1\.0"),
         ({"keep": 0.0}, r"keep probability must be in \(0, 1\], got 0\.0"),
         ({"keep": 1.5}, r"keep probability must be in \(0, 1\], got 1\.5"),
         ({"keep": -0.5}, r"keep probability must be in \(0, 1\], got -0\.5"),
@@ -240,7 +240,7 @@ def test_one_training_step_makes_exactly_the_matmuls_of_forward_and_backward():
         ({"epochs": 0}, r"epochs must be a positive integer, got 0"),
         ({"epochs": -3}, r"epochs must be a positive integer, got -3"),
         ({"mu": 1.0, "optimizer": "momentum"}, r"mu must be in \[0, 1\), got 1\.0"),
-        ({"lmbda": -0.1}, r"lmbda must be >= 0, got -0\.1"),
+        ({"lmbda": -0.1}, r"lmbda must be a finite number >= 0, got -0\.1"),
         ({"optimizer": "adam"}, r"unknown optimizer 'adam'; valid: sgd, momentum"),
     ],
 )

@@ -1,0 +1,73 @@
+"""``systolic compare``: a workload on every dataflow and array size; table, CSV and PNG."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from systolic.cli.common import check_output_dir, layer_sizes, non_negative, positive
+from systolic.config import WeightLoad
+from systolic.numerics import FORMATS
+
+
+def add_parser(commands) -> None:
+    """Add ``compare`` to the top-level subparsers."""
+    cmp = commands.add_parser(
+        "compare",
+        help="run a workload on every dataflow and array size",
+        description="Run a workload's GEMMs on each dataflow and array size with random "
+        "operands checked against NumPy; print a table per dataflow and write CSV and PNG.",
+    )
+    source = cmp.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--workload", help="GEMM list: SCALE-Sim GEMM topology CSV, name,m,k,n CSV, or JSON"
+    )
+    source.add_argument(
+        "--mlp", help="layer sizes of an MLP, e.g. 784,30,10: its training step's GEMMs"
+    )
+    cmp.add_argument("--batch", type=positive, default=10, help="MLP mini-batch (default 10)")
+    cmp.add_argument("--sizes", default="8x8,32x32", help="array sizes (default 8x8,32x32)")
+    cmp.add_argument("--dataflows", default="ws,os,is", help="default ws,os,is")
+    cmp.add_argument(
+        "--weight-load", default="serial", choices=[mode.value for mode in WeightLoad],
+        help="for WS and IS (OS has nothing to load); default serial",
+    )  # fmt: skip
+    cmp.add_argument("--dtype", default="fp32", choices=list(FORMATS), help="default fp32")
+    cmp.add_argument("--seed", type=non_negative, default=0, help="random seed (default 0)")
+    cmp.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
+    cmp.add_argument("--json", action="store_true", help="print the records as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``compare``; return the exit status."""
+    from systolic import compare, plots, workloads
+
+    sizes = compare.parse_sizes(args.sizes)
+    flows = compare.parse_dataflows(args.dataflows)
+    out = Path(args.out)
+    check_output_dir(out, "--out")
+    if args.workload is not None:
+        gemms = workloads.load_workload(args.workload)
+    else:
+        gemms = workloads.mlp_gemms(layer_sizes(args.mlp, "--mlp"), args.batch)
+    from tqdm import tqdm
+
+    total = len(sizes) * len(flows) * len(gemms)
+    with tqdm(total=total, desc="simulating", unit="GEMM", file=sys.stderr, leave=False) as bar:
+        records = compare.compare(
+            gemms, sizes, flows, weight_load=args.weight_load, dtype=args.dtype,
+            seed=args.seed, progress=bar.update,
+        )  # fmt: skip
+    # the CSV and the PNG name the run they come from, so a reader can tell they match
+    run_id = compare.run_id(records)
+    compare.write_csv(records, out / "compare.csv", run_id)
+    plots.save_figure(plots.compare_figure(records), out / "compare.png",
+                      metadata={"Description": f"systolic compare run {run_id}"})  # fmt: skip
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print(compare.format_tables(records))
+    print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'} (run {run_id})", file=sys.stderr)
+    return 0
