@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -22,6 +24,10 @@ import numpy as np
 from nn.network import Network
 
 FORMAT_VERSION = 1
+
+
+#: a model file whose arrays would take more bytes than this is refused before reading them
+MAX_MODEL_BYTES = 2**31
 
 
 class ModelFileError(ValueError):
@@ -48,11 +54,15 @@ def save_model(path: str | os.PathLike, network: Network, settings: dict | None 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # an existing file keeps its permissions (a private model stays private)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(buffer.getvalue())
-        os.chmod(temporary, 0o644)
+            handle.flush()
+            os.fsync(handle.fileno())  # on disk before it takes the target's name
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -81,24 +91,45 @@ def load_model(path: str | os.PathLike, matmul=np.matmul) -> tuple[Network, dict
     except OSError as error:
         raise fail(f"cannot read: {error.strerror}") from None
     try:
+        # every array's header is read, and its size checked, before any array is
+        headers = _headers(data)
+        claimed = sum(math.prod(shape) * dtype.itemsize for shape, dtype in headers.values())
+        if claimed > MAX_MODEL_BYTES:
+            raise fail(
+                f"its arrays would take {claimed:,} bytes, more than a model may "
+                f"({MAX_MODEL_BYTES:,})"
+            )
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+            arrays = {name: npz[name] for name in npz.files if name in headers}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        if isinstance(error, ModelFileError):
+            raise
         raise fail(f"not a model file ({error})") from None
     for name in ("format_version", "sizes", "settings"):
         if name not in arrays:
             raise fail(f"missing array {name!r}")
     version = arrays["format_version"]
-    if version.shape != () or int(version) != FORMAT_VERSION:
+    if version.shape != () or version.dtype.kind not in "iu" or int(version) != FORMAT_VERSION:
         raise fail(f"format version {version.tolist()}, expected {FORMAT_VERSION}")
     sizes = arrays["sizes"]
     if sizes.ndim != 1 or len(sizes) < 2 or sizes.dtype.kind not in "iu" or (sizes < 1).any():
         raise fail(f"'sizes' must be at least two positive integers, got {sizes.tolist()}")
     try:
         settings = json.loads(arrays["settings"].astype(np.uint8).tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise fail("'settings' is not UTF-8 JSON") from None
+    if not isinstance(settings, dict):
+        raise fail(f"'settings' must be a JSON object, got {type(settings).__name__}")
     sizes = [int(s) for s in sizes]
+    # the parameters' shapes come from the file's headers: a network is made only once they
+    # match its sizes (making it allocates weights of those sizes)
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        for name, shape in ((f"w{layer}", (n_in, n_out)), (f"b{layer}", (n_out,))):
+            if name not in arrays:
+                raise fail(f"missing array {name!r}")
+            value = arrays[name]
+            if value.dtype.kind != "f" or value.shape != shape:
+                raise fail(f"{name!r} is {value.dtype} {value.shape}, expected float {shape}")
     try:
         network = Network(
             sizes, np.random.default_rng(0), activation=settings.get("activation", "sigmoid"),
@@ -107,15 +138,27 @@ def load_model(path: str | os.PathLike, matmul=np.matmul) -> tuple[Network, dict
         )  # fmt: skip
     except ValueError as error:
         raise fail(str(error)) from None
-    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
-        for name, shape in ((f"w{layer}", (n_in, n_out)), (f"b{layer}", (n_out,))):
-            if name not in arrays:
-                raise fail(f"missing array {name!r}")
-            value = arrays[name]
-            if value.dtype.kind != "f" or value.shape != shape:
-                raise fail(f"{name!r} is {value.dtype} {value.shape}, expected float {shape}")
-            if not np.isfinite(value).all():
+    for layer in range(1, len(sizes)):
+        for name in (f"w{layer}", f"b{layer}"):
+            if not np.isfinite(arrays[name]).all():
                 raise fail(f"{name!r} holds non-finite values")
         network.weights[layer - 1] = arrays[f"w{layer}"].astype(np.float64)
         network.biases[layer - 1] = arrays[f"b{layer}"].astype(np.float64)
     return network, settings
+
+
+def _headers(data: bytes) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and type of every ``.npy`` array in an npz, from the headers alone."""
+    headers = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue  # not an array: never read
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            headers[info.filename.removesuffix(".npy")] = (shape, dtype)
+    return headers

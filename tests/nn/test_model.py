@@ -1,6 +1,7 @@
 """Model files: round trip, and a one-line error for every kind of bad file."""
 
 import io
+import stat
 import zipfile
 
 import numpy as np
@@ -81,3 +82,64 @@ def test_missing_truncated_and_foreign_files(tmp_path, network):
     other.write_bytes(buffer.getvalue())
     with pytest.raises(ModelFileError, match="missing array 'format_version'"):
         load_model(other)
+
+
+def _npz(path, **arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def test_a_header_claiming_a_huge_array_is_refused_before_reading(tmp_path):
+    # a tiny file whose header claims 745 GiB: refused from the header alone
+    path = tmp_path / "bomb.npz"
+    buffer = io.BytesIO()
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**5)}
+    )
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("w1.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:])
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(ModelFileError, match=r"would take 800,000,000,000 bytes"):
+        load_model(path)
+
+
+def test_settings_must_be_an_object_and_the_version_an_integer(tmp_path):
+    base = {"sizes": np.array([2, 1]), "w1": np.zeros((2, 1)), "b1": np.zeros(1)}
+    listed = np.frombuffer(b"[1, 2]", dtype=np.uint8)
+    path = _npz(tmp_path / "a.npz", format_version=np.array(1), settings=listed, **base)
+    with pytest.raises(ModelFileError, match="'settings' must be a JSON object, got list"):
+        load_model(path)
+    fine = np.frombuffer(b"{}", dtype=np.uint8)
+    path = _npz(tmp_path / "b.npz", format_version=np.array(1.5), settings=fine, **base)
+    with pytest.raises(ModelFileError, match=r"format version 1\.5, expected 1"):
+        load_model(path)
+    nested = np.frombuffer(b"[" * 100_000 + b"]" * 100_000, dtype=np.uint8)
+    path = _npz(tmp_path / "c.npz", format_version=np.array(1), settings=nested, **base)
+    with pytest.raises(ModelFileError, match="not UTF-8 JSON"):
+        load_model(path)
+
+
+def test_sizes_are_checked_against_the_arrays_before_a_network_is_made(tmp_path, monkeypatch):
+    import nn.model as model
+
+    made = []
+    monkeypatch.setattr(model, "Network", lambda *a, **k: made.append(a) or pytest.fail("made"))
+    fine = np.frombuffer(b"{}", dtype=np.uint8)
+    path = _npz(tmp_path / "big.npz", format_version=np.array(1), settings=fine,
+                sizes=np.array([784, 10**8, 10]), w1=np.zeros((2, 1)), b1=np.zeros(1))  # fmt: skip
+    with pytest.raises(ModelFileError, match=r"'w1' is float64 \(2, 1\), expected float"):
+        load_model(path)
+    assert not made
+
+
+def test_overwriting_keeps_the_files_mode(tmp_path):
+    network = Network([3, 2], np.random.default_rng(0))
+    path = tmp_path / "private.npz"
+    save_model(path, network)
+    path.chmod(0o600)
+    save_model(path, network)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob(".*.tmp"))
