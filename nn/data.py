@@ -39,6 +39,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from nn.npz import MAX_NPZ_BYTES, array_headers, claimed_bytes
+
 MNIST_SHA256 = "072ded2f6315b0aaa7ae098d913c01203499f8cc72a0cf452d5c3026ca9410d2"
 MNIST_CLASSES = 10
 MNIST_FEATURES = 784
@@ -51,6 +53,8 @@ PIXEL_SCALE = 256
 _MNIST_RESOURCE = ("datasets", "mnist.npz")
 _ZIP_MAGIC = b"PK"
 _GZIP_MAGIC = b"\x1f\x8b"
+#: an IDX file with more data than this is refused (MNIST's training images take 47 MB)
+MAX_IDX_BYTES = 2**31
 # IDX type code -> big-endian element type.
 _IDX_TYPES = MappingProxyType(
     {
@@ -254,6 +258,12 @@ def _read_npz(data: bytes, name: str, sizes: Mapping[str, int] | None) -> Splits
         raise DataError(f"{name}: corrupt npz file: {err}") from None
     if bad is not None:
         raise DataError(f"{name}: corrupt npz file: member {bad!r} is damaged")
+    claimed = claimed_bytes(array_headers(data))
+    if claimed > MAX_NPZ_BYTES:
+        raise DataError(
+            f"{name}: its arrays would take {claimed:,} bytes, more than a data set may "
+            f"({MAX_NPZ_BYTES:,})"
+        )
 
     arrays = {}
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
@@ -357,14 +367,42 @@ def load_mnist(path: str | os.PathLike | None = None) -> Splits:
 
 
 def _idx_payload(path: str | os.PathLike) -> bytes:
-    """The file's bytes, decompressed if it is gzipped (by suffix or by its magic bytes)."""
+    """The file's bytes, decompressed if it is gzipped (by suffix or by its magic bytes).
+
+    A gzipped file is inflated in steps, and refused as soon as it passes what its IDX header
+    allows (the header's size, at most :data:`MAX_IDX_BYTES`): a small file cannot inflate
+    into gigabytes.
+    """
     data = _read_bytes(path)
-    if str(path).endswith(".gz") or data.startswith(_GZIP_MAGIC):
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise DataError(f"{path}: corrupt gzip stream: {err}") from None
-    return data
+    if not (str(path).endswith(".gz") or data.startswith(_GZIP_MAGIC)):
+        return data
+    out = bytearray()
+    allowed = MAX_IDX_BYTES
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1 << 20):
+                out += chunk
+                if len(out) >= 4 and allowed == MAX_IDX_BYTES:
+                    allowed = _idx_allowed(bytes(out))
+                # a little extra is left to load_idx, which says exactly how much is wrong
+                if len(out) > allowed + (1 << 20):
+                    raise DataError(
+                        f"{path}: inflates to more than the {allowed:,} bytes its header allows"
+                    )
+    except (OSError, EOFError, zlib.error) as err:
+        raise DataError(f"{path}: corrupt gzip stream: {err}") from None
+    return bytes(out)
+
+
+def _idx_allowed(head: bytes) -> int:
+    """Most bytes an IDX file starting with ``head`` may hold: its header and data, once the
+    header is complete (else :data:`MAX_IDX_BYTES`)."""
+    ndim = head[3]
+    header = 4 + 4 * ndim
+    if len(head) < header or head[2] not in _IDX_TYPES:
+        return MAX_IDX_BYTES
+    shape = struct.unpack(f">{ndim}I", head[4:header])
+    return min(MAX_IDX_BYTES, header + math.prod(shape) * _IDX_TYPES[head[2]].itemsize)
 
 
 def load_idx(path: str | os.PathLike) -> np.ndarray:
@@ -412,6 +450,11 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     shape = struct.unpack(f">{ndim}I", data[4:header])
     dtype = _IDX_TYPES[code]
     expected = math.prod(shape) * dtype.itemsize
+    if expected > MAX_IDX_BYTES:
+        raise DataError(
+            f"{path}: header says {expected:,} bytes of data for shape {shape}, more than "
+            f"{MAX_IDX_BYTES:,}"
+        )
     found = len(data) - header
     if found != expected:
         raise DataError(f"{path}: data is {found} bytes, header says {expected} for shape {shape}")

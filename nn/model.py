@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 import stat
 import tempfile
@@ -22,12 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from nn.network import Network
+from nn.npz import MAX_NPZ_BYTES, array_headers, claimed_bytes
 
 FORMAT_VERSION = 1
-
-
-#: a model file whose arrays would take more bytes than this is refused before reading them
-MAX_MODEL_BYTES = 2**31
 
 
 class ModelFileError(ValueError):
@@ -92,12 +88,12 @@ def load_model(path: str | os.PathLike, matmul=np.matmul) -> tuple[Network, dict
         raise fail(f"cannot read: {error.strerror}") from None
     try:
         # every array's header is read, and its size checked, before any array is
-        headers = _headers(data)
-        claimed = sum(math.prod(shape) * dtype.itemsize for shape, dtype in headers.values())
-        if claimed > MAX_MODEL_BYTES:
+        headers = array_headers(data)
+        claimed = claimed_bytes(headers)
+        if claimed > MAX_NPZ_BYTES:
             raise fail(
                 f"its arrays would take {claimed:,} bytes, more than a model may "
-                f"({MAX_MODEL_BYTES:,})"
+                f"({MAX_NPZ_BYTES:,})"
             )
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files if name in headers}
@@ -145,20 +141,3 @@ def load_model(path: str | os.PathLike, matmul=np.matmul) -> tuple[Network, dict
         network.weights[layer - 1] = arrays[f"w{layer}"].astype(np.float64)
         network.biases[layer - 1] = arrays[f"b{layer}"].astype(np.float64)
     return network, settings
-
-
-def _headers(data: bytes) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Shape and type of every ``.npy`` array in an npz, from the headers alone."""
-    headers = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            if not info.filename.endswith(".npy"):
-                continue  # not an array: never read
-            with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-                else:
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-            headers[info.filename.removesuffix(".npy")] = (shape, dtype)
-    return headers

@@ -446,3 +446,41 @@ def test_splits_validation():
         Splits(make(), make(), (np.zeros((1, 3)), np.zeros(1, int)))
     with pytest.raises(ValueError, match="got train 3, validation 2, test 3"):
         Splits(make(), make(features=2), make())
+
+
+def test_a_gzip_idx_that_inflates_past_its_header_is_stopped_early(tmp_path, monkeypatch):
+    # header: uint8, 1-D, 10 elements; then 64 MiB of zeros (compresses to about 64 KiB)
+    reads = []
+    real = data.gzip.GzipFile.read
+    monkeypatch.setattr(data.gzip.GzipFile, "read",
+                        lambda self, size=-1: reads.append(size) or real(self, size))  # fmt: skip
+    path = tmp_path / "bomb.idx.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + (10).to_bytes(4, "big") + bytes(2**26)))
+    with pytest.raises(DataError, match="inflates to more than the 18 bytes its header allows"):
+        load_idx(path)
+    assert len(reads) <= 3  # stopped after a chunk or two, not after 64 MiB
+
+
+def test_an_idx_header_claiming_too_much_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MAX_IDX_BYTES", 1000)
+    path = tmp_path / "big.idx"
+    path.write_bytes(b"\x00\x00\x08\x02" + (100).to_bytes(4, "big") * 2 + bytes(10_000))
+    with pytest.raises(DataError, match="header says 10,000 bytes of data for shape"):
+        load_idx(path)
+
+
+def test_an_npz_claiming_huge_arrays_is_refused_before_reading(tmp_path):
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": (10**6, 10**6)}
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("train_x.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:])
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(DataError, match=r"would take 1,000,000,000,000 bytes"):
+        load_mnist(path)
