@@ -79,7 +79,11 @@ def compare(
     # every run is checked (sizes, cycles, memory, time) before any operand is made
     for config in configs:
         for gemm in gemms:
-            check_run(gemm.m, gemm.k, gemm.n, config)
+            try:
+                check_run(gemm.m, gemm.k, gemm.n, config)
+            except ValueError as error:
+                where = f"layer {gemm.name!r} on {config.dataflow.value}"
+                raise ValueError(f"{where}: {error}") from None
     check_memory(8 * sum(g.m * g.k + g.k * g.n for g in gemms), "the workload's operands")
     rng = np.random.default_rng(seed)
     operands = [(rng.standard_normal((g.m, g.k)), rng.standard_normal((g.k, g.n))) for g in gemms]

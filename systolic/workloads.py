@@ -40,6 +40,8 @@ from systolic.config import check_positive_int, set_positive_ints
 from systolic.files import atomic_open
 
 SUFFIXES = (".csv", ".json")
+#: the largest m, k or n a workload file may give (a larger one could never run)
+MAX_DIM = 2**31 - 1
 FIELDS = ("name", "m", "k", "n")
 
 # Header cells (stripped, lower-cased) that mean the name column: ours, then SCALE-Sim's two.
@@ -208,7 +210,14 @@ def _read_text(path: Path) -> str:
 def _size_from_cell(cell: str, where: str) -> int:
     if not _DIGITS.fullmatch(cell) or int(cell) < 1:
         raise WorkloadError(f"{where}: expected a positive integer, got {cell!r}")
+    if int(cell) > MAX_DIM:
+        raise WorkloadError(f"{where}: {_too_large(int(cell))}")
     return int(cell)
+
+
+def _too_large(value: int) -> str:
+    shown = f"{value:,}" if value < 10**15 else f"about 10^{len(str(value)) - 1}"
+    return f"expected at most {MAX_DIM:,}, got {shown}"
 
 
 def _csv_columns(header: list[str], where: str) -> dict[str, int]:
@@ -292,6 +301,8 @@ def _parse_json(text: str, path: Path) -> list[tuple[Gemm, str]]:
         raise WorkloadError(
             f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}"
         ) from exc
+    except RecursionError:
+        raise WorkloadError(f"{path}: not a workload: JSON nested too deeply") from None
     if not isinstance(entries, list):
         raise WorkloadError(f"{path}: expected a JSON list of GEMMs, got {_json_type(entries)}")
     gemms = []
@@ -321,6 +332,8 @@ def _parse_json(text: str, path: Path) -> list[tuple[Gemm, str]]:
                     f"{where}, field {field!r}: expected a positive integer, "
                     f"got {json.dumps(value, ensure_ascii=False)}"
                 )
+            if value > MAX_DIM:
+                raise WorkloadError(f"{where}, field {field!r}: {_too_large(value)}")
         gemm = Gemm(name, entry["m"], entry["k"], entry["n"])
         gemms.append((gemm, f"entry {index}"))
     return gemms

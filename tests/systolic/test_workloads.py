@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from systolic.workloads import (
+    MAX_DIM,
     Gemm,
     WorkloadError,
     forward_gemms,
@@ -362,7 +363,7 @@ def workloads(draw):
     names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
     names = names.filter(lambda name: name == name.strip() and name.isprintable())
     unique = draw(st.lists(names, min_size=1, max_size=5, unique=True))
-    sizes = st.integers(1, 10**12)
+    sizes = st.integers(1, MAX_DIM)
     return [Gemm(name, draw(sizes), draw(sizes), draw(sizes)) for name in unique]
 
 
@@ -413,3 +414,18 @@ def test_save_refuses_what_load_would_refuse(tmp_path, gemms, message):
 def test_save_refuses_an_unsupported_suffix(tmp_path):
     with pytest.raises(WorkloadError, match=r"unsupported file type '\.yaml'"):
         save_workload([Gemm("a", 1, 1, 1)], tmp_path / "w.yaml")
+
+
+def test_huge_sizes_and_deep_nesting_name_the_file_and_field(tmp_path):
+    path = tmp_path / "w.json"
+    path.write_text('[{"name": "fc", "m": 1000000000000000000000000000000, "k": 2, "n": 3}]')
+    with pytest.raises(WorkloadError, match=r"w\.json, entry 0, field 'm': expected at most "
+                       r"2,147,483,647, got about 10\^30"):  # fmt: skip
+        load_workload(path)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(WorkloadError, match=r"w\.json: not a workload: JSON nested too deeply"):
+        load_workload(path)
+    csv = tmp_path / "w.csv"
+    csv.write_text("name,m,k,n\nfc,3,99999999999,4\n")
+    with pytest.raises(WorkloadError, match=r"w\.csv, line 2, field 'k': expected at most"):
+        load_workload(csv)
