@@ -60,3 +60,11 @@ def test_systolic_matmul_passes_bad_input_errors_through():
     with pytest.raises(ValueError, match="inner dimensions differ"):
         mm(np.ones((2, 3)), np.ones((2, 3)))
     assert mm.calls == []
+
+
+@pytest.mark.parametrize("config", ["ws", {"rows": 4}, 8])
+def test_a_config_that_is_not_an_arrayconfig_is_named(config):
+    with pytest.raises(ValueError, match=r"config must be an ArrayConfig, got .* \(e\.g\. "):
+        systolic.matmul(np.ones((2, 2)), np.ones((2, 2)), config)
+    with pytest.raises(ValueError, match="config must be an ArrayConfig"):
+        systolic.SystolicMatmul(config)
