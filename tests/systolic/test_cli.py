@@ -256,3 +256,82 @@ def test_train_refuses_an_integer_format():
     )  # fmt: skip
     assert run.returncode == 2 and "is for quantized inference" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_an_unexpected_error_is_one_line_with_status_1(monkeypatch, capsys):
+    from systolic import cli
+
+    def broken(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cli.gemm, "run", broken)
+    assert main(["gemm", "2", "2", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err == "systolic: error: internal error: KeyError: 'a bug' (--debug shows where)\n"
+    with pytest.raises(KeyError):
+        main(["--debug", "gemm", "2", "2", "2"])
+    monkeypatch.setenv("SYSTOLIC_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["gemm", "2", "2", "2"])
+
+
+def test_file_errors_and_interrupts_are_one_line(monkeypatch, capsys):
+    from systolic import cli
+
+    def unreadable(args):
+        raise PermissionError(13, "Permission denied", "/some/file")
+
+    monkeypatch.setattr(cli.gemm, "run", unreadable)
+    assert main(["gemm"]) == 2
+    assert capsys.readouterr().err == "systolic: error: /some/file: Permission denied\n"
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.gemm, "run", interrupted)
+    assert main(["gemm"]) == 130
+    assert capsys.readouterr().err == "systolic: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["gemm", "--plot", "{dir}"], "--plot {dir} is a folder, not a file"),
+        (["gemm", "--vcd", ""], "--vcd '' is not a file name"),
+        (["gemm", "--plot", "{file}/x.png"], "--plot {file} is a file, not a folder"),
+        (["compare", "--mlp", "4,2", "--out", "{file}"], "--out {file} is a file, not a folder"),
+        (["roofline", "--out", "{file}/sub"], "--out {file}/sub cannot be made: {file} is a file"),
+        (["train", "--save", "{dir}"], "--save {dir} is a folder, not a file"),
+        (["train", "--out", "{file}"], "--out {file} is a file, not a folder"),
+        (["train", "--plot", "{file}/p.png"], "--plot {file} is a file, not a folder"),
+    ],
+)
+def test_output_paths_are_refused_before_any_work(tmp_path, monkeypatch, capsys, argv, message):
+    import systolic.cli.gemm
+    import systolic.compare
+    import systolic.roofline
+    import systolic.training
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(systolic.training, "run", no_work)
+    monkeypatch.setattr(systolic.cli.gemm, "matmul", no_work)
+    monkeypatch.setattr(systolic.compare, "compare", no_work)
+    monkeypatch.setattr(systolic.roofline, "runs", no_work)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    names = {"dir": str(tmp_path), "file": str(blocker)}
+    assert main([part.format(**names) for part in argv]) == 2
+    err = capsys.readouterr().err
+    assert err == f"systolic: error: {message.format(**names)}\n"
+    assert sorted(tmp_path.iterdir()) == [blocker]
+
+
+def test_a_refused_vcd_writes_no_plot(tmp_path, capsys):
+    plot = tmp_path / "p.png"
+    argv = ["gemm", "3000", "40", "40", "--rows", "4", "--cols", "4", "--vcd",
+            str(tmp_path / "x.vcd"), "--plot", str(plot)]  # fmt: skip
+    assert main(argv) == 2
+    assert "too many to dump" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
