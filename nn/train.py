@@ -105,6 +105,7 @@ def train(
     for name, split in (("validation", validation), ("test", test)):
         if split is not None:
             _check_data(network, *split, name)
+    labels = np.asarray(labels)
     params = network.weights + network.biases
     regularised = [True] * network.layers + [False] * network.layers
     opt = Optimizer(params, regularised, optimizer, eta, mu, lmbda, len(x))
@@ -181,12 +182,29 @@ def _diverged(what: str, epoch: int, batch: int, batches: int, eta: float) -> st
     )
 
 
-def _check_data(network: Network, x: np.ndarray, labels: np.ndarray, name: str) -> None:
+def _check_data(network: Network, x: object, labels: object, name: str) -> None:
+    """Refuse data the network cannot train or be scored on, naming the set and the problem:
+    inputs must be a real (int or float) 2-D array of finite values, labels integers."""
+    x, labels = np.asarray(x), np.asarray(labels)
+    if x.dtype.kind not in "iuf":
+        raise ValueError(f"{name} inputs must hold real numbers, got dtype {x.dtype}")
     if len(x) == 0:
         raise ValueError(f"the {name} set is empty")
     if x.ndim != 2 or x.shape[1] != network.sizes[0]:
         raise ValueError(
             f"{name} inputs have shape {x.shape}, but the network takes {network.sizes[0]} inputs"
+        )
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(
+            f"{name} inputs hold {int((~np.isfinite(x)).sum())} non-finite value(s) (NaN or "
+            f"inf), the first in row {bad[0]}, column {bad[1]}"
+        )
+    if labels.dtype.kind not in "iu":
+        example = labels.ravel()[0] if labels.size else None
+        raise ValueError(
+            f"{name} labels must be integers (class indices), got dtype {labels.dtype}"
+            + (f", e.g. {example!r}" if example is not None else "")
         )
     if labels.shape != (len(x),):
         raise ValueError(f"{name} labels have shape {labels.shape}, expected ({len(x)},)")

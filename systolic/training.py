@@ -16,13 +16,14 @@ of a percent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from systolic.api import SystolicMatmul
 from systolic.config import ArrayConfig
+from systolic.limits import check_memory
 from systolic.report import Report
 
 PHASES = ("forward", "backward", "gradient", "inference")
@@ -115,6 +116,8 @@ def run(
             f"sizes {','.join(map(str, settings.sizes))} do not fit MNIST: the first must be "
             f"{data.features} (pixels) and the last {data.classes} (digits)"
         )
+    check_memory(training_bytes(settings.sizes, settings.batch, len(splits.test.x)),
+                 f"training a {','.join(map(str, settings.sizes))} network")  # fmt: skip
     if settings.train_limit is not None:
         data = data.subset(settings.train_limit)
     result = Run()
@@ -151,6 +154,20 @@ def run(
     )
     result.network = network
     return result
+
+
+def training_bytes(sizes: Sequence[int], batch: int, evaluated: int) -> int:
+    """Bytes a training run of an MLP allocates, estimated from above: four copies of every
+    parameter (weights, gradients, momentum, the copy a caller keeps) and the activations of a
+    mini-batch and of an evaluation pass over ``evaluated`` samples, each twice (z and a)."""
+    parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    return 8 * (4 * parameters + 2 * (batch + evaluated) * sum(sizes))
+
+
+def collapsed(accuracy: float, classes: int) -> bool:
+    """Whether an accuracy is no better than guessing among ``classes`` (within 2 points): a
+    run that learned nothing, though its cost stayed finite."""
+    return accuracy <= 1 / classes + 0.02
 
 
 def epoch_row(record) -> dict:

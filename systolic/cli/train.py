@@ -143,6 +143,13 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr, leave=False, disable=quiet or None) as bar:  # fmt: skip
         simulated = training.run(settings, config, on_epoch=show, progress=bar.update)
     summary = _summary(simulated, reference, args.clock_mhz)
+    if training.collapsed(summary["test_accuracy"], settings.sizes[-1]):
+        # the cost stayed finite, so nothing was refused; but the network learned nothing
+        print(
+            f"systolic: warning: test accuracy {100 * summary['test_accuracy']:.1f} % is chance "
+            "level: the network learned nothing (try a smaller --eta or another --init)",
+            file=sys.stderr,
+        )
     if save is not None:
         import dataclasses
 

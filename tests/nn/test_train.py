@@ -387,3 +387,41 @@ def test_the_epoch_cost_without_l2_ignores_the_size_of_the_weights():
             runs.append(fit(net, x, labels, epochs=2))
     assert np.array_equal(huge.weights[1], plain.weights[1])
     assert [r.train_cost for r in runs[1]] == [r.train_cost for r in runs[0]]
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (
+            np.full(20, 0.5),
+            r"training labels must be integers \(class indices\), got dtype "
+            r"float64, e\.g\. np\.float64\(0\.5\)",
+        ),
+        (np.full(20, np.nan), "training labels must be integers"),
+        (np.ones(20, dtype=bool), "training labels must be integers .* got dtype bool"),
+        (np.array(["0", "1"] * 10), "training labels must be integers .* got dtype <U1"),
+    ],
+)
+def test_labels_that_are_not_integers_are_refused(labels, message):
+    x, _ = blobs(0, n=20)
+    with pytest.raises(ValueError, match=message):
+        fit(network(), x, labels)
+
+
+def test_labels_as_a_list_of_ints_are_fine():
+    x, labels = blobs(0, n=20)
+    assert fit(network(), x, labels.tolist(), epochs=1, batch_size=5)
+
+
+def test_non_finite_or_complex_inputs_are_refused_naming_the_set():
+    x, labels = blobs(0, n=20)
+    bad = x.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match=r"training inputs hold 1 non-finite value\(s\) \(NaN or "
+                       r"inf\), the first in row 3, column 2"):  # fmt: skip
+        fit(network(), bad, labels)
+    with pytest.raises(ValueError, match="validation inputs hold 1 non-finite"):
+        fit(network(), x, labels, validation=(bad, labels))
+    with pytest.raises(ValueError, match="training inputs must hold real numbers, got dtype "
+                       "complex128"):  # fmt: skip
+        fit(network(), x + 0j, labels)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from systolic import training
 from systolic.config import ArrayConfig
 from systolic.training import Settings, max_weight_difference, run
 
@@ -46,3 +47,35 @@ def test_sizes_must_fit_mnist():
         run(Settings(sizes=(100, 30, 10), train_limit=10), None)
     with pytest.raises(ValueError, match="the last 10"):
         run(Settings(sizes=(784, 30, 3), train_limit=10), None)
+
+
+def test_sizes_too_large_for_memory_are_refused_before_a_network_is_made(monkeypatch):
+    import nn.network
+
+    monkeypatch.setattr(nn.network, "Network", lambda *a, **k: pytest.fail("network made"))
+    settings = training.Settings(sizes=(784, 10**8, 10), train_limit=10, epochs=1)
+    with pytest.raises(ValueError, match=r"training a 784,100000000,10 network would need "
+                       r"\d+\.\d TiB, more than the memory limit"):  # fmt: skip
+        training.run(settings, None)
+
+
+def test_training_bytes_counts_parameters_and_activations_by_hand():
+    # 784-30-10: (785 * 30 + 31 * 10) = 23,860 parameters, 4 copies of 8 bytes;
+    # activations of (10 + 100) samples x 824 units, z and a, 8 bytes each
+    assert training.training_bytes((784, 30, 10), 10, 100) == 8 * (4 * 23_860 + 2 * 110 * 824)
+
+
+def test_chance_accuracy_is_a_collapse():
+    assert training.collapsed(0.11, 10) and training.collapsed(0.12, 10)
+    assert not training.collapsed(0.13, 10) and not training.collapsed(0.95, 10)
+
+
+def test_the_cli_warns_when_a_run_collapses(monkeypatch, capsys):
+    from systolic.cli import main
+
+    monkeypatch.setattr(training, "collapsed", lambda accuracy, classes: True)
+    argv = ["train", "--train-limit", "20", "--epochs", "1", "--rows", "4", "--cols", "4",
+            "--no-reference", "--sizes", "784,10"]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "systolic: warning: test accuracy" in err and "is chance level" in err
