@@ -1,17 +1,61 @@
 """Writing output files whole: to a temporary file beside the target, then renamed onto it.
 
-A reader never sees half a file, and an interrupted run leaves the old file as it was.
+A reader never sees half a file, and an interrupted run leaves the old file as it was. A
+run killed mid-write (``kill -9``) leaves its hidden temporary file; the next write of the same
+target removes it. The command line turns SIGTERM into a clean exit, which removes it at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
+
+#: a temporary file older than this (seconds) was left by a killed write: the next write of
+#: the same target removes it
+STALE_S = 600
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path next to ``path`` for a writer that wants a file name (an animation
+    writer, say); on success it is synced and renamed onto ``path``, keeping an existing
+    file's permissions (a new one gets rw-r--r--). Leftovers of killed writes of the same
+    target are swept first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep(path)
+    permissions = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
+    os.close(fd)
+    try:
+        yield Path(temporary)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(temporary, permissions)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def _sweep(path: Path) -> None:
+    """Remove temporary files of ``path`` that killed writes left behind (older than
+    :data:`STALE_S`, so a write running beside this one keeps its own)."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp*"):
+        with contextlib.suppress(OSError):
+            if now - leftover.stat().st_mtime > STALE_S:
+                leftover.unlink()
 
 
 @contextlib.contextmanager
@@ -27,6 +71,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _sweep(path)
     # keep an existing file's permissions; a new one gets rw-r--r-- rather than mkstemp's rw-------
     permissions = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -202,11 +202,10 @@ def save_wavefront_animation(history, path, interval_ms: int = 200) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import os
-    import tempfile
-
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
+
+    from systolic.files import atomic_path
 
     fig, ax = plt.subplots(figsize=(4, 4))
 
@@ -215,16 +214,10 @@ def save_wavefront_animation(history, path, interval_ms: int = 200) -> None:
         wavefront(ax, history[cycle], cycle)
 
     animation = FuncAnimation(fig, draw, frames=len(history), interval=interval_ms)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(suffix=".gif", dir=folder)
-    os.close(fd)
     try:
-        animation.save(temporary, writer=PillowWriter(fps=max(1, 1000 // interval_ms)))
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the result is an ordinary file
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            animation.save(temporary, writer=PillowWriter(fps=max(1, 1000 // interval_ms)))
     finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
         plt.close(fig)
 
 

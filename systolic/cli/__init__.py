@@ -15,6 +15,7 @@ the traceback instead.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     debug = args.debug or os.environ.get("SYSTOLIC_DEBUG", "") not in ("", "0")
+    previous = _on_sigterm()
     try:
         return COMMANDS[args.command].run(args)
     except Exception as error:
@@ -60,6 +62,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("systolic: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm():
+    """Make SIGTERM end the run like Ctrl-C (status 143), so that a half-written temporary
+    file is removed on the way out; returns the handler it replaced (None off the main
+    thread, where handlers cannot be set)."""
+
+    def terminate(signum, frame):
+        raise SystemExit(143)
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except ValueError:
+        return None
 
 
 def _report(error: Exception) -> int:
