@@ -6,18 +6,25 @@
 (16, 24)
 """
 
-from systolic.api import MatmulCall, SystolicMatmul, matmul
+from systolic import roofline
+from systolic.api import MatmulCall, SystolicMatmul, matmul, trace
 from systolic.array import SimulationLimitError
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.report import Report
+from systolic.tpu import TPU, MemoryConfig, TPUConfig
 
 __all__ = [
+    "TPU",
     "ArrayConfig",
     "Dataflow",
     "MatmulCall",
+    "MemoryConfig",
     "Report",
     "SimulationLimitError",
     "SystolicMatmul",
+    "TPUConfig",
     "WeightLoad",
     "matmul",
+    "roofline",
+    "trace",
 ]

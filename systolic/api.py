@@ -138,6 +138,52 @@ def _config(config: object) -> ArrayConfig:
     return config
 
 
+def trace(
+    a: np.ndarray, b: np.ndarray, config: ArrayConfig | None = None, *, registers: bool = True
+):
+    """Run ``a @ b`` on the golden model and keep every cycle, to look at (small runs).
+
+    Parameters
+    ----------
+    a, b, config
+        As for :func:`matmul`.
+    registers : bool
+        Also keep every register of every PE after each cycle (``run.array.snapshots``).
+
+    Returns
+    -------
+    GoldenRun
+        ``result`` (shape (m, n)), ``report`` (compared with NumPy) and ``array``, the grid
+        model after the run: ``array.history`` (per cycle, the mask of PEs that did a useful
+        MAC: ``plots.wavefront`` draws one), ``array.snapshots`` (per cycle, a dict of
+        ``(rows, cols)`` register arrays: ``waveform.write_snapshots`` writes them),
+        ``array.trace()`` (one text line per cycle) and the final registers.
+
+    Examples
+    --------
+    >>> run = trace(np.ones((2, 2)), np.ones((2, 2)), ArrayConfig(2, 2))
+    >>> run.report.total_cycles == len(run.array.history) == len(run.array.snapshots)
+    True
+    >>> print(run.array.trace().splitlines()[3])
+    3 ##|#.
+    """
+    config = _config(config)
+    shapes = np.shape(a), np.shape(b)
+    if len(shapes[0]) == 2 and len(shapes[1]) == 2 and shapes[0][1] == shapes[1][0]:
+        m, k, n = shapes[0][0], shapes[0][1], shapes[1][1]
+        cycles = check_run(m, k, n, config, "golden")["total_cycles"]
+        # the recorded history: a mask per cycle, and with registers a copy of each of them
+        per_cycle = config.pe_count * (1 + (10 * 8 if registers else 0))
+        limits.check_memory(cycles * per_cycle, f"tracing ({m:,}, {k:,}) @ ({k:,}, {n:,})")
+    a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
+    run = MODULES[config.dataflow].simulate_golden(a, b, config, True, registers)
+    return ws.GoldenRun(
+        run.result,
+        run.report.with_comparison(run.result, a.astype(np.float64) @ b.astype(np.float64)),
+        run.array,
+    )
+
+
 @dataclass(frozen=True)
 class MatmulCall:
     """One call of a :class:`SystolicMatmul`: its tag, GEMM shape ``(m, k, n)`` and Report."""

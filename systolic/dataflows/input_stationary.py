@@ -52,13 +52,20 @@ def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]
     return {swapped.get(name, name): value for name, value in moved.items()}
 
 
-def simulate_golden(a: np.ndarray, b: np.ndarray, config: ArrayConfig, record: bool = False):
+def simulate_golden(
+    a: np.ndarray,
+    b: np.ndarray,
+    config: ArrayConfig,
+    record: bool = False,
+    record_registers: bool = False,
+):
     """Run ``a @ b`` cycle by cycle on the golden model; see ``weight_stationary``.
 
     Returns a ``GoldenRun`` whose ``result`` is ``a @ b`` (the array computed its transpose).
     """
     ws.check_limits(a.shape[0], a.shape[1], b.shape[1], config, closed_form_cycles)
-    run = ws.simulate_golden(np.ascontiguousarray(b.T), np.ascontiguousarray(a.T), config, record)
+    a_t, b_t = np.ascontiguousarray(b.T), np.ascontiguousarray(a.T)
+    run = ws.simulate_golden(a_t, b_t, config, record, record_registers)
     return ws.GoldenRun(
         np.ascontiguousarray(run.result.T), _named_after_operands(run.report), run.array
     )

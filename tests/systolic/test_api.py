@@ -68,3 +68,30 @@ def test_a_config_that_is_not_an_arrayconfig_is_named(config):
         systolic.matmul(np.ones((2, 2)), np.ones((2, 2)), config)
     with pytest.raises(ValueError, match="config must be an ArrayConfig"):
         systolic.SystolicMatmul(config)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_trace_keeps_every_cycle_and_equals_matmul(dataflow):
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(-4, 5, (5, 3)).astype(float), rng.integers(-4, 5, (3, 6)).astype(float)
+    config = ArrayConfig(2, 3, dataflow=dataflow)
+    run = systolic.trace(a, b, config)
+    values, report = systolic.matmul(a, b, config)
+    np.testing.assert_array_equal(run.result, values)
+    assert run.report == report and report.exact
+    assert len(run.array.history) == len(run.array.snapshots) == report.total_cycles
+    names = set(run.array.snapshots[0])
+    assert names == set(run.array.REGISTERS) and len(names) >= 6
+    useful = sum(int(mask.sum()) for mask in run.array.history)
+    assert useful == report.macs == 5 * 3 * 6
+
+
+def test_trace_refuses_what_would_not_fit(monkeypatch):
+    # the run itself needs about 2 MiB; its recorded registers, about 45 MiB
+    monkeypatch.setenv("SYSTOLIC_MAX_MEMORY", "10M")
+    with pytest.raises(ValueError, match=r"tracing \(200, 50\) @ \(50, 50\) would need"):
+        systolic.trace(np.ones((200, 50)), np.ones((50, 50)), ArrayConfig(4, 4))
+
+
+def test_the_machine_is_reachable_from_the_package():
+    assert systolic.TPU and systolic.TPUConfig.tpu_v1() and systolic.roofline.runs
