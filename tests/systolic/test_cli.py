@@ -335,3 +335,25 @@ def test_a_refused_vcd_writes_no_plot(tmp_path, capsys):
     assert main(argv) == 2
     assert "too many to dump" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_a_result_outside_the_rounding_bound_is_reported(monkeypatch, capsys, json_output):
+    import systolic.cli.gemm as gemm
+
+    real = gemm.matmul
+
+    def off_by_a_little(a, b, config, **kwargs):
+        c, report = real(a, b, config, **kwargs)
+        c = c.copy()
+        c[0, 0] += 1e-3  # far more than float32 rounding of 8 terms allows
+        return c, report
+
+    monkeypatch.setattr(gemm, "matmul", off_by_a_little)
+    argv = ["gemm", "5", "8", "3", "--rows", "4", "--cols", "4"]
+    assert main(argv + (["--json"] if json_output else [])) == 0
+    out = capsys.readouterr().out
+    if json_output:
+        assert json.loads(out)["within_error_bound"] is False
+    else:
+        assert "result               OUTSIDE the fp32 rounding-error bound" in out

@@ -124,3 +124,31 @@ def test_quantizing_zeros_and_non_finite_values():
     assert not q.any() and scale == 1.0
     with pytest.raises(ValueError, match="non-finite"):
         quantize(np.array([np.inf]))
+
+
+def test_the_bound_by_hand_for_k_2():
+    # |a| @ |b| = 3 * 5 + 4 * 6 = 39; gamma_2 = 2u / (1 - 2u) for each format
+    a = np.array([[3.0, -4.0]], np.float32)
+    b = np.array([[5.0], [6.0]], np.float32)
+
+    def gamma(u):
+        return 2 * u / (1 - 2 * u)
+
+    expected = (gamma(2.0**-24) + 2 * gamma(2.0**-53)) * 39
+    assert error_bound(a, b, FP32)[0, 0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_real_float32_error_is_near_the_bound_not_far_below_it():
+    # 1 + 2^-24 + 2^-24 ... : every addition of a half ulp rounds to even and is lost
+    k = 1000
+    a = np.ones((1, k), np.float32)
+    b = np.full((k, 1), 2.0**-24, np.float32)
+    b[0, 0] = 1.0
+    c = np.float32(0)
+    for i in range(k):  # the array's order: one term per PE row
+        c = np.float32(c + a[0, i] * b[i, 0])
+    exact = float((a.astype(np.float64) @ b.astype(np.float64))[0, 0])
+    error = abs(float(c) - exact)
+    bound = error_bound(a, b, FP32)[0, 0]
+    assert error <= bound
+    assert error > bound / 8  # an 8x looser bound would no longer be close to a real error
