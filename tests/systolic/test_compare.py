@@ -2,9 +2,18 @@
 
 import csv
 
+import numpy as np
 import pytest
 
-from systolic.compare import FIELDS, compare, format_tables, parse_dataflows, parse_sizes, write_csv
+from systolic.compare import (
+    FIELDS,
+    compare,
+    format_tables,
+    parse_dataflows,
+    parse_sizes,
+    totals,
+    write_csv,
+)
 from systolic.config import ArrayConfig, Dataflow
 from systolic.dataflows import MODULES
 from systolic.workloads import Gemm
@@ -20,11 +29,46 @@ def test_one_record_per_layer_dataflow_and_size_with_checked_values():
     ]  # fmt: skip
     for r in records:
         assert list(r) == list(FIELDS)
+        # the cycles against the golden model, stepped cycle by cycle (not the closed form
+        # the fast engine itself reports)
         config = ArrayConfig(r["rows"], r["cols"], dataflow=r["dataflow"])
-        cycles = MODULES[config.dataflow].closed_form_cycles(r["m"], r["k"], r["n"], config)
-        assert r["total_cycles"] == cycles["total_cycles"]
+        golden = MODULES[config.dataflow].simulate_golden(
+            np.ones((r["m"], r["k"]), np.float32), np.ones((r["k"], r["n"]), np.float32), config
+        )
+        assert r["total_cycles"] == golden.report.total_cycles == golden.array.cycle
         assert r["macs"] == r["m"] * r["k"] * r["n"]
         assert r["max_abs_error"] < 1e-5
+
+
+def test_the_total_row_sums_and_recomputes_the_ratios_by_hand():
+    records = [
+        {"layer": "a", "dataflow": "ws", "rows": 2, "cols": 2, "total_cycles": 10,
+         "compute_cycles": 4, "macs": 20, "act_read_bytes": 1, "weight_read_bytes": 2,
+         "acc_write_bytes": 3, "acc_read_bytes": 4, "scalesim_cycles": 9, "max_abs_error": 0.5},
+        {"layer": "b", "dataflow": "ws", "rows": 2, "cols": 2, "total_cycles": 30,
+         "compute_cycles": 6, "macs": 4, "act_read_bytes": 1, "weight_read_bytes": 2,
+         "acc_write_bytes": 3, "acc_read_bytes": 4, "scalesim_cycles": 29, "max_abs_error": 0.25},
+    ]  # fmt: skip
+    (total,) = totals(records)
+    assert total["total_cycles"] == 40 and total["macs"] == 24 and total["scalesim_cycles"] == 38
+    assert total["utilization"] == 24 / (4 * 40)  # not the mean of 0.5 and 1/30
+    assert total["mapping_efficiency"] == 24 / (4 * 10)
+    assert total["max_abs_error"] == 0.5
+
+
+def test_the_seed_picks_the_operands(tmp_path):
+    from systolic.cli import main
+
+    def run(seed, name):
+        out = tmp_path / name
+        argv = ["compare", "--mlp", "6,4,3", "--batch", "5", "--sizes", "2x2", "--seed", seed,
+                "--out", str(out)]  # fmt: skip
+        assert main(argv) == 0
+        with open(out / "compare.csv") as handle:
+            return [row["max_abs_error"] for row in csv.DictReader(handle)]
+
+    first, again, other = run("1", "a"), run("1", "b"), run("2", "c")
+    assert first == again and first != other
 
 
 def test_same_operands_for_every_dataflow():
@@ -61,3 +105,20 @@ def test_bad_sizes_are_refused(text):
 def test_unknown_dataflow_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown dataflow 'rs'; valid: ws, os, is"):
         parse_dataflows("ws,rs")
+
+
+def test_the_csv_and_the_png_name_the_same_run(tmp_path):
+    from PIL import Image
+
+    from systolic.cli import main
+
+    argv = ["compare", "--mlp", "6,4,3", "--sizes", "2x2", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    with open(tmp_path / "compare.csv") as handle:
+        runs = {row["run"] for row in csv.DictReader(handle)}
+    (run,) = runs
+    with Image.open(tmp_path / "compare.png") as image:
+        assert image.text["Description"] == f"systolic compare run {run}"
+    assert main([*argv, "--seed", "3"]) == 0
+    with open(tmp_path / "compare.csv") as handle:
+        assert {row["run"] for row in csv.DictReader(handle)} != runs
