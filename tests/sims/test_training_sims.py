@@ -78,3 +78,21 @@ def test_bad_option_is_refused_with_the_value(tmp_path):
     assert result.returncode == 2
     assert "1.5" in result.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "worse, better",
+    [({"cost": "quadratic"}, {"cost": "cross-entropy"}), ({"init": "large"}, {"init": "scaled"})],
+    ids=["cross-entropy beats quadratic", "scaled init beats large"],
+)
+def test_the_readmes_lessons_hold_on_a_small_subset(worse, better):
+    # one epoch on 3,000 images, NumPy matmuls (equal to the array's within 1e-3, tested in
+    # tests/systolic/test_training.py); the gap is tens of points, far beyond seed noise
+    import dataclasses
+
+    from systolic.training import Settings, run
+
+    base = Settings(sizes=(784, 30, 10), epochs=1, train_limit=3000)
+    low = run(dataclasses.replace(base, **worse), None).history[-1].test_accuracy
+    high = run(dataclasses.replace(base, **better), None).history[-1].test_accuracy
+    assert high > low + 0.05
