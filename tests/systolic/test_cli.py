@@ -357,3 +357,30 @@ def test_a_result_outside_the_rounding_bound_is_reported(monkeypatch, capsys, js
         assert json.loads(out)["within_error_bound"] is False
     else:
         assert "result               OUTSIDE the fp32 rounding-error bound" in out
+
+
+def test_train_json_summary_adds_up(capsys):
+    argv = ["train", "--train-limit", "30", "--epochs", "2", "--rows", "4", "--cols", "4",
+            "--clock-mhz", "350", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    epochs, summary = data["epochs"], data["summary"]
+    assert summary["total_cycles"] == sum(e["total_cycles"] for e in epochs)
+    assert summary["total_cycles"] == sum(summary["cycles_by_phase"].values())
+    assert summary["simulated_s"] == summary["total_cycles"] / 350e6
+    assert summary["test_accuracy"] == epochs[-1]["test_accuracy"]
+    for epoch in epochs:
+        assert epoch["total_cycles"] == sum(epoch["cycles_by_phase"].values())
+        assert epoch["reference"]["test_accuracy"] is not None
+    # the array and NumPy train the same network, up to float32 rounding
+    assert summary["reference"]["max_weight_difference"] < 1e-3
+
+
+def test_gemm_text_and_json_report_the_same_run(capsys):
+    argv = ["gemm", "7", "5", "6", "--rows", "3", "--cols", "2", "--operands", "int"]
+    assert main([*argv, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert f"{record['total_cycles']:,}" in text and f"{record['macs']:,}" in text
+    assert "equals NumPy's float64 product exactly" in text and record["exact"] is True
