@@ -113,3 +113,54 @@ def test_table_shows_units_and_shares():
     text = hand_report(exact=True, max_abs_error=0.0, max_rel_error=0.0).table()
     assert "2 x 2 PEs" in text and "33.33 %" in text and "exact" in text
     assert "  weight load                     2  ( 33.3 %)" in text.splitlines()
+
+
+def _full_hand_report():
+    return hand_report(
+        weight_read_bytes=16, act_read_bytes=12, acc_write_bytes=32, acc_read_bytes=16,
+        dram_read_bytes=64, exact=False, max_abs_error=0.25, max_rel_error=0.125,
+    )  # fmt: skip
+
+
+def test_the_whole_table_by_hand():
+    # utilization 8 MACs / (4 PEs * 6 cycles) = 33.33 %; mapping 8 / (4 * 2 compute) = 100 %
+    expected = """\
+array                2 x 2 PEs
+total cycles                      6
+  weight load                     2  ( 33.3 %)
+  compute                         2  ( 33.3 %)
+  fill drain                      2  ( 33.3 %)
+  weight stall                    0  (  0.0 %)
+  input stall                     0  (  0.0 %)
+  non matrix                      0  (  0.0 %)
+folds                             1
+MACs                              8
+utilization                  33.33 %
+mapping efficiency          100.00 %
+weights read                     16 B
+activations read                 12 B
+accumulator writes               32 B
+accumulator reads                16 B
+weights from DRAM                64 B
+vs NumPy             not exact: max abs error 0.25, max rel error 0.125"""
+    assert _full_hand_report().table() == expected
+
+
+def test_to_dict_values_by_hand():
+    record = _full_hand_report().to_dict()
+    assert record["pe_count"] == 4 and record["unused_pe_slots"] == 4 * 2 - 8
+    assert record["utilization"] == 8 / 24 and record["mapping_efficiency"] == 1.0
+    assert record["dram_read_bytes"] == 64 and record["acc_write_bytes"] == 32
+    assert (record["exact"], record["max_abs_error"], record["max_rel_error"]) == (
+        False, 0.25, 0.125,
+    )  # fmt: skip
+    assert record["overflow_count"] is None
+
+
+def test_overflow_counts_add_only_when_both_sides_counted():
+    counted = hand_report(exact=False, max_abs_error=1.0, max_rel_error=1.0, overflow_count=2)
+    other = hand_report(exact=True, max_abs_error=0.0, max_rel_error=0.0, overflow_count=3)
+    assert (counted + other).overflow_count == 5
+    assert (
+        counted + hand_report(exact=True, max_abs_error=0.0, max_rel_error=0.0)
+    ).overflow_count is None
