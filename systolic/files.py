@@ -60,7 +60,8 @@ def _sweep(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file next to ``path`` for writing; rename it onto ``path`` on success.
+    """Open a temporary file next to ``path`` for writing; rename it onto ``path`` on success
+    (see :func:`atomic_path`).
 
     Parameters
     ----------
@@ -69,24 +70,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
     mode : {"w", "wb"}
         Text (UTF-8, ``\\n`` line ends) or binary.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _sweep(path)
-    # keep an existing file's permissions; a new one gets rw-r--r-- rather than mkstemp's rw-------
-    permissions = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        text = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-        with os.fdopen(fd, mode, **text) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, permissions)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    text = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+    with atomic_path(path) as temporary, open(temporary, mode, **text) as handle:
+        yield handle
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO], None], binary: bool = False):
