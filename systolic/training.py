@@ -109,15 +109,9 @@ def run(
     from nn.network import Network
     from nn.train import train
 
+    check(settings)
     splits = load_mnist()
     data = splits.train
-    if settings.sizes[0] != data.features or settings.sizes[-1] != data.classes:
-        raise ValueError(
-            f"sizes {','.join(map(str, settings.sizes))} do not fit MNIST: the first must be "
-            f"{data.features} (pixels) and the last {data.classes} (digits)"
-        )
-    check_memory(training_bytes(settings.sizes, settings.batch, len(splits.test.x)),
-                 f"training a {','.join(map(str, settings.sizes))} network")  # fmt: skip
     if settings.train_limit is not None:
         data = data.subset(settings.train_limit)
     result = Run()
@@ -154,6 +148,22 @@ def run(
     )
     result.network = network
     return result
+
+
+def check(settings: Settings) -> None:
+    """Refuse, before any data is loaded or network made, settings whose sizes do not fit
+    MNIST or whose run would not fit in memory."""
+    from nn.data import MNIST_CLASSES, MNIST_FEATURES, MNIST_SIZES
+
+    sizes = ",".join(map(str, settings.sizes))
+    if settings.sizes[0] != MNIST_FEATURES or settings.sizes[-1] != MNIST_CLASSES:
+        raise ValueError(
+            f"sizes {sizes} do not fit MNIST: the first must be {MNIST_FEATURES} (pixels) and "
+            f"the last {MNIST_CLASSES} (digits)"
+        )
+    evaluated = max(MNIST_SIZES["val"], MNIST_SIZES["test"])  # scored in one pass each
+    check_memory(training_bytes(settings.sizes, settings.batch, evaluated),
+                 f"training a {sizes} network")  # fmt: skip
 
 
 def training_bytes(sizes: Sequence[int], batch: int, evaluated: int) -> int:

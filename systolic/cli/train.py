@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         lmbda=args.lmbda, keep=args.dropout, batch=args.batch, epochs=args.epochs,
         train_limit=args.train_limit, seed=args.seed,
     )  # fmt: skip
+    training.check(settings)  # before any output
     if FORMATS[args.dtype].is_integer:
         raise ValueError(
             f"training needs float matmuls; --dtype {args.dtype} is for quantized inference "
