@@ -10,6 +10,7 @@ from systolic import roofline
 from systolic.api import MatmulCall, SystolicMatmul, matmul, trace
 from systolic.array import SimulationLimitError
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
+from systolic.conv import conv2d
 from systolic.report import Report
 from systolic.tpu import TPU, MemoryConfig, TPUConfig
 
@@ -24,6 +25,7 @@ __all__ = [
     "SystolicMatmul",
     "TPUConfig",
     "WeightLoad",
+    "conv2d",
     "matmul",
     "roofline",
     "trace",

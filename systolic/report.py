@@ -26,6 +26,8 @@ _COUNTS = (
     "acc_read_bytes",
     "dram_read_bytes",
     "ub_write_bytes",
+    "lowered_act_bytes",
+    "ifmap_bytes",
 )
 
 
@@ -102,6 +104,13 @@ class Report:
         Bytes of activated results written back to the unified buffer by the activation unit
         (``systolic.tpu.TPU.forward``; 0 otherwise). The unified buffer's reads are the
         activations fed to the array, ``act_read_bytes``.
+    lowered_act_bytes : int
+        Convolutions (``systolic.conv``): bytes of the im2col matrices the lowering builds in
+        the unified buffer, every receptive field in full, so overlapping windows repeat input
+        pixels (``groups * M * K`` operands). 0 for a plain GEMM.
+    ifmap_bytes : int
+        Convolutions: bytes of the input feature map itself (``N * C_in * H * W`` operands), what
+        the same activations take without the im2col duplication. 0 for a plain GEMM.
     max_abs_error, max_rel_error : float or None
         Largest ``|c - ref|`` and ``|c - ref| / |ref|`` over the result, where ``ref`` is the
         float64 product of the operands after rounding to the array's format; an element with
@@ -141,6 +150,8 @@ class Report:
     non_matrix_cycles: int = 0
     dram_read_bytes: int = 0
     ub_write_bytes: int = 0
+    lowered_act_bytes: int = 0
+    ifmap_bytes: int = 0
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     exact: bool | None = None
