@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 
@@ -19,10 +20,11 @@ import numpy as np
 
 from systolic.api import check_run, matmul
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
+from systolic.conv import check_conv, conv2d
 from systolic.files import atomic_write
 from systolic.limits import check_memory
-from systolic.scalesim import scalesim_cycles
-from systolic.workloads import Gemm
+from systolic.scalesim import scalesim_conv_cycles, scalesim_cycles
+from systolic.workloads import ConvLayer, Layer
 
 FIELDS = (
     "layer", "dataflow", "rows", "cols", "m", "k", "n",
@@ -57,7 +59,7 @@ def parse_dataflows(text: str) -> list[Dataflow]:
 
 
 def compare(
-    gemms: Sequence[Gemm],
+    gemms: Sequence[Layer],
     sizes: Sequence[tuple[int, int]],
     dataflows: Sequence[Dataflow] = tuple(Dataflow),
     *,
@@ -66,7 +68,9 @@ def compare(
     seed: int = 0,
     progress: Callable[[], None] | None = None,
 ) -> list[dict]:
-    """Run every GEMM on every dataflow and array size; one record each (see module doc).
+    """Run every layer (GEMM or convolution) on every dataflow and array size; one record each
+    (see module doc). A convolution's ``m``, ``k`` and ``n`` are those of each group's GEMM
+    (``systolic.conv``), and its SCALE-Sim figure follows SCALE-Sim's own conv mapping.
 
     ``weight_load`` applies to the dataflows with a stationary tile (WS, IS); output-stationary
     runs are always serial. ``progress`` is called after each run.
@@ -78,22 +82,34 @@ def compare(
             configs.append(ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, dtype=dtype))
     # every run is checked (sizes, cycles, memory, time) before any operand is made
     for config in configs:
-        for gemm in gemms:
+        for layer in gemms:
             try:
-                check_run(gemm.m, gemm.k, gemm.n, config)
+                if isinstance(layer, ConvLayer):
+                    check_conv(layer.shape, config)
+                else:
+                    check_run(layer.m, layer.k, layer.n, config)
             except ValueError as error:
-                where = f"layer {gemm.name!r} on {config.dataflow.value}"
+                where = f"layer {layer.name!r} on {config.dataflow.value}"
                 raise ValueError(f"{where}: {error}") from None
-    check_memory(8 * sum(g.m * g.k + g.k * g.n for g in gemms), "the workload's operands")
+    shapes = [_operand_shapes(layer) for layer in gemms]
+    check_memory(8 * sum(math.prod(a) + math.prod(b) for a, b in shapes), "the workload's operands")
     rng = np.random.default_rng(seed)
-    operands = [(rng.standard_normal((g.m, g.k)), rng.standard_normal((g.k, g.n))) for g in gemms]
+    operands = [(rng.standard_normal(a), rng.standard_normal(b)) for a, b in shapes]
     records = []
     for config in configs:
-        for gemm, (a, b) in zip(gemms, operands, strict=True):
-            _, report = matmul(a, b, config)
-            record = {"layer": gemm.name, "dataflow": config.dataflow.value, "m": gemm.m}
-            record.update(k=gemm.k, n=gemm.n, **report.to_dict())
-            record["scalesim_cycles"] = scalesim_cycles(gemm.m, gemm.k, gemm.n, config)
+        for layer, (a, b) in zip(gemms, operands, strict=True):
+            if isinstance(layer, ConvLayer):
+                shape = layer.shape
+                _, report = conv2d(a, b, stride=shape.stride, padding=shape.padding,
+                                   groups=shape.groups, config=config)  # fmt: skip
+                m, k, n = shape.gemm
+                scalesim = scalesim_conv_cycles(layer, config)
+            else:
+                _, report = matmul(a, b, config)
+                m, k, n = layer.m, layer.k, layer.n
+                scalesim = scalesim_cycles(m, k, n, config)
+            record = {"layer": layer.name, "dataflow": config.dataflow.value, "m": m, "k": k}
+            record.update(n=n, **report.to_dict(), scalesim_cycles=scalesim)
             records.append({name: record[name] for name in FIELDS})
             if progress is not None:
                 progress()
@@ -105,6 +121,17 @@ def run_id(records: Sequence[dict]) -> str:
     of the set so that files from different runs can be told apart."""
     digest = hashlib.sha256(json.dumps(list(records), sort_keys=True, default=str).encode())
     return digest.hexdigest()[:12]
+
+
+def _operand_shapes(layer: Layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Shapes of a layer's operands: ``A`` and ``B`` of a GEMM, ``x`` and ``w`` of a conv."""
+    if isinstance(layer, ConvLayer):
+        shape = layer.shape
+        return (
+            (shape.batch, shape.c_in, shape.height, shape.width),
+            (shape.c_out, shape.c_in // shape.groups, shape.kh, shape.kw),
+        )
+    return (layer.m, layer.k), (layer.k, layer.n)
 
 
 def write_csv(records: Sequence[dict], path, run: str | None = None) -> None:

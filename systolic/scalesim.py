@@ -21,6 +21,25 @@ The extra ``F * r`` of OS is the drain: SCALE-Sim stops counting at the last MAC
 of an output-stationary array are still in its PEs then, and shifting a column of ``r`` sums
 out of its bottom edge takes ``r`` more cycles before the next fold can start (see
 ``systolic.dataflows.output_stationary``).
+
+Convolution layers (``workloads.ConvLayer``, from SCALE-Sim's conv topology), as SCALE-Sim
+v2/v3 map them (``scalesim/topology_utils.py`` and ``compute/operand_matrix.py``): the layer
+is one GEMM with ``M = ofmap_h * ofmap_w`` output pixels (one image: SCALE-Sim has no batch),
+``K = Fh * Fw * C`` (the window) and ``N`` = filters, run with the formulas above (WS: K on
+rows, N on columns, M streamed; IS: K on rows, M on columns, N streamed; OS: M on rows, N on
+columns, K streamed). Two quirks of SCALE-Sim's, reproduced in its column:
+
+- the output size rounds *up*: ``ofmap_h = ceil((H - Fh + S) / S)``, so with a stride that
+  does not divide ``H - Fh`` it counts one more row (or column) of windows, which run off the
+  input (its addresses are marked as padding) -- the conventional size, ours, is
+  ``floor((H - Fh) / S) + 1``;
+- a layer with ``DP`` in its name is split into ``C`` layers of one channel each, every one
+  with all ``N`` filters (``K = Fh * Fw``): our depthwise convolution with channel multiplier
+  ``N`` runs the same ``C`` GEMMs as its ``C`` groups.
+
+So for a conv layer whose stride divides ``H - Fh`` and ``W - Fw``, ours is SCALE-Sim's
+figure plus one per GEMM it runs (``C`` for a DP layer, else 1), and for OS plus the drain,
+``rows`` per fold, too. A batch above 1 (not SCALE-Sim's) is folded into ``M``.
 """
 
 from __future__ import annotations
@@ -38,3 +57,14 @@ def scalesim_cycles(m: int, k: int, n: int, config: ArrayConfig) -> int:
     streamed, on_cols = (m, n) if config.dataflow is Dataflow.WS else (n, m)
     folds = math.ceil(k / rows) * math.ceil(on_cols / cols)
     return folds * (2 * rows + cols + streamed - 2) - 1
+
+
+def scalesim_conv_cycles(layer, config: ArrayConfig) -> int:
+    """SCALE-Sim's compute cycles of a ``workloads.ConvLayer`` (module docstring: its output
+    size rounds up, and a DP layer runs as ``C`` one-channel layers)."""
+    ofmap_h = math.ceil((layer.height - layer.kh + layer.stride_h) / layer.stride_h)
+    ofmap_w = math.ceil((layer.width - layer.kw + layer.stride_w) / layer.stride_w)
+    m = layer.batch * ofmap_h * ofmap_w
+    channels = 1 if layer.depthwise else layer.channels
+    copies = layer.channels if layer.depthwise else 1
+    return copies * scalesim_cycles(m, layer.kh * layer.kw * channels, layer.filters, config)

@@ -105,6 +105,62 @@ class Gemm:
         return self.m * self.k * self.n
 
 
+@dataclass(frozen=True)
+class ConvLayer:
+    """A named 2-D convolution layer, as SCALE-Sim's conv topology gives it (padding already
+    folded into the input size).
+
+    The convolution is the conventional one (``systolic.conv``): input ``(batch, channels,
+    height, width)``, ``filters`` filters of ``channels x kh x kw``, no padding. A
+    ``depthwise`` layer (SCALE-Sim marks one by ``DP`` in its name) convolves each channel on
+    its own with ``filters`` filters: ``groups = channels``, ``channels * filters`` outputs.
+    """
+
+    name: str
+    height: int
+    width: int
+    kh: int
+    kw: int
+    channels: int
+    filters: int
+    stride_h: int = 1
+    stride_w: int = 1
+    batch: int = 1
+    depthwise: bool = False
+
+    def __post_init__(self):
+        if not _good_name(self.name):
+            raise ValueError(f"name must be {_NAME_RULE}, got {self.name!r}")
+        set_positive_ints(
+            self, "height", "width", "kh", "kw", "channels", "filters", "stride_h", "stride_w",
+            "batch",
+        )  # fmt: skip
+        for what, size, ifmap in (("height", self.kh, self.height), ("width", self.kw, self.width)):
+            if size > ifmap:
+                raise ValueError(
+                    f"the filter {what} {size} is larger than the IFMAP {what} {ifmap}"
+                )
+
+    @property
+    def shape(self):
+        """The convolution as a ``systolic.conv.ConvShape``."""
+        from systolic.conv import ConvShape
+
+        groups = self.channels if self.depthwise else 1
+        c_out = self.channels * self.filters if self.depthwise else self.filters
+        return ConvShape(self.batch, self.channels, self.height, self.width, c_out, self.kh,
+                         self.kw, (self.stride_h, self.stride_w), (0, 0, 0, 0), groups)  # fmt: skip
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of the convolution."""
+        return self.shape.macs
+
+
+#: a workload is a list of these
+Layer = Gemm | ConvLayer
+
+
 def _check_mlp(sizes: Sequence[int], batch: int) -> None:
     if len(sizes) < 2:
         raise ValueError(f"sizes must hold at least two layer sizes, got {list(sizes)!r}")
@@ -225,12 +281,8 @@ def _csv_columns(header: list[str], where: str) -> dict[str, int]:
     while header and not header[-1]:
         header = header[:-1]  # empty cells left by a trailing comma
     keys = [" ".join(cell.lower().split()) for cell in header]
-    conv = [header[i] for i, key in enumerate(keys) if key in _CONV_COLUMNS]
-    if conv:
-        raise WorkloadError(
-            f"{where}: SCALE-Sim convolution topologies (columns such as {conv[0]!r}) are not "
-            f"supported; give the GEMM form with columns Layer Name, M, N, K (or name, m, k, n)"
-        )
+    if any(key in _CONV_COLUMNS for key in keys):
+        return _conv_columns(header, keys, where)
     expected = "expected the columns name, m, k, n (or Layer Name, M, N, K)"
     columns: dict[str, int] = {}
     for i, key in enumerate(keys):
@@ -247,6 +299,79 @@ def _csv_columns(header: list[str], where: str) -> dict[str, int]:
     return columns
 
 
+# SCALE-Sim's conv topology columns, in its order, by the names its files use
+_CONV_FIELDS = {
+    "name": ("layer name", "name", "layer"),
+    "height": ("ifmap height",),
+    "width": ("ifmap width",),
+    "kh": ("filter height",),
+    "kw": ("filter width",),
+    "channels": ("channels",),
+    "filters": ("num filter", "num filters"),
+    "stride_h": ("strides", "stride height", "stride"),
+    "stride_w": ("stride width",),
+}
+
+
+def _conv_columns(header: list[str], keys: list[str], where: str) -> dict[str, int]:
+    """Columns of a SCALE-Sim conv topology header (``Layer name, IFMAP Height, IFMAP Width,
+    Filter Height, Filter Width, Channels, Num Filter, Strides``, and optionally ``Stride
+    width``); marks the result as a conv header with the key ``"conv"``."""
+    expected = (
+        "expected SCALE-Sim's conv columns Layer name, IFMAP Height, IFMAP Width, Filter "
+        "Height, Filter Width, Channels, Num Filter, Strides"
+    )
+    columns: dict[str, int] = {"conv": -1}
+    for i, key in enumerate(keys):
+        field = next((f for f, names in _CONV_FIELDS.items() if key in names), None)
+        if field is None:
+            what = f"unknown column {header[i]!r}" if key else f"column {i + 1} has no name"
+            raise WorkloadError(f"{where}: {what}; {expected}")
+        if field in columns:
+            raise WorkloadError(f"{where}: column {header[i]!r} appears twice; {expected}")
+        columns[field] = i
+    missing = [f for f in _CONV_FIELDS if f != "stride_w" and f not in columns]
+    if missing:
+        raise WorkloadError(f"{where}: missing column {_CONV_FIELDS[missing[0]][0]!r}; {expected}")
+    return columns
+
+
+def _parse_conv_rows(
+    rows: Iterator[tuple[int, list[str]]], columns: dict[str, int], path: Path
+) -> list[tuple[ConvLayer, str]]:
+    """Conv layers from the rows of a SCALE-Sim conv topology. As SCALE-Sim does, a row may
+    give the column stride after the row stride (else it equals the row stride); a last cell
+    starting with ``#`` is a comment."""
+    width = len(columns) - 1
+    layers = []
+    for line, cells in rows:
+        where = f"{path}, line {line}"
+        cells = [cell for cell in cells if not cell.startswith("#")]
+        while cells and not cells[-1]:
+            cells = cells[:-1]  # empty cells left by a trailing comma
+        extra_stride = "stride_w" not in columns and len(cells) == width + 1
+        if len(cells) != width and not extra_stride:
+            raise WorkloadError(f"{where}: expected {width} cells, got {len(cells)}")
+        name = cells[columns["name"]]
+        if not _good_name(name):
+            raise WorkloadError(f"{where}, field 'name': expected {_NAME_RULE}, got {name!r}")
+        values = {}
+        for field, index in columns.items():
+            if field in ("conv", "name"):
+                continue
+            label = _CONV_FIELDS[field][0]
+            values[field] = _size_from_cell(cells[index], f"{where}, field {label!r}")
+        if extra_stride:
+            values["stride_w"] = _size_from_cell(cells[-1], f"{where}, field 'stride width'")
+        values.setdefault("stride_w", values["stride_h"])
+        try:
+            layer = ConvLayer(name, **values, depthwise="DP" in name)
+        except ValueError as error:
+            raise WorkloadError(f"{where}: {error}") from None
+        layers.append((layer, f"line {line}"))
+    return layers
+
+
 def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
     """Yield ``(line number, stripped cells)`` of each row that is not blank."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -259,13 +384,15 @@ def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
         raise WorkloadError(f"{path}, line {reader.line_num}: not valid CSV: {exc}") from exc
 
 
-def _parse_csv(text: str, path: Path) -> list[tuple[Gemm, str]]:
+def _parse_csv(text: str, path: Path) -> list[tuple[Layer, str]]:
     rows = _csv_rows(text, path)
     header = next(rows, None)
     if header is None:
         raise WorkloadError(f"{path}: empty file; expected a header such as 'name,m,k,n'")
     line, cells = header
     columns = _csv_columns(cells, f"{path}, line {line}")
+    if "conv" in columns:
+        return _parse_conv_rows(rows, columns, path)
     width = len(columns)
     gemms = []
     for line, cells in rows:
@@ -339,7 +466,7 @@ def _parse_json(text: str, path: Path) -> list[tuple[Gemm, str]]:
     return gemms
 
 
-def load_workload(path: str | os.PathLike[str]) -> list[Gemm]:
+def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
     """Read a list of GEMMs from a ``.csv`` or ``.json`` file (see the module docstring).
 
     Parameters
@@ -364,7 +491,7 @@ def load_workload(path: str | os.PathLike[str]) -> list[Gemm]:
     parse = _parse_json if suffix == ".json" else _parse_csv
     located = parse(text, path)
     if not located:
-        raise WorkloadError(f"{path}: no GEMMs in the file")
+        raise WorkloadError(f"{path}: no layers in the file")
     first_seen: dict[str, str] = {}
     for gemm, place in located:
         if gemm.name in first_seen:

@@ -166,16 +166,58 @@ def test_suffix_case_and_path_types_are_accepted(tmp_path):
     assert load_workload(str(path)) == load_workload(path) == [Gemm("Test 1", 256, 256, 128)]
 
 
-def test_scale_sim_convolution_topology_is_refused_clearly(tmp_path):
-    text = (
+MOBILENET_LINES = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+    "Strides,\n\nConv1, 224, 224, 3, 3, 3, 32, 2,\nConv2_dw, 112, 112, 3, 3, 1, 1, 1,#dw\n"
+    "Conv11,28,28,1,1,256,256,1\n\tConv14_dw_0,14,14,3,3,1,1,1,\n"
+    "Block_DP, 9, 7, 3, 3, 4, 2, 2, 1,\n"
+)
+
+
+def test_scale_sim_conv_topologies_read_as_conv_layers(tmp_path):
+    # lines as in SCALE-Sim's own mobilnet_paper.csv: comments after the last comma, a row
+    # without the trailing comma, a tab before the name; and a depthwise (DP) row with a
+    # column stride after the row stride
+    layers = load_workload(write(tmp_path, "mobilenet.csv", MOBILENET_LINES))
+    assert [layer.name for layer in layers] == [
+        "Conv1", "Conv2_dw", "Conv11", "Conv14_dw_0", "Block_DP"
+    ]  # fmt: skip
+    first = layers[0]
+    assert (first.height, first.width, first.kh, first.kw, first.channels, first.filters) == (
+        224, 224, 3, 3, 3, 32,
+    )  # fmt: skip
+    assert (first.stride_h, first.stride_w, first.depthwise) == (2, 2, False)
+    dp = layers[-1]
+    assert dp.depthwise and (dp.stride_h, dp.stride_w) == (2, 1)
+    shape = dp.shape  # 4 channels, each with 2 filters of its own
+    assert (shape.groups, shape.c_out, shape.out_h, shape.out_w) == (4, 8, 4, 5)
+    assert dp.macs == 4 * (4 * 5) * 9 * 2
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            "c1, 5, 5, 3, 3, 2, 4, 0,",
+            "line 2, field 'strides': expected a positive integer, got '0'",
+        ),
+        ("c1, 5, 5, 3, x, 2, 4, 1,", "line 2, field 'filter width': expected a positive integer"),
+        (
+            "c1, 2, 5, 3, 3, 2, 4, 1,",
+            "line 2: the filter height 3 is larger than the IFMAP height 2",
+        ),
+        ("c1, 5, 5, 3, 3, 2, 4,", "line 2: expected 8 cells, got 7"),
+        ("c1, 5, 5, 3, 3, 2, 4, 1, 1, 1", "line 2: expected 8 cells, got 10"),
+        ("c1, 5, 5, 3, 3, -2, 4, 1,", "line 2, field 'channels': expected a positive integer"),
+    ],
+)
+def test_bad_conv_topologies_name_the_file_line_and_field(tmp_path, row, message):
+    header = (
         "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
-        "Num Filter, Strides,\nInc5b_3x3, 7, 7, 3, 3, 192, 384, 1,\n"
+        "Num Filter, Strides,\n"
     )
-    path = write(tmp_path, "conv.csv", text)
-    assert load_error(path) == (
-        f"{path}, line 1: SCALE-Sim convolution topologies (columns such as 'IFMAP Height') are "
-        "not supported; give the GEMM form with columns Layer Name, M, N, K (or name, m, k, n)"
-    )
+    path = write(tmp_path, "conv.csv", header + row + "\n")
+    assert load_error(path).startswith(f"{path}, {message}")
 
 
 NAME_RULE = "a non-empty printable name without surrounding whitespace"
@@ -187,8 +229,8 @@ EXPECTED_COLUMNS = "; expected the columns name, m, k, n (or Layer Name, M, N, K
     [
         ("", ": empty file; expected a header such as 'name,m,k,n'"),
         ("\n  \n\n", ": empty file; expected a header such as 'name,m,k,n'"),
-        ("name,m,k,n\n", ": no GEMMs in the file"),
-        ("Layer Name, M, N, K,\n\n", ": no GEMMs in the file"),
+        ("name,m,k,n\n", ": no layers in the file"),
+        ("Layer Name, M, N, K,\n\n", ": no layers in the file"),
         ("name,m,k\nfc1,1,2\n", ", line 1: missing column 'n'" + EXPECTED_COLUMNS),
         ("\nLayer, M, K,\n", ", line 2: missing column 'n'" + EXPECTED_COLUMNS),
         ("m,k,n\n1,2,3\n", ", line 1: missing column 'name'" + EXPECTED_COLUMNS),
@@ -283,7 +325,7 @@ def entry(**fields):
         ),
         ('{"layers": []}', ": expected a JSON list of GEMMs, got object"),
         ("3", ": expected a JSON list of GEMMs, got number"),
-        ("[]", ": no GEMMs in the file"),
+        ("[]", ": no layers in the file"),
         (f"[{GOOD}, [1, 2]]", ", entry 1: expected an object with keys name, m, k, n, got list"),
         (f"[{GOOD}, null]", ", entry 1: expected an object with keys name, m, k, n, got null"),
         (entry(k=None), ", entry 1, field 'k': missing"),
