@@ -62,8 +62,10 @@ def scalesim_cycles(m: int, k: int, n: int, config: ArrayConfig) -> int:
 def scalesim_conv_cycles(layer, config: ArrayConfig) -> int:
     """SCALE-Sim's compute cycles of a ``workloads.ConvLayer`` (module docstring: its output
     size rounds up, and a DP layer runs as ``C`` one-channel layers)."""
-    ofmap_h = math.ceil((layer.height - layer.kh + layer.stride_h) / layer.stride_h)
-    ofmap_w = math.ceil((layer.width - layer.kw + layer.stride_w) / layer.stride_w)
+    # SCALE-Sim has no padding: its topologies fold it into the input size
+    height, width = layer.height + 2 * layer.pad_h, layer.width + 2 * layer.pad_w
+    ofmap_h = math.ceil((height - layer.kh + layer.stride_h) / layer.stride_h)
+    ofmap_w = math.ceil((width - layer.kw + layer.stride_w) / layer.stride_w)
     m = layer.batch * ofmap_h * ofmap_w
     channels = 1 if layer.depthwise else layer.channels
     copies = layer.channels if layer.depthwise else 1

@@ -107,11 +107,12 @@ class Gemm:
 
 @dataclass(frozen=True)
 class ConvLayer:
-    """A named 2-D convolution layer, as SCALE-Sim's conv topology gives it (padding already
-    folded into the input size).
+    """A named 2-D convolution layer.
 
     The convolution is the conventional one (``systolic.conv``): input ``(batch, channels,
-    height, width)``, ``filters`` filters of ``channels x kh x kw``, no padding. A
+    height, width)``, ``filters`` filters of ``channels x kh x kw``, zero padding of ``pad_h``
+    rows and ``pad_w`` columns on each side (SCALE-Sim's topology files fold padding into the
+    input size instead, and give 0). A
     ``depthwise`` layer (SCALE-Sim marks one by ``DP`` in its name) convolves each channel on
     its own with ``filters`` filters: ``groups = channels``, ``channels * filters`` outputs.
     """
@@ -127,6 +128,8 @@ class ConvLayer:
     stride_w: int = 1
     batch: int = 1
     depthwise: bool = False
+    pad_h: int = 0
+    pad_w: int = 0
 
     def __post_init__(self):
         if not _good_name(self.name):
@@ -135,10 +138,18 @@ class ConvLayer:
             self, "height", "width", "kh", "kw", "channels", "filters", "stride_h", "stride_w",
             "batch",
         )  # fmt: skip
-        for what, size, ifmap in (("height", self.kh, self.height), ("width", self.kw, self.width)):
-            if size > ifmap:
+        for name in ("pad_h", "pad_w"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        for what, size, ifmap, pad in (
+            ("height", self.kh, self.height, self.pad_h),
+            ("width", self.kw, self.width, self.pad_w),
+        ):
+            if size > ifmap + 2 * pad:
                 raise ValueError(
                     f"the filter {what} {size} is larger than the IFMAP {what} {ifmap}"
+                    + (f" padded by {pad} on each side" if pad else "")
                 )
 
     @property
@@ -148,8 +159,9 @@ class ConvLayer:
 
         groups = self.channels if self.depthwise else 1
         c_out = self.channels * self.filters if self.depthwise else self.filters
+        padding = (self.pad_h, self.pad_w, self.pad_h, self.pad_w)
         return ConvShape(self.batch, self.channels, self.height, self.width, c_out, self.kh,
-                         self.kw, (self.stride_h, self.stride_w), (0, 0, 0, 0), groups)  # fmt: skip
+                         self.kw, (self.stride_h, self.stride_w), padding, groups)  # fmt: skip
 
     @property
     def macs(self) -> int:
@@ -472,7 +484,9 @@ def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
     Parameters
     ----------
     path : str or os.PathLike
-        The file; its suffix (case-insensitive) picks the format.
+        The file; its suffix (case-insensitive) picks the format. The name of a bundled
+        network (``systolic.networks.NETWORKS``, e.g. ``"resnet18"``) gives its layers at
+        batch 1.
 
     Returns
     -------
@@ -486,6 +500,15 @@ def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
         GEMM, or has a bad header, row, entry or value; the message says where.
     """
     path = Path(path)
+    if not path.suffix and not path.exists():
+        from systolic.networks import NETWORKS, network
+
+        if str(path) in NETWORKS:
+            return network(str(path))
+        raise WorkloadError(
+            f"{path}: no such file, and not a bundled network ({', '.join(NETWORKS)}); give a "
+            f"workload file ({', '.join(SUFFIXES)}) or one of those names"
+        )
     suffix = _suffix(path)
     text = _read_text(path)
     parse = _parse_json if suffix == ".json" else _parse_csv

@@ -3,7 +3,8 @@
 ``systolic gemm`` runs a random GEMM and prints its Report next to NumPy; ``compare`` runs a
 workload on every dataflow and array size; ``train`` trains an MLP with its matmuls on the
 array; ``infer`` classifies with a saved model in a number format; ``roofline`` places layers
-on a TPU-like machine's roofline; ``rtl`` exports, co-simulates and synthesizes the Verilog.
+on a TPU-like machine's roofline; ``rtl`` exports, co-simulates and synthesizes the Verilog;
+``workloads`` lists the bundled networks.
 
 Every command checks its arguments, output paths, sizes, memory and time before it runs, and
 writes its files last. Whatever goes wrong ends in one line on stderr, never a traceback:
@@ -19,7 +20,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from systolic.cli import compare, gemm, infer, roofline, rtl, train
+from systolic.cli import compare, gemm, infer, roofline, rtl, train, workloads
 from systolic.cli.common import Parser
 
 #: the commands, in the order ``systolic --help`` lists them
@@ -30,6 +31,7 @@ COMMANDS = {
     "infer": infer,
     "roofline": roofline,
     "rtl": rtl,
+    "workloads": workloads,
 }
 
 

@@ -22,12 +22,17 @@ def add_parser(commands) -> None:
     )
     source = cmp.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--workload", help="GEMM list: SCALE-Sim GEMM topology CSV, name,m,k,n CSV, or JSON"
+        "--workload",
+        help="a workload file (SCALE-Sim GEMM or conv topology CSV, name,m,k,n CSV, JSON) or "
+        "a bundled network's name (systolic workloads lists them)",
     )
     source.add_argument(
         "--mlp", help="layer sizes of an MLP, e.g. 784,30,10: its training step's GEMMs"
     )
-    cmp.add_argument("--batch", type=positive, default=10, help="MLP mini-batch (default 10)")
+    cmp.add_argument(
+        "--batch", type=positive, default=None,
+        help="MLP mini-batch (default 10) or a bundled network's batch (default 1)",
+    )  # fmt: skip
     cmp.add_argument("--sizes", default="8x8,32x32", help="array sizes (default 8x8,32x32)")
     cmp.add_argument("--dataflows", default="ws,os,is", help="default ws,os,is")
     cmp.add_argument(
@@ -49,9 +54,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_dir(out, "--out")
     if args.workload is not None:
-        gemms = workloads.load_workload(args.workload)
+        from systolic.networks import NETWORKS, network
+
+        if args.workload in NETWORKS and not Path(args.workload).exists():
+            gemms = network(args.workload, args.batch or 1)
+        else:
+            gemms = workloads.load_workload(args.workload)
     else:
-        gemms = workloads.mlp_gemms(layer_sizes(args.mlp, "--mlp"), args.batch)
+        gemms = workloads.mlp_gemms(layer_sizes(args.mlp, "--mlp"), args.batch or 10)
     from tqdm import tqdm
 
     total = len(sizes) * len(flows) * len(gemms)

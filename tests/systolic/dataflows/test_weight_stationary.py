@@ -79,6 +79,8 @@ def test_one_by_one_by_hand():
         "non_matrix_cycles": 0,
         "ub_write_bytes": 0,
         "dram_read_bytes": 0,
+        "lowered_act_bytes": 0,  # no convolution lowered
+        "ifmap_bytes": 0,
     }
 
 
@@ -110,6 +112,8 @@ def test_two_by_two_by_hand():
         "non_matrix_cycles": 0,
         "ub_write_bytes": 0,
         "dram_read_bytes": 0,
+        "lowered_act_bytes": 0,  # no convolution lowered
+        "ifmap_bytes": 0,
     }
     double = ws.simulate_golden(a, b, ArrayConfig(2, 2, weight_load="double_buffered"))
     # loads 0-1, stream 2-3, tile 1 shifts in 4-5 (last PE switched in cycle 4), stream 6-7,
