@@ -252,7 +252,7 @@ def _suffix(path: Path) -> str:
     if suffix not in SUFFIXES:
         raise WorkloadError(
             f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; "
-            f"supported: {', '.join(SUFFIXES)}"
+            f"supported: {', '.join(SUFFIXES)}, .onnx"
         )
     return suffix
 
@@ -486,7 +486,8 @@ def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
     path : str or os.PathLike
         The file; its suffix (case-insensitive) picks the format. The name of a bundled
         network (``systolic.networks.NETWORKS``, e.g. ``"resnet18"``) gives its layers at
-        batch 1.
+        batch 1. A ``.onnx`` file gives its Conv, Gemm and MatMul nodes
+        (``systolic.networks.onnx_model``), a symbolic batch set to 1.
 
     Returns
     -------
@@ -509,6 +510,10 @@ def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
             f"{path}: no such file, and not a bundled network ({', '.join(NETWORKS)}); give a "
             f"workload file ({', '.join(SUFFIXES)}) or one of those names"
         )
+    if path.suffix.lower() == ".onnx":
+        from systolic.networks.onnx_model import load_onnx
+
+        return load_onnx(path)
     suffix = _suffix(path)
     text = _read_text(path)
     parse = _parse_json if suffix == ".json" else _parse_csv

@@ -58,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
 
         if args.workload in NETWORKS and not Path(args.workload).exists():
             gemms = network(args.workload, args.batch or 1)
+        elif args.workload.lower().endswith(".onnx"):
+            from systolic.networks.onnx_model import load_onnx
+
+            gemms = load_onnx(args.workload, args.batch or 1)
         else:
             gemms = workloads.load_workload(args.workload)
     else:

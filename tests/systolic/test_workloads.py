@@ -373,7 +373,9 @@ def test_directory_is_a_workload_error(tmp_path):
 @pytest.mark.parametrize("name, shown", [("layers.txt", "'.txt'"), ("layers", "'(no suffix)'")])
 def test_unsupported_suffix_lists_the_supported_ones(tmp_path, name, shown):
     path = write(tmp_path, name, SCALE_SIM_GEMM)
-    assert load_error(path) == f"{path}: unsupported file type {shown}; supported: .csv, .json"
+    assert (
+        load_error(path) == f"{path}: unsupported file type {shown}; supported: .csv, .json, .onnx"
+    )
 
 
 # --- saving -----------------------------------------------------------------------------------
