@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from systolic.api import check_run, matmul
+from systolic.api import check_run, estimate, matmul
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
-from systolic.conv import check_conv, conv2d
+from systolic.conv import check_conv, conv2d, conv_estimate
 from systolic.files import atomic_write
 from systolic.limits import check_memory
 from systolic.scalesim import scalesim_conv_cycles, scalesim_cycles
@@ -67,10 +67,13 @@ def compare(
     dtype: str = "fp32",
     seed: int = 0,
     progress: Callable[[], None] | None = None,
+    values: bool = True,
 ) -> list[dict]:
     """Run every layer (GEMM or convolution) on every dataflow and array size; one record each
     (see module doc). A convolution's ``m``, ``k`` and ``n`` are those of each group's GEMM
-    (``systolic.conv``), and its SCALE-Sim figure follows SCALE-Sim's own conv mapping.
+    (``systolic.conv``), and its SCALE-Sim figure follows SCALE-Sim's own conv mapping. With
+    ``values=False`` nothing is computed: every count comes from the closed forms
+    (``api.estimate``), and the error fields are None.
 
     ``weight_load`` applies to the dataflows with a stationary tile (WS, IS); output-stationary
     runs are always serial. ``progress`` is called after each run.
@@ -80,6 +83,8 @@ def compare(
         for flow in dataflows:
             mode = WeightLoad.SERIAL if flow is Dataflow.OS else weight_load
             configs.append(ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, dtype=dtype))
+    if not values:
+        return _estimates(gemms, configs, progress)
     # every run is checked (sizes, cycles, memory, time) before any operand is made
     for config in configs:
         for layer in gemms:
@@ -121,6 +126,30 @@ def run_id(records: Sequence[dict]) -> str:
     of the set so that files from different runs can be told apart."""
     digest = hashlib.sha256(json.dumps(list(records), sort_keys=True, default=str).encode())
     return digest.hexdigest()[:12]
+
+
+def _estimates(layers: Sequence[Layer], configs: list[ArrayConfig], progress) -> list[dict]:
+    """The records of :func:`compare` from the closed forms alone."""
+    records = []
+    for config in configs:
+        for layer in layers:
+            try:
+                if isinstance(layer, ConvLayer):
+                    report = conv_estimate(layer.shape, config)
+                    (m, k, n), scalesim = layer.shape.gemm, scalesim_conv_cycles(layer, config)
+                else:
+                    m, k, n = layer.m, layer.k, layer.n
+                    report, scalesim = estimate(m, k, n, config), scalesim_cycles(m, k, n, config)
+            except ValueError as error:
+                raise ValueError(
+                    f"layer {layer.name!r} on {config.dataflow.value}: {error}"
+                ) from None
+            record = {"layer": layer.name, "dataflow": config.dataflow.value, "m": m, "k": k}
+            record.update(n=n, **report.to_dict(), scalesim_cycles=scalesim)
+            records.append({name: record[name] for name in FIELDS})
+            if progress is not None:
+                progress()
+    return records
 
 
 def _operand_shapes(layer: Layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -167,7 +196,8 @@ def totals(records: Sequence[dict]) -> list[dict]:
         pes = rows * cols
         total["utilization"] = total["macs"] / (pes * total["total_cycles"])
         total["mapping_efficiency"] = total["macs"] / (pes * total["compute_cycles"])
-        total["max_abs_error"] = max(r["max_abs_error"] for r in group)
+        errors = [r["max_abs_error"] for r in group if r["max_abs_error"] is not None]
+        total["max_abs_error"] = max(errors) if errors else None
         out.append(total)
     return out
 
@@ -191,8 +221,12 @@ def format_tables(records: Sequence[dict]) -> str:
                     f"{size[0]:>4}x{size[1]:<4} {r['layer']:<18.18} {r['total_cycles']:>12,} "
                     f"{100 * r['utilization']:>7.2f} {100 * r['mapping_efficiency']:>6.1f} "
                     f"{r['act_read_bytes']:>12,} {r['weight_read_bytes']:>12,} "
-                    f"{r['acc_write_bytes']:>12,} {r['max_abs_error']:>11.2e} "
+                    f"{r['acc_write_bytes']:>12,} {_error(r['max_abs_error'])} "
                     f"{r['scalesim_cycles']:>12,}"
                 )
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _error(value: float | None) -> str:
+    return f"{'-':>11}" if value is None else f"{value:>11.2e}"

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from systolic import limits
-from systolic.api import _config, check_run, matmul
+from systolic.api import _config, check_run, estimate, matmul
 from systolic.config import ArrayConfig
 from systolic.numerics import FORMATS
 from systolic.report import Report
@@ -249,3 +249,18 @@ def conv2d(
         ifmap_bytes=math.prod((shape.batch, shape.c_in, shape.height, shape.width)) * operand,
     )
     return y, total
+
+
+def conv_estimate(shape: ConvShape, config: ArrayConfig | None = None) -> Report:
+    """The Report of a convolution without computing a value (``api.estimate`` per group,
+    summed, with the lowering's bytes): what :func:`conv2d` reports, but for the errors."""
+    config = _config(config)
+    m, k, n = shape.gemm
+    one = estimate(m, k, n, config)
+    total = sum([one] * shape.groups)
+    operand = FORMATS[config.dtype].operand_bytes
+    return dataclasses.replace(
+        total,
+        lowered_act_bytes=shape.groups * m * k * operand,
+        ifmap_bytes=math.prod((shape.batch, shape.c_in, shape.height, shape.width)) * operand,
+    )

@@ -42,6 +42,11 @@ def add_parser(commands) -> None:
     cmp.add_argument("--dtype", default="fp32", choices=list(FORMATS), help="default fp32")
     cmp.add_argument("--seed", type=non_negative, default=0, help="random seed (default 0)")
     cmp.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
+    cmp.add_argument(
+        "--no-values", action="store_true",
+        help="compute nothing: cycles, utilization and bytes from the closed forms (fast, for "
+        "whole networks at large sizes); the error columns stay empty",
+    )  # fmt: skip
     cmp.add_argument("--json", action="store_true", help="print the records as JSON")
 
 
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, desc="simulating", unit="GEMM", file=sys.stderr, leave=False) as bar:
         records = compare.compare(
             gemms, sizes, flows, weight_load=args.weight_load, dtype=args.dtype,
-            seed=args.seed, progress=bar.update,
+            seed=args.seed, progress=bar.update, values=not args.no_values,
         )  # fmt: skip
     # the CSV and the PNG name the run they come from, so a reader can tell they match
     run_id = compare.run_id(records)

@@ -95,3 +95,18 @@ def test_trace_refuses_what_would_not_fit(monkeypatch):
 
 def test_the_machine_is_reachable_from_the_package():
     assert systolic.TPU and systolic.TPUConfig.tpu_v1() and systolic.roofline.runs
+
+
+@pytest.mark.parametrize(
+    "dataflow, weight_load",
+    [("ws", "serial"), ("ws", "double_buffered"), ("is", "serial"), ("is", "double_buffered"),
+     ("os", "serial")],
+)  # fmt: skip
+def test_estimate_equals_the_counts_of_a_run(dataflow, weight_load):
+    rng = np.random.default_rng(1)
+    for m, k, n in [(1, 1, 1), (7, 5, 3), (20, 9, 13), (3, 17, 2)]:
+        config = ArrayConfig(3, 4, dataflow=dataflow, weight_load=weight_load,
+                             accumulator_rows=None if dataflow == "os" else 6)  # fmt: skip
+        _, report = systolic.matmul(rng.standard_normal((m, k)), rng.standard_normal((k, n)),
+                                    config, compare=False)  # fmt: skip
+        assert systolic.api.estimate(m, k, n, config) == report

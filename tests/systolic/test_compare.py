@@ -122,3 +122,23 @@ def test_the_csv_and_the_png_name_the_same_run(tmp_path):
     assert main([*argv, "--seed", "3"]) == 0
     with open(tmp_path / "compare.csv") as handle:
         assert {row["run"] for row in csv.DictReader(handle)} != runs
+
+
+def test_no_values_gives_the_same_counts_without_computing(monkeypatch):
+    from systolic.workloads import ConvLayer
+
+    layers = [*GEMMS, ConvLayer("conv", 7, 6, 3, 3, 2, 4, 2, 1, batch=2, pad_h=1),
+              ConvLayer("dw_DP", 6, 6, 3, 3, 3, 2, 1, 1, depthwise=True)]  # fmt: skip
+    computed = compare(layers, [(3, 4)], seed=1)
+    import systolic.compare as module
+
+    monkeypatch.setattr(module, "matmul", lambda *a, **k: pytest.fail("computed"))
+    monkeypatch.setattr(module, "conv2d", lambda *a, **k: pytest.fail("computed"))
+    estimated = compare(layers, [(3, 4)], values=False)
+    errors = ("max_abs_error", "max_rel_error", "exact")
+    for full, fast in zip(computed, estimated, strict=True):
+        assert {k: v for k, v in full.items() if k not in errors} == {
+            k: v for k, v in fast.items() if k not in errors
+        }
+        assert fast["max_abs_error"] is None
+    assert "-" in format_tables(estimated)
