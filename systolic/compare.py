@@ -177,6 +177,17 @@ def write_csv(records: Sequence[dict], path, run: str | None = None) -> None:
     atomic_write(path, write)
 
 
+def write_totals_csv(totals: Sequence[dict], path) -> None:
+    """Write per-network totals (``plots.network_totals``) as CSV, atomically."""
+
+    def write(handle):
+        writer = csv.DictWriter(handle, fieldnames=list(totals[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(totals)
+
+    atomic_write(path, write)
+
+
 def totals(records: Sequence[dict]) -> list[dict]:
     """Sum the records of each (dataflow, array size): cycles, MACs, bytes, SCALE-Sim cycles;
     recompute ``utilization`` and ``mapping_efficiency`` from the sums; keep the largest error.

@@ -257,3 +257,60 @@ def waveforms(ax, signals: dict[str, Sequence[float]], title: str = ""):
     ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3)
     return ax
+
+
+def network_totals(records: Sequence[dict]) -> list[dict]:
+    """Per network, dataflow and array size: summed cycles and MACs, and the utilization of
+    the whole network (``compare.totals`` of each network's records)."""
+    from systolic.compare import totals
+
+    out = []
+    for name in dict.fromkeys(r["network"] for r in records):
+        for total in totals([r for r in records if r["network"] == name]):
+            out.append({"network": name, **total})
+    return out
+
+
+def networks_figure(records: Sequence[dict], totals: Sequence[dict]):
+    """Total cycles (log scale) and utilization per network and dataflow, one row per array
+    size, and a last row with the utilization of every layer of the first network."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = list(dict.fromkeys((t["rows"], t["cols"]) for t in totals))
+    names = list(dict.fromkeys(t["network"] for t in totals))
+    flows = list(dict.fromkeys(t["dataflow"] for t in totals))
+    fig, axes = plt.subplots(len(sizes) + 1, 2, figsize=(13, 3.4 * (len(sizes) + 1)),
+                             squeeze=False)  # fmt: skip
+    width = 0.8 / len(flows)
+    for (rows, cols), (left, right) in zip(sizes, axes, strict=False):
+        for i, flow in enumerate(flows):
+            chosen = {t["network"]: t for t in totals
+                      if (t["rows"], t["cols"], t["dataflow"]) == (rows, cols, flow)}  # fmt: skip
+            xs = np.arange(len(names)) + (i - (len(flows) - 1) / 2) * width
+            left.bar(xs, [chosen[n]["total_cycles"] for n in names], width, label=flow)
+            right.bar(xs, [chosen[n]["utilization"] for n in names], width, label=flow)
+        for ax, label in ((left, "total cycles"), (right, "utilization")):
+            ax.set_xticks(range(len(names)), names, rotation=20)
+            ax.set_ylabel(label)
+            ax.set_title(f"{rows}x{cols} array")
+            ax.legend()
+        left.set_yscale("log")
+        right.set_ylim(0, 1)
+    first = names[0]
+    bottom = axes[-1][0]
+    for rows, cols in sizes:
+        for flow in flows:
+            chosen = [r for r in records if r["network"] == first and r["dataflow"] == flow
+                      and (r["rows"], r["cols"]) == (rows, cols)]  # fmt: skip
+            bottom.plot([r["utilization"] for r in chosen], marker=".",
+                        label=f"{flow} {rows}x{cols}")  # fmt: skip
+    bottom.set_xlabel(f"layer of {first}")
+    bottom.set_ylabel("utilization")
+    bottom.set_ylim(0, 1)
+    bottom.legend(ncol=2, fontsize=8)
+    axes[-1][1].axis("off")
+    fig.tight_layout()
+    return fig

@@ -53,3 +53,26 @@ def test_number_formats_script_trains_each_format(tmp_path):
         rows = list(csv.DictReader(handle))
     assert [row["variant"] for row in rows] == ["fp32", "bf16", "fp16"]
     assert all(0 <= float(row["test_accuracy"]) <= 1 for row in rows)
+
+
+@pytest.mark.parametrize("values", [False, True])
+def test_networks_script_writes_totals_per_network(tmp_path, values):
+    args = ["--networks", "lenet5,alexnet", "--sizes", "4x4,8x8", "--dataflows", "ws,os"]
+    if values:
+        args = ["--networks", "lenet5", "--sizes", "4x4", "--dataflows", "ws,os", "--values"]
+    run = subprocess.run([sys.executable, str(SIMS / "networks.py"), *args, "--out",
+                          str(tmp_path)], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "networks.csv") as handle:
+        totals = list(csv.DictReader(handle))
+    networks = 1 if values else 2
+    sizes = 1 if values else 2
+    assert len(totals) == networks * sizes * 2
+    with open(tmp_path / "networks_layers.csv") as handle:
+        layers = list(csv.DictReader(handle))
+    lenet = [r for r in layers if r["layer"] in {"c1", "c3", "c5", "f6", "output"}]
+    first = totals[0]
+    assert first["network"] == "lenet5"
+    chosen = [r for r in lenet if (r["dataflow"], r["rows"]) == (first["dataflow"], first["rows"])]
+    assert int(first["total_cycles"]) == sum(int(r["total_cycles"]) for r in chosen)
+    assert (tmp_path / "networks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
