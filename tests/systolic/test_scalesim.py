@@ -73,3 +73,26 @@ def test_conv_layers_by_hand_against_scalesim(tmp_path):
     assert os_even["total_cycles"] == os_even["scalesim_cycles"] + 1 + 3 * 4
     for record in records:
         assert record["max_abs_error"] < 1e-4  # every convolution's values were checked
+
+
+def test_the_conv_column_equals_scalesim_3_0_0_as_run(tmp_path):
+    # "Total Cycles" of COMPUTE_REPORT.csv from scalesim 3.0.0 (the package, run on this
+    # topology on a 4x4 array per dataflow; bench/README.md says how); the DP layer is the sum
+    # of SCALE-Sim's three one-channel layers
+    from systolic.scalesim import scalesim_conv_cycles
+    from systolic.workloads import load_workload
+
+    layers = load_workload(_conv_topology(tmp_path, [
+        "even, 5, 5, 3, 3, 2, 4, 1,",
+        "odd, 6, 6, 3, 3, 1, 2, 2,",
+        "blk_DP, 5, 5, 3, 3, 3, 1, 1,",
+        "wide, 9, 7, 2, 3, 5, 6, 2,",
+    ]))  # fmt: skip
+    measured = {
+        "ws": [94, 56, 3 * 56, 399],
+        "os": [71, 44, 3 * 44, 287],
+        "is": [209, 107, 3 * 98, 511],
+    }
+    for dataflow, figures in measured.items():
+        config = ArrayConfig(4, 4, dataflow=dataflow)
+        assert [scalesim_conv_cycles(layer, config) for layer in layers] == figures
