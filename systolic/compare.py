@@ -23,6 +23,7 @@ from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.conv import check_conv, conv2d, conv_estimate
 from systolic.files import atomic_write
 from systolic.limits import check_memory
+from systolic.report import Report
 from systolic.scalesim import scalesim_conv_cycles, scalesim_cycles
 from systolic.workloads import ConvLayer, Layer
 
@@ -107,18 +108,25 @@ def compare(
                 shape = layer.shape
                 _, report = conv2d(a, b, stride=shape.stride, padding=shape.padding,
                                    groups=shape.groups, config=config)  # fmt: skip
-                m, k, n = shape.gemm
-                scalesim = scalesim_conv_cycles(layer, config)
             else:
                 _, report = matmul(a, b, config)
-                m, k, n = layer.m, layer.k, layer.n
-                scalesim = scalesim_cycles(m, k, n, config)
-            record = {"layer": layer.name, "dataflow": config.dataflow.value, "m": m, "k": k}
-            record.update(n=n, **report.to_dict(), scalesim_cycles=scalesim)
-            records.append({name: record[name] for name in FIELDS})
+            records.append(_record(layer, config, report))
             if progress is not None:
                 progress()
     return records
+
+
+def _record(layer: Layer, config: ArrayConfig, report: Report) -> dict:
+    """One record of :func:`compare`: the layer, its GEMM sizes (each group's, for a
+    convolution), the Report's stable fields and SCALE-Sim's figure."""
+    if isinstance(layer, ConvLayer):
+        (m, k, n), scalesim = layer.shape.gemm, scalesim_conv_cycles(layer, config)
+    else:
+        m, k, n = layer.m, layer.k, layer.n
+        scalesim = scalesim_cycles(m, k, n, config)
+    record = {"layer": layer.name, "dataflow": config.dataflow.value, "m": m, "k": k, "n": n}
+    record.update(**report.to_dict(), scalesim_cycles=scalesim)
+    return {name: record[name] for name in FIELDS}
 
 
 def run_id(records: Sequence[dict]) -> str:
@@ -136,17 +144,13 @@ def _estimates(layers: Sequence[Layer], configs: list[ArrayConfig], progress) ->
             try:
                 if isinstance(layer, ConvLayer):
                     report = conv_estimate(layer.shape, config)
-                    (m, k, n), scalesim = layer.shape.gemm, scalesim_conv_cycles(layer, config)
                 else:
-                    m, k, n = layer.m, layer.k, layer.n
-                    report, scalesim = estimate(m, k, n, config), scalesim_cycles(m, k, n, config)
+                    report = estimate(layer.m, layer.k, layer.n, config)
             except ValueError as error:
                 raise ValueError(
                     f"layer {layer.name!r} on {config.dataflow.value}: {error}"
                 ) from None
-            record = {"layer": layer.name, "dataflow": config.dataflow.value, "m": m, "k": k}
-            record.update(n=n, **report.to_dict(), scalesim_cycles=scalesim)
-            records.append({name: record[name] for name in FIELDS})
+            records.append(_record(layer, config, report))
             if progress is not None:
                 progress()
     return records
