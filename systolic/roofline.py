@@ -22,9 +22,11 @@ def default_layers(config: TPUConfig) -> dict[str, tuple[tuple[int, int], list[i
     """Two fully connected layers, one array-sized and one 4x larger each way, each at batches
     1, 4, 16, ... up to the largest whose activations and results fit the unified buffer."""
     layers = {}
+    fmt = FORMATS[config.dtype]
     for scale in (1, 4):
         k, n = scale * config.rows, scale * config.cols
-        per_row = (k + n) * FORMATS[config.dtype].operand_bytes
+        # a row of activations in and its results out, counted as TPU.matmul counts them
+        per_row = k * fmt.operand_bytes + n * fmt.acc_bytes
         largest = config.memory.unified_buffer_bytes // per_row
         batches = [4**i for i in range(32) if 4**i <= largest]
         if batches[-1] < largest:
@@ -33,10 +35,20 @@ def default_layers(config: TPUConfig) -> dict[str, tuple[tuple[int, int], list[i
     return layers
 
 
+def bandwidth_bytes_per_s(config: TPUConfig) -> float:
+    """The weight memory's bandwidth (DRAM to the weight FIFO)."""
+    return config.memory.dram_bytes_per_cycle * config.clock_mhz * 1e6
+
+
+def ridge_ops_per_byte(config: TPUConfig) -> float:
+    """The ridge point: the intensity (operations per weight byte) where the roofline turns
+    from memory-bound to compute-bound, ``peak / bandwidth``."""
+    return config.peak_ops_per_s / bandwidth_bytes_per_s(config)
+
+
 def attainable_ops_per_s(intensity: float, config: TPUConfig) -> float:
     """The roofline at ``intensity`` operations per weight byte."""
-    bandwidth = config.memory.dram_bytes_per_cycle * config.clock_mhz * 1e6
-    return min(config.peak_ops_per_s, intensity * bandwidth)
+    return min(config.peak_ops_per_s, intensity * bandwidth_bytes_per_s(config))
 
 
 def runs(
@@ -53,13 +65,18 @@ def runs(
     """
     rng = np.random.default_rng(seed)
     machine = TPU(config)
+    integer = FORMATS[config.dtype].is_integer
+
+    def operand(shape):  # values the format takes: quantized int8, or standard-normal floats
+        return rng.integers(-127, 128, shape) if integer else rng.standard_normal(shape)
+
     records = []
     for name, ((k, n), batches) in (layers or default_layers(config)).items():
-        weights = rng.standard_normal((k, n))
+        weights = operand((k, n))
         for m in batches:
             # the activations are in the unified buffer already (as in a layer of a network):
             # the roofline is about the weights' memory, not the host interface
-            _, report = machine.matmul(rng.standard_normal((m, k)), weights, inputs_in_buffer=True)
+            _, report = machine.matmul(operand((m, k)), weights, inputs_in_buffer=True)
             intensity = ops_per_weight_byte(report)
             record = {"name": f"{name} batch {m}", "m": m, "k": k, "n": n}
             record.update(

@@ -131,16 +131,17 @@ class TPUConfig:
         return 2 * self.rows * self.cols * self.clock_mhz * 1e6
 
     @classmethod
-    def tpu_v1(cls, dtype: str = "fp32") -> TPUConfig:
+    def tpu_v1(cls, dtype: str = "int8") -> TPUConfig:
         """Google's TPU v1 (Jouppi et al., "In-Datacenter Performance Analysis of a Tensor
         Processing Unit", ISCA 2017): a 256x256 array of 8-bit MACs at 700 MHz (92 TOPS
         peak), a 24 MiB unified buffer, 4 MiB of accumulators (4096 entries of 256 x 32 bit),
         a weight FIFO four 64 KiB tiles deep, 8 GiB of DDR3 weight memory at 34 GB/s, and a
         PCIe Gen3 x16 host interface (14 GB/s in the paper's figures).
 
-        The TPU multiplies 8-bit integers; with this simulator's fp32 operands a tile is four
-        times larger (256 KiB), so the FIFO holds one tile and the weight traffic is four times
-        the TPU's: runs are more memory-bound than on the real chip.
+        By default it computes as the TPU does: int8 operands (a 64 KiB tile), int32
+        accumulators. Another ``dtype`` keeps the machine but changes the operands: in fp32 a
+        tile is four times larger (256 KiB), so the FIFO holds one tile and the weight traffic
+        is four times the TPU's, and runs are more memory-bound than on the real chip.
         """
         memory = MemoryConfig(
             unified_buffer_bytes=24 * MIB,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from systolic.cli.common import check_output_dir, non_negative
 from systolic.files import atomic_write
+from systolic.numerics import FORMATS
 
 
 def add_parser(commands) -> None:
@@ -21,9 +23,16 @@ def add_parser(commands) -> None:
         "operations per weight byte, with each run's cycle breakdown; write CSV and PNG.",
     )
     roof.add_argument("--preset", default="tpu_v1", choices=["tpu_v1", "teaching"])
+    roof.add_argument(
+        "--dtype", choices=list(FORMATS), default=None,
+        help="number format (default: the preset's; int8 for tpu_v1, as the TPU v1)",
+    )  # fmt: skip
     roof.add_argument("--seed", type=non_negative, default=0, help="random seed (default 0)")
     roof.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
-    roof.add_argument("--json", action="store_true", help="print the runs as JSON")
+    roof.add_argument(
+        "--json", action="store_true",
+        help="print the machine (peak, bandwidth, ridge point) and the runs as JSON",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_dir(out, "--out")
     config = PRESETS[args.preset]()
+    if args.dtype is not None:
+        config = dataclasses.replace(config, dtype=args.dtype)
     records = roofline.runs(config, seed=args.seed)
 
     def write(handle) -> None:
@@ -50,14 +61,22 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    bandwidth = config.memory.dram_bytes_per_cycle * config.clock_mhz * 1e6 / 1e9
+    bandwidth = roofline.bandwidth_bytes_per_s(config) / 1e9
     plots.roofline(ax, records, config.peak_ops_per_s / 1e12, bandwidth)
     ax.set_title(f"{args.preset}: {config.rows}x{config.cols} at {config.clock_mhz:g} MHz, "
                  f"{config.dtype}")  # fmt: skip
     fig.tight_layout()
     plots.save_figure(fig, out / "roofline.png")
     if args.json:
-        print(json.dumps(records, indent=2))
+        machine = {
+            "preset": args.preset,
+            "dtype": config.dtype,
+            "peak_tops": config.peak_ops_per_s / 1e12,
+            "bandwidth_gb_s": roofline.bandwidth_bytes_per_s(config) / 1e9,
+            "ridge_ops_per_byte": roofline.ridge_ops_per_byte(config),
+            "runs": records,
+        }
+        print(json.dumps(machine, indent=2))
     else:
         print(roofline.format_table(records))
     print(f"wrote {out / 'roofline.csv'} and {out / 'roofline.png'}", file=sys.stderr)

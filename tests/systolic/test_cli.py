@@ -208,7 +208,10 @@ def test_train_bad_input_is_one_line(argv, message):
 
 def test_roofline_json_and_files(tmp_path, capsys):
     assert main(["roofline", "--preset", "teaching", "--json", "--out", str(tmp_path)]) == 0
-    records = json.loads(capsys.readouterr().out)
+    machine = json.loads(capsys.readouterr().out)
+    records = machine["runs"]
+    assert machine["dtype"] == "fp32" and machine["bandwidth_gb_s"] == pytest.approx(8 * 0.7)
+    assert machine["ridge_ops_per_byte"] == pytest.approx(2 * 16 * 16 * 700e6 / (8 * 700e6))
     for name in ("name", "ops_per_weight_byte", "tops", "peak_tops", "total_cycles",
                  "weight_stall_cycles", "compute_cycles"):  # fmt: skip
         assert name in records[0]
@@ -384,3 +387,13 @@ def test_gemm_text_and_json_report_the_same_run(capsys):
     text = capsys.readouterr().out
     assert f"{record['total_cycles']:,}" in text and f"{record['macs']:,}" in text
     assert "equals NumPy's float64 product exactly" in text and record["exact"] is True
+
+
+def test_roofline_takes_a_dtype(tmp_path, capsys):
+    argv = ["roofline", "--preset", "teaching", "--dtype", "int8", "--json", "--out",
+            str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    machine = json.loads(capsys.readouterr().out)
+    assert machine["dtype"] == "int8"
+    first = machine["runs"][0]  # batch 1: 2 operations per 1-byte weight
+    assert first["ops_per_weight_byte"] == 2.0

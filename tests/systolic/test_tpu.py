@@ -80,7 +80,7 @@ def test_breakdown_sums_to_the_total_and_stalls_shrink_with_bandwidth(bandwidth,
 
 
 def test_small_batches_are_memory_bound_and_large_ones_approach_peak():
-    config = TPUConfig.tpu_v1()
+    config = TPUConfig.tpu_v1("fp32")
     rng = np.random.default_rng(1)
     b = rng.standard_normal((256, 256))
     small = TPU(config).matmul(rng.standard_normal((8, 256)), b, inputs_in_buffer=True)[1]
@@ -100,6 +100,7 @@ def test_activations_that_do_not_fit_the_unified_buffer_are_refused():
 
 def test_tpu_v1_preset_figures():
     config = TPUConfig.tpu_v1()
+    assert config.dtype == "int8" and config.array.dtype == "int8"  # as the TPU v1
     assert (config.rows, config.cols, config.clock_mhz) == (256, 256, 700.0)
     assert config.peak_ops_per_s == 2 * 256 * 256 * 700e6  # 91.75 TOPS, the paper's 92
     assert config.memory.unified_buffer_bytes == 24 * 2**20
@@ -107,7 +108,8 @@ def test_tpu_v1_preset_figures():
     assert config.memory.weight_fifo_bytes == 4 * 64 * 2**10
     assert config.memory.dram_bytes_per_cycle == pytest.approx(34e9 / 700e6)
     assert config.memory.host_bytes_per_cycle == pytest.approx(14e9 / 700e6)
-    assert config.fifo_tiles == 1  # fp32 tiles are 256 KiB, four times the TPU's 8-bit ones
+    assert config.tile_bytes == 64 * 2**10 and config.fifo_tiles == 4  # four 64 KiB tiles
+    assert TPUConfig.tpu_v1("fp32").fifo_tiles == 1  # fp32 tiles are four times larger
 
 
 @pytest.mark.parametrize(
@@ -214,3 +216,29 @@ def test_unused_pe_slots_split_the_compute_time():
     assert report.compute_cycles == 2 * 20
     assert report.unused_pe_slots == 256 * 40 - 20 * 20 * 10
     assert report.to_dict()["unused_pe_slots"] == report.unused_pe_slots
+
+
+def test_the_int8_roofline_runs_and_sizes_its_batches_as_the_machine_counts_bytes():
+    from systolic import roofline
+
+    config = TPUConfig.tpu_v1()
+    layers = roofline.default_layers(config)
+    (k, n), batches = layers["fc256x256"]
+    # a row: 256 int8 activations in, 256 int32 results out; the largest batch just fits
+    assert batches[-1] == 24 * 2**20 // (256 * 1 + 256 * 4)
+    TPU(config).matmul(np.ones((batches[-1], k), np.int8), np.ones((k, n), np.int8))
+    with pytest.raises(ValueError, match="unified buffer"):
+        TPU(config).matmul(np.ones((batches[-1] + 1, k), np.int8), np.ones((k, n), np.int8))
+    records = roofline.runs(config, {"fc256x256": ((256, 256), [1, 4096])})
+    small, large = records
+    assert small["ops_per_weight_byte"] == 2 * 256 * 256 / (256 * 256)  # 1-byte weights
+    assert large["tops"] > 0.5 * large["peak_tops"]
+
+
+def test_ridge_point_and_bandwidth_by_hand():
+    from systolic import roofline
+
+    config = TPUConfig.tpu_v1()
+    assert roofline.bandwidth_bytes_per_s(config) == pytest.approx(34e9)
+    # 91.75 TOPS over 34 GB/s
+    assert roofline.ridge_ops_per_byte(config) == pytest.approx(2 * 256 * 256 * 700e6 / 34e9)
