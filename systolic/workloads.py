@@ -508,7 +508,7 @@ def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
             return network(str(path))
         raise WorkloadError(
             f"{path}: no such file, and not a bundled network ({', '.join(NETWORKS)}); give a "
-            f"workload file ({', '.join(SUFFIXES)}) or one of those names"
+            f"workload file ({', '.join(SUFFIXES)}, .onnx) or one of those names"
         )
     if path.suffix.lower() == ".onnx":
         from systolic.networks.onnx_model import load_onnx

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from systolic.cli.common import check_output_dir, layer_sizes, non_negative, positive
-from systolic.config import WeightLoad
+from systolic.config import ArrayConfig, WeightLoad
 from systolic.numerics import FORMATS
 
 
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     sizes = compare.parse_sizes(args.sizes)
     flows = compare.parse_dataflows(args.dataflows)
+    for rows, cols in sizes:  # refused here, before anything is loaded or shown
+        ArrayConfig(rows, cols)
     out = Path(args.out)
     check_output_dir(out, "--out")
     if args.workload is not None:
