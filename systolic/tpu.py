@@ -54,6 +54,10 @@ class MemoryConfig:
     host_bytes_per_cycle : float
         Host interface bandwidth, > 0 (``math.inf``: unlimited): a GEMM's activations arrive
         in the unified buffer through it, row after row, unless they are already there.
+    whole_tile_reads : bool
+        Every fold reads a whole ``rows x cols`` tile from DRAM, even when the GEMM's edge
+        leaves part of it empty (the weight memory is read in fixed tiles, as the TPU paper's
+        own arithmetic in its section 7 implies); otherwise only the tile's real weights.
     """
 
     unified_buffer_bytes: int = 24 * MIB
@@ -62,8 +66,13 @@ class MemoryConfig:
     dram_bytes_per_cycle: float = 34e9 / 700e6
     weight_memory_bytes: int = 8 * 1024 * MIB
     host_bytes_per_cycle: float = math.inf
+    whole_tile_reads: bool = False
 
     def __post_init__(self):
+        if not isinstance(self.whole_tile_reads, bool):
+            raise ValueError(
+                f"whole_tile_reads must be True or False, got {self.whole_tile_reads!r}"
+            )
         set_positive_ints(
             self, "unified_buffer_bytes", "accumulator_rows", "weight_fifo_bytes",
             "weight_memory_bytes",
@@ -136,7 +145,8 @@ class TPUConfig:
         Processing Unit", ISCA 2017): a 256x256 array of 8-bit MACs at 700 MHz (92 TOPS
         peak), a 24 MiB unified buffer, 4 MiB of accumulators (4096 entries of 256 x 32 bit),
         a weight FIFO four 64 KiB tiles deep, 8 GiB of DDR3 weight memory at 34 GB/s, and a
-        PCIe Gen3 x16 host interface (14 GB/s in the paper's figures).
+        PCIe Gen3 x16 host interface (14 GB/s in the paper's figures). The weight memory is
+        read in whole 64 KiB tiles, edge tiles included (``MemoryConfig.whole_tile_reads``).
 
         By default it computes as the TPU does: int8 operands (a 64 KiB tile), int32
         accumulators. Another ``dtype`` keeps the machine but changes the operands: in fp32 a
@@ -150,6 +160,7 @@ class TPUConfig:
             dram_bytes_per_cycle=34e9 / 700e6,
             weight_memory_bytes=8 * 1024 * MIB,
             host_bytes_per_cycle=14e9 / 700e6,
+            whole_tile_reads=True,
         )
         return cls(rows=256, cols=256, clock_mhz=700.0, memory=memory, dtype=dtype)
 
@@ -245,8 +256,11 @@ class TPU:
         c, bare = ws.simulate_fast(a, b, array)
         table = fold_table(m, k, n, *ws.tiles(m, array))
         lengths = (table[:, 1] - table[:, 0]).tolist()
-        tile_bytes = ((table[:, 3] - table[:, 2]) * (table[:, 5] - table[:, 4])).tolist()
-        tile_bytes = [size * fmt.operand_bytes for size in tile_bytes]
+        if config.memory.whole_tile_reads:  # edge tiles cost a whole tile's read too
+            tile_bytes = [config.tile_bytes] * len(table)
+        else:
+            tile_bytes = ((table[:, 3] - table[:, 2]) * (table[:, 5] - table[:, 4])).tolist()
+            tile_bytes = [size * fmt.operand_bytes for size in tile_bytes]
         weights = WeightPath(
             tile_bytes, config.memory.dram_bytes_per_cycle, config.fifo_tiles, config.rows
         )

@@ -242,3 +242,34 @@ def test_ridge_point_and_bandwidth_by_hand():
     assert roofline.bandwidth_bytes_per_s(config) == pytest.approx(34e9)
     # 91.75 TOPS over 34 GB/s
     assert roofline.ridge_ops_per_byte(config) == pytest.approx(2 * 256 * 256 * 700e6 / 34e9)
+
+
+@pytest.mark.parametrize("whole, read", [(False, (16 + 8 + 4 + 2) * 4), (True, 4 * 16 * 4)])
+def test_edge_tiles_by_hand_with_and_without_whole_tile_reads(whole, read):
+    # (8, 6) @ (6, 5) on 4x4: k-tiles of 4 and 2 rows, n-tiles of 4 and 1 columns, so the
+    # folds hold 4x4, 2x4, 4x1 and 2x1 real weights; whole tiles are 16 weights each
+    memory = MemoryConfig(unified_buffer_bytes=2**20, accumulator_rows=64,
+                          weight_fifo_bytes=4 * 64, dram_bytes_per_cycle=2.0,
+                          whole_tile_reads=whole)  # fmt: skip
+    config = TPUConfig(rows=4, cols=4, memory=memory)
+    _, report = TPU(config).matmul(np.ones((8, 6)), np.ones((6, 5)), inputs_in_buffer=True)
+    assert report.dram_read_bytes == read
+
+
+def test_whole_tile_reads_cost_time_when_bandwidth_binds():
+    def run(whole):
+        memory = MemoryConfig(unified_buffer_bytes=2**20, accumulator_rows=64,
+                              weight_fifo_bytes=4 * 64, dram_bytes_per_cycle=0.5,
+                              whole_tile_reads=whole)  # fmt: skip
+        config = TPUConfig(rows=4, cols=4, memory=memory)
+        return TPU(config).matmul(np.ones((8, 5)), np.ones((5, 5)), inputs_in_buffer=True)[1]
+
+    partial, whole = run(False), run(True)
+    assert whole.weight_stall_cycles > partial.weight_stall_cycles
+    assert whole.total_cycles > partial.total_cycles
+    assert TPUConfig.tpu_v1().memory.whole_tile_reads
+
+
+def test_whole_tile_reads_must_be_a_bool():
+    with pytest.raises(ValueError, match="whole_tile_reads must be True or False"):
+        MemoryConfig(whole_tile_reads="yes")
