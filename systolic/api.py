@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from systolic.dataflows import weight_stationary as ws
 from systolic.dataflows.weight_stationary import check_limits
 from systolic.numerics import FORMATS, check_sizes, prepare_operands
 from systolic.report import Report
-from systolic.schedule import fold_counts
+from systolic.schedule import FoldCounts, fold_counts
 
 ENGINES = ("fast", "golden")
 
@@ -41,35 +42,50 @@ def check_run(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast")
     cycles = check_limits(m, k, n, config, dataflow.closed_form_cycles)
     what = f"({m:,}, {k:,}) @ ({k:,}, {n:,}) on {config.rows}x{config.cols} ({engine} engine)"
     limits.check_memory(run_bytes(m, k, n, config, engine), what)
-    if engine == "golden":
-        seconds = limits.golden_seconds(cycles["total_cycles"], config.pe_count)
-    else:
-        seconds = limits.fast_seconds(m * k * n)
+    seconds = limits.run_seconds(engine, cycles["total_cycles"], m * k * n, config.pe_count)
     limits.check_time(seconds, config.max_seconds, what)
     return cycles
+
+
+def fold_count(m: int, k: int, n: int, config: ArrayConfig) -> FoldCounts:
+    """How ``(m, k) @ (k, n)`` is cut into folds on ``config``'s dataflow (IS runs the
+    transposed GEMM ``(n, k) @ (k, m)`` on the weight-stationary tiles)."""
+    if config.dataflow is Dataflow.OS:
+        return fold_counts(m, k, n, *os_flow.tiles(m, k, config))
+    if config.dataflow is Dataflow.IS:
+        return fold_counts(n, k, m, *ws.tiles(n, config))
+    return fold_counts(m, k, n, *ws.tiles(m, config))
 
 
 def run_bytes(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast") -> int:
     """Bytes a run allocates beyond the caller's operands, estimated from above: rounded and
     transposed operand copies, the result, the float64 comparison, the fold table and per-PE
     counters, and for the golden engine every fold's skewed feed and de-skewed output."""
+    return _run_bytes(m, k, n, config, engine, numba.get_num_threads())
+
+
+@functools.lru_cache(maxsize=1024)  # a trainer checks the same few shapes every batch
+def _run_bytes(m: int, k: int, n: int, config: ArrayConfig, engine: str, threads: int) -> int:
     item = FORMATS[config.dtype].dtype.itemsize
     operands, result = m * k + k * n, m * n
-    if config.dataflow is Dataflow.OS:
-        folds = fold_counts(m, k, n, *os_flow.tiles(m, k, config)).folds
-        stream = k
-    else:
-        rows_streamed = n if config.dataflow is Dataflow.IS else m
-        tiles = ws.tiles(rows_streamed, config)
-        folds = fold_counts(rows_streamed, k, n if rows_streamed == m else m, *tiles).folds
-        stream = min(rows_streamed, tiles[0])
+    counts = fold_count(m, k, n, config)
+    stream = k if config.dataflow is Dataflow.OS else counts.chunk_rows
     total = 3 * operands * item + 2 * result * item  # rounded, transposed; result, de-skew
     total += 8 * (operands + 2 * result)  # the float64 product it is compared with
-    total += 48 * folds + 8 * (numba.get_num_threads() + 1) * config.pe_count
+    total += 48 * counts.folds + 8 * (threads + 1) * config.pe_count
     if engine == "golden":
         width = config.rows + config.cols
-        total += folds * (stream + width) * width * (item + 2) + 16 * item * config.pe_count
+        total += counts.folds * (stream + width) * width * (item + 2) + 16 * item * config.pe_count
     return total
+
+
+def gemm_shape(a: object, b: object) -> tuple[int, int, int] | None:
+    """``(m, k, n)`` of ``a @ b`` when both look like matching 2-D operands, read from their
+    shapes alone (nothing converted); None otherwise, for ``prepare_operands`` to name."""
+    shape_a, shape_b = np.shape(a), np.shape(b)
+    if len(shape_a) == 2 and len(shape_b) == 2 and shape_a[1] == shape_b[0]:
+        return shape_a[0], shape_a[1], shape_b[1]
+    return None
 
 
 def matmul(
@@ -112,9 +128,9 @@ def matmul(
         time; ``SimulationLimitError`` for ``config.max_cycles``).
     """
     config = _config(config)
-    shapes = np.shape(a), np.shape(b)
-    if len(shapes[0]) == 2 and len(shapes[1]) == 2 and shapes[0][1] == shapes[1][0]:
-        check_run(shapes[0][0], shapes[0][1], shapes[1][1], config, engine)
+    shape = gemm_shape(a, b)
+    if shape is not None:
+        check_run(*shape, config, engine)
     a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
     dataflow = MODULES[config.dataflow]
     if engine == "fast":
@@ -152,18 +168,12 @@ def estimate(m: int, k: int, n: int, config: ArrayConfig | None = None) -> Repor
     check_sizes(m, k, n, config.max_elements)
     dataflow = MODULES[config.dataflow]
     cycles = check_limits(m, k, n, config, dataflow.closed_form_cycles)
-    if config.dataflow is Dataflow.OS:
-        folds = fold_counts(m, k, n, *os_flow.tiles(m, k, config)).folds
-    elif config.dataflow is Dataflow.IS:
-        folds = fold_counts(n, k, m, *ws.tiles(n, config)).folds
-    else:
-        folds = fold_counts(m, k, n, *ws.tiles(m, config)).folds
     return Report(
         rows=config.rows,
         cols=config.cols,
         **cycles,
         macs=m * k * n,
-        folds=folds,
+        folds=fold_count(m, k, n, config).folds,
         **dataflow.traffic_bytes(m, k, n, config),
     )
 
@@ -198,9 +208,9 @@ def trace(
     3 ##|#.
     """
     config = _config(config)
-    shapes = np.shape(a), np.shape(b)
-    if len(shapes[0]) == 2 and len(shapes[1]) == 2 and shapes[0][1] == shapes[1][0]:
-        m, k, n = shapes[0][0], shapes[0][1], shapes[1][1]
+    shape = gemm_shape(a, b)
+    if shape is not None:
+        m, k, n = shape
         cycles = check_run(m, k, n, config, "golden")["total_cycles"]
         # the recorded history: a mask per cycle, and with registers a copy of each of them
         per_cycle = config.pe_count * (1 + (10 * 8 if registers else 0))

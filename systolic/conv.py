@@ -184,10 +184,7 @@ def check_conv(shape: ConvShape, config: ArrayConfig, engine: str = "fast") -> N
     item = FORMATS[config.dtype].dtype.itemsize
     # the lowered matrix in the caller's type and rounded, and the output
     limits.check_memory((8 + item) * m * k + 8 * shape.groups * m * n, what)
-    if engine == "golden":
-        per_group = limits.golden_seconds(cycles, config.pe_count)
-    else:
-        per_group = limits.fast_seconds(m * k * n)
+    per_group = limits.run_seconds(engine, cycles, m * k * n, config.pe_count)
     limits.check_time(shape.groups * per_group, config.max_seconds, what)
 
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -34,11 +35,15 @@ def memory_limit_bytes() -> int:
                 f"SYSTOLIC_MAX_MEMORY={configured!r} is not a size (e.g. 8G or 500000000)"
             )
         return int(float(match[1]) * _UNITS[match[2].upper()])
+    return _physical_memory() // 2
+
+
+@functools.lru_cache(maxsize=1)  # the machine's memory does not change while it runs
+def _physical_memory() -> int:
     try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # not a POSIX system: assume 8 GiB
-        physical = 8 * 2**30
-    return physical // 2
+        return 8 * 2**30
 
 
 def format_bytes(count: float) -> str:
@@ -69,6 +74,12 @@ def golden_seconds(cycles: int, pe_count: int) -> float:
 def fast_seconds(macs: int) -> float:
     """Estimated seconds of the fast engine for ``macs`` useful multiply-accumulates."""
     return macs / FAST_MACS_PER_S
+
+
+def run_seconds(engine: str, cycles: int, macs: int, pe_count: int) -> float:
+    """Estimated seconds of a run of ``cycles`` and ``macs`` on ``pe_count`` PEs, on the
+    golden engine or the fast one."""
+    return golden_seconds(cycles, pe_count) if engine == "golden" else fast_seconds(macs)
 
 
 def check_time(seconds: float, max_seconds: float, what: str) -> None:

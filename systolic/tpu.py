@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from systolic.api import check_run
+from systolic.api import check_run, gemm_shape
 from systolic.config import ArrayConfig, WeightLoad, set_positive_ints
 from systolic.dataflows import weight_stationary as ws
 from systolic.memory import WeightPath
@@ -236,9 +236,9 @@ class TPU:
         """
         config, array = self.config, self.config.array
         fmt = FORMATS[config.dtype]
-        shapes = np.shape(a), np.shape(b)
-        if len(shapes[0]) == 2 and len(shapes[1]) == 2 and shapes[0][1] == shapes[1][0]:
-            check_run(shapes[0][0], shapes[0][1], shapes[1][1], array)  # before any work
+        shape = gemm_shape(a, b)
+        if shape is not None:
+            check_run(*shape, array)  # before any work
         a, b = prepare_operands(a, b, fmt, array.max_elements)
         (m, k), n = a.shape, b.shape[1]
         needed = m * k * fmt.operand_bytes + m * n * fmt.acc_bytes
