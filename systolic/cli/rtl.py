@@ -9,13 +9,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
-from systolic.cli.common import check_output_dir, non_negative, positive
-
-DEFAULTS = {"rows": 4, "cols": 4, "dataflow": "ws", "weight_load": "serial",
-            "accumulator_rows": 8}  # fmt: skip
+from systolic.cli.common import check_output_dir, non_negative, positive, real
 
 
 def _design_options(parser: argparse.ArgumentParser, with_rtl: bool) -> None:
@@ -74,7 +72,7 @@ def add_parser(commands) -> None:
     )
     cosim.add_argument(
         "--stall",
-        type=_chance,
+        type=real(0, 0.9),
         default=0.0,
         metavar="P",
         help="sources hold each beat back with chance P per cycle (0 to 0.9; default 0); with "
@@ -84,16 +82,6 @@ def add_parser(commands) -> None:
     synth = sub.add_parser("synth", help="synthesize with Yosys and count gates")
     _design_options(synth, with_rtl=True)
     synth.add_argument("--json", action="store_true", help="print a JSON object")
-
-
-def _chance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in 0..0.9, got {text!r}") from None
-    if not 0 <= value <= 0.9:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"expected a number in 0..0.9, got {value}")
-    return value
 
 
 def _design(args: argparse.Namespace):
@@ -108,10 +96,11 @@ def _design(args: argparse.Namespace):
         )
     given = getattr(args, "rtl", None)
     manifest = read_manifest(given) if given is not None else {}
-    values = {}
-    for name, default in DEFAULTS.items():
-        option = getattr(args, name)
-        values[name] = option if option is not None else manifest.get(name, default)
+    values = {}  # an option given beats the folder's configuration, which beats the default
+    for field in dataclasses.fields(RTLConfig):
+        option = getattr(args, field.name)
+        if option is not None or field.name in manifest:
+            values[field.name] = option if option is not None else manifest[field.name]
     return RTLConfig(**values)
 
 

@@ -349,17 +349,21 @@ def _compare(
         if rtl_cycles < model_cycles:
             return f"total_cycles: model {model_cycles}, RTL {rtl_cycles} with a stalling source"
         return _compare_results(design, golden, rtl, case, timed=False)
-    # sample s is the state after the s-th edge from the one that accepted the GEMM
-    for c in range(min(model_cycles, len(busy) - 1)):
-        for name in golden.array.REGISTERS:
-            model = np.asarray(snapshots[c][name]).astype(np.int64)
-            diff = np.argwhere(model != rtl[name][c + 1])
-            if len(diff):
-                i, j = map(int, diff[0])
-                return (
-                    f"cycle {c}, PE({i}, {j}), signal {name}: model {int(model[i, j])}, "
-                    f"RTL {int(rtl[name][c + 1][i, j])}"
-                )
+    # sample s is the state after the s-th edge from the one that accepted the GEMM; the
+    # first difference is the earliest cycle's, and within it the first register's
+    cycles = min(model_cycles, len(busy) - 1)
+    first = None
+    for order, name in enumerate(golden.array.REGISTERS):
+        model = np.stack([snap[name] for snap in snapshots[:cycles]]).astype(np.int64)
+        diff = np.argwhere(model != rtl[name][1 : cycles + 1])
+        if len(diff) and (first is None or (diff[0][0], order) < first[:2]):
+            first = (diff[0][0], order, name, model, diff[0])
+    if first is not None:
+        c, _, name, model, (_, i, j) = first
+        return (
+            f"cycle {c}, PE({i}, {j}), signal {name}: model {int(model[c, i, j])}, "
+            f"RTL {int(rtl[name][c + 1][i, j])}"
+        )
     if rtl_cycles != model_cycles:
         return f"total_cycles: model {model_cycles}, RTL {rtl_cycles}"
     return _compare_results(design, golden, rtl, case, timed=True)

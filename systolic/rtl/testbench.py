@@ -53,10 +53,15 @@ async def cosim(dut):
     handles = {
         name: [[getattr(pe, name) for pe in row] for row in pes] for name in job["registers"]
     }
+    # bits as they are; values signed, at the width of their register
+    widths = {name: None if name in bits else acc_w if name in SUMS else data_w
+              for name in job["registers"]}  # fmt: skip
+    ports = {port: tuple(getattr(dut, f"{port}_{signal}") for signal in ("valid", "data", "ready"))
+             for port in job["ports"]}  # fmt: skip
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.cmd_valid.value = 0
-    for port in job["ports"]:
-        getattr(dut, f"{port}_valid").value = 0
+    for valid, _, _ in ports.values():
+        valid.value = 0
     for case in job["cases"]:
         await FallingEdge(dut.clk)  # out of the last case's read-only phase
         dut.rst.value = 1
@@ -75,22 +80,22 @@ async def cosim(dut):
         for _ in range(case["max_cycles"] + 2):
             # drive this cycle's offers: the next beat of every port, until taken
             dut.cmd_valid.value = int(cmd_pending)
-            for port in job["ports"]:
+            for port, (valid, data, _) in ports.items():
                 index = taken[port]
                 # a beat once offered stays offered until taken (valid never falls early)
                 offered[port] = index < len(beats[port]) and (
                     offered[port] or stalls.random() >= job["stall"]
                 )
-                getattr(dut, f"{port}_valid").value = int(offered[port])
+                valid.value = int(offered[port])
                 if offered[port]:
-                    getattr(dut, f"{port}_data").value = _pack(beats[port][index], data_w)
+                    data.value = _pack(beats[port][index], data_w)
             await ReadOnly()
             if started:  # the state after the previous edge: one sample per cycle of the job
                 for name, grid_handles in handles.items():
-                    if name in bits:
+                    width = widths[name]
+                    if width is None:
                         samples[name].append([[int(h.value) for h in r] for r in grid_handles])
                     else:
-                        width = acc_w if name in SUMS else data_w
                         samples[name].append(
                             [[_signed(int(h.value), width) for h in r] for r in grid_handles]
                         )
@@ -105,17 +110,15 @@ async def cosim(dut):
                     if after > 2:
                         break
             fire_cmd = cmd_pending and int(dut.cmd_ready.value)
-            for port in job["ports"]:
-                fired[port] = int(getattr(dut, f"{port}_valid").value) and int(
-                    getattr(dut, f"{port}_ready").value
-                )
-            cycles = int(dut.cycles.value)
+            for port, (_, _, ready) in ports.items():
+                fired[port] = offered[port] and int(ready.value)
             await FallingEdge(dut.clk)
             if fire_cmd:
                 cmd_pending, started = False, True
             for port, fire in fired.items():
                 taken[port] += bool(fire)
                 offered[port] = offered[port] and not fire
+        cycles = int(dut.cycles.value)  # the RTL's count, final once busy has fallen
         with open(case["out"], "w", encoding="utf-8") as handle:
             json.dump(
                 {

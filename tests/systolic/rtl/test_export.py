@@ -78,8 +78,8 @@ def test_cli_synth_json(capsys):
         (["rtl", "cosim", "--dtype", "bf16"], "--dtype bf16: the RTL computes in int8"),
         (["rtl", "cosim", "--rows", "32", "--cols", "32"], "would sample"),
         (["rtl", "cosim", "--cases", "1001"], "give 1 to 1000 cases"),
-        (["rtl", "cosim", "--stall", "1"], "--stall: expected a number in 0..0.9, got 1.0"),
-        (["rtl", "cosim", "--stall", "nan"], "--stall: expected a number in 0..0.9"),
+        (["rtl", "cosim", "--stall", "1"], "--stall: expected a number in [0, 0.9], got 1"),
+        (["rtl", "cosim", "--stall", "nan"], "--stall: expected a number in [0, 0.9], got nan"),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(argv, message, capsys):
