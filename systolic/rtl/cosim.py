@@ -329,9 +329,13 @@ def _exits(m: int, k: int, n: int, design: RTLConfig) -> list[list[tuple[int, in
     return out
 
 
+def _engine(design: RTLConfig):
+    """The dataflow module of the design's golden model."""
+    return ws if design.dataflow is Dataflow.WS else os_flow
+
+
 def _golden(a: np.ndarray, b: np.ndarray, design: RTLConfig) -> ws.GoldenRun:
-    engine = ws if design.dataflow is Dataflow.WS else os_flow
-    return engine.simulate_golden(a, b, design.array_config, record_registers=True)
+    return _engine(design).simulate_golden(a, b, design.array_config, record_registers=True)
 
 
 def _compare(
@@ -353,7 +357,7 @@ def _compare(
     # first difference is the earliest cycle's, and within it the first register's
     cycles = min(model_cycles, len(busy) - 1)
     first = None
-    for order, name in enumerate(golden.array.REGISTERS):
+    for order, name in enumerate(golden.array.REGISTERS if cycles else ()):
         model = np.stack([snap[name] for snap in snapshots[:cycles]]).astype(np.int64)
         diff = np.argwhere(model != rtl[name][1 : cycles + 1])
         if len(diff) and (first is None or (diff[0][0], order) < first[:2]):
@@ -435,10 +439,8 @@ def cosimulate(
         raise ValueError(f"give 1 to {MAX_CASES} cases, got {len(cases)}")
     int8 = FORMATS["int8"]
     prepared, goldens, samples = [], [], 0
-    engine = ws if design.dataflow is Dataflow.WS else os_flow
-    grid = (
-        WeightStationaryArray if design.dataflow is Dataflow.WS else os_flow.OutputStationaryArray
-    )
+    engine = _engine(design)
+    grid = WeightStationaryArray if engine is ws else os_flow.OutputStationaryArray
     registers = len(grid.REGISTERS)  # per PE, sampled every cycle
     for a, b in cases:
         a, b = prepare_operands(a, b, int8, design.array_config.max_elements)
