@@ -478,16 +478,18 @@ def _parse_json(text: str, path: Path) -> list[tuple[Gemm, str]]:
     return gemms
 
 
-def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
+def load_workload(path: str | os.PathLike[str], batch: int | None = None) -> list[Layer]:
     """Read a list of GEMMs from a ``.csv`` or ``.json`` file (see the module docstring).
 
     Parameters
     ----------
     path : str or os.PathLike
         The file; its suffix (case-insensitive) picks the format. The name of a bundled
-        network (``systolic.networks.NETWORKS``, e.g. ``"resnet18"``) gives its layers at
-        batch 1. A ``.onnx`` file gives its Conv, Gemm and MatMul nodes
-        (``systolic.networks.onnx_model``), a symbolic batch set to 1.
+        network (``systolic.networks.NETWORKS``, e.g. ``"resnet18"``) gives its layers, and
+        a ``.onnx`` file its Conv, Gemm and MatMul nodes (``systolic.networks.onnx_model``).
+    batch : int, optional
+        The batch of a bundled network or of an ONNX model's symbolic batch dimension
+        (default 1). A CSV or JSON file fixes its own sizes and takes none.
 
     Returns
     -------
@@ -505,7 +507,7 @@ def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
         from systolic.networks import NETWORKS, network
 
         if str(path) in NETWORKS:
-            return network(str(path))
+            return network(str(path), 1 if batch is None else batch)
         raise WorkloadError(
             f"{path}: no such file, and not a bundled network ({', '.join(NETWORKS)}); give a "
             f"workload file ({', '.join(SUFFIXES)}, .onnx) or one of those names"
@@ -513,8 +515,13 @@ def load_workload(path: str | os.PathLike[str]) -> list[Layer]:
     if path.suffix.lower() == ".onnx":
         from systolic.networks.onnx_model import load_onnx
 
-        return load_onnx(path)
+        return load_onnx(path, 1 if batch is None else batch)
     suffix = _suffix(path)
+    if batch is not None:
+        raise WorkloadError(
+            f"{path}: a {suffix} workload gives its own sizes; a batch applies to MLPs, "
+            "bundled networks and ONNX models"
+        )
     text = _read_text(path)
     parse = _parse_json if suffix == ".json" else _parse_csv
     located = parse(text, path)

@@ -61,16 +61,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_dir(out, "--out")
     if args.workload is not None:
-        from systolic.networks import NETWORKS, network
-
-        if args.workload in NETWORKS and not Path(args.workload).exists():
-            gemms = network(args.workload, args.batch or 1)
-        elif args.workload.lower().endswith(".onnx"):
-            from systolic.networks.onnx_model import load_onnx
-
-            gemms = load_onnx(args.workload, args.batch or 1)
-        else:
-            gemms = workloads.load_workload(args.workload)
+        gemms = workloads.load_workload(args.workload, args.batch)
     else:
         gemms = workloads.mlp_gemms(layer_sizes(args.mlp, "--mlp"), args.batch or 10)
     from tqdm import tqdm

@@ -28,9 +28,14 @@ def network(name: str, batch: int = 1) -> list[Layer]:
     """The layers of a bundled network at ``batch``; an unknown name lists the valid ones."""
     if name not in NETWORKS:
         raise WorkloadError(f"unknown network {name!r}; bundled: {', '.join(NETWORKS)}")
+    check_batch(batch)
+    return NETWORKS[name](batch)
+
+
+def check_batch(batch: object) -> None:
+    """Refuse a batch that is not an integer from 1 to 4096 (bundled networks, ONNX models)."""
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 4096:
         raise WorkloadError(f"batch must be an integer from 1 to 4096, got {batch!r}")
-    return NETWORKS[name](batch)
 
 
 def weights(layers: list[Layer]) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from systolic.networks import check_batch
 from systolic.workloads import MAX_DIM, ConvLayer, Gemm, Layer, WorkloadError
 
 #: a MatMul broadcast to more GEMMs than this is refused
@@ -37,8 +38,7 @@ def load_onnx(path: str | os.PathLike, batch: int = 1) -> list[Layer]:
     from google.protobuf.message import DecodeError
 
     path = Path(path)
-    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 4096:
-        raise WorkloadError(f"batch must be an integer from 1 to 4096, got {batch!r}")
+    check_batch(batch)
     try:
         model = onnx.load(str(path))
     except FileNotFoundError:
