@@ -1,0 +1,89 @@
+"""Every command, fed a bad argument or a malformed input file: one line on stderr, exit
+status 2, and nothing written (the output folder stays empty)."""
+
+import pytest
+
+from systolic.cli import main
+
+CONV_HEADER = (
+    "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+    "Strides,\n"
+)
+
+
+def status(argv):
+    """Exit status of the command line, whether argparse exits or main returns."""
+    try:
+        return main(argv)
+    except SystemExit as exit_info:
+        return exit_info.code
+
+
+@pytest.mark.parametrize(
+    "argv, files, message",
+    [
+        # bad arguments
+        (["gemm", "3", "3", "3", "--seed", "-2", "--plot", "{out}/p.png"], {},
+         "--seed: expected an integer >= 0"),
+        (["compare", "--mlp", "4,3", "--sizes", "0x4", "--out", "{out}"], {}, "bad array size"),
+        (["train", "--eta", "nan", "--out", "{out}"], {}, "--eta: expected a finite number"),
+        (["infer", "{tmp}/m.npz", "--limit", "0"], {}, "--limit: expected a positive integer"),
+        (["roofline", "--dtype", "int4", "--out", "{out}"], {}, "--dtype: invalid choice"),
+        (["workloads", "--batch", "0"], {}, "--batch: expected a positive integer"),
+        (["rtl", "export", "--rows", "2", "--cols", "2", "--accumulator-rows", "0",
+          "--out", "{out}"], {}, "--accumulator-rows: expected a positive integer"),
+        (["rtl", "cosim", "--cases", "0", "--vcd", "{out}"], {}, "--cases: expected a positive"),
+        (["rtl", "synth", "--rows", "2", "--cols", "2", "--dataflow", "is"], {},
+         "--dataflow: invalid choice"),
+        # malformed input files
+        (["compare", "--workload", "{tmp}/bad.csv", "--out", "{out}"],
+         {"bad.csv": CONV_HEADER + "c1, 4, 4, 3, 3, 2, 2, 0,\n"},
+         "bad.csv, line 2, field 'strides': expected a positive integer, got '0'"),
+        (["compare", "--workload", "{tmp}/bad.onnx", "--out", "{out}"],
+         {"bad.onnx": "not a protobuf at all"}, "bad.onnx: not an ONNX model"),
+        (["compare", "--workload", "{tmp}/ok.csv", "--batch", "4", "--out", "{out}"],
+         {"ok.csv": "name,m,k,n\nfc,2,3,4\n"}, "gives its own sizes"),
+        (["infer", "{tmp}/bad.npz"], {"bad.npz": "PK but not a zip"}, "bad.npz: not a model file"),
+        (["rtl", "cosim", "--rtl", "{tmp}", "--vcd", "{out}"],
+         {"systolic_rtl.json": '{"rows": "two"}'}, "rows must be a positive integer"),
+        (["rtl", "cosim", "--rtl", "{tmp}", "--rows", "1", "--cols", "1", "--vcd", "{out}"],
+         {"systolic_rtl.json": "{}", "pe.v": "module pe(;"}, "lacks weight_stationary.v"),
+        (["rtl", "synth", "--rtl", "{tmp}", "--rows", "1", "--cols", "1"],
+         {"systolic_rtl.json": "{}"}, "lacks weight_stationary.v"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_status_2_and_writes_nothing(tmp_path, capsys, argv, files,
+                                                          message):  # fmt: skip
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    for name, text in files.items():
+        (inputs / name).write_text(text)
+    names = {"tmp": str(inputs), "out": str(out)}
+    assert status([part.format(**names) for part in argv]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+    assert captured.out == ""
+    assert not out.exists()  # no output folder, no file
+    assert sorted(p.name for p in inputs.iterdir()) == sorted(files)  # inputs untouched
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [(["cosim", "--vcd", "{out}"], "does not compile: %Error"), (["synth"], "Yosys failed")],
+)
+def test_verilog_that_does_not_compile_is_one_line_status_2(tmp_path, capsys, command, message):
+    import shutil
+
+    from systolic.rtl import RTL_DIR
+
+    folder, out = tmp_path / "rtl", tmp_path / "out"
+    folder.mkdir()
+    for path in RTL_DIR.glob("*.v"):
+        shutil.copy(path, folder)
+    (folder / "pe.v").write_text((folder / "pe.v").read_text().replace("endmodule", ""))
+    argv = ["rtl", *command, "--rtl", str(folder), "--rows", "1", "--cols", "1"]
+    assert status([part.format(out=out) for part in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+    assert not out.exists()
