@@ -13,6 +13,7 @@ BREAKDOWN = (
     "fill_drain_cycles",
     "weight_stall_cycles",
     "input_stall_cycles",
+    "raw_stall_cycles",
     "non_matrix_cycles",
 )
 _COUNTS = (
@@ -37,7 +38,9 @@ class Report:
 
     Cycles are clock cycles of the array. Cycle 0 is the first cycle in which anything happens
     (the first weight shift); the last counted cycle is the one in which the last result leaves
-    the south edge of the array into the accumulators. ``total_cycles`` is their number, and the
+    the south edge of the array into the accumulators (for a layer or program run by
+    ``systolic.tpu.TPU``, the one in which the activation unit writes the last output to the
+    unified buffer, if later). ``total_cycles`` is their number, and the
     breakdown below partitions it, each cycle counted once, by what happens at the array's
     inputs in that cycle:
 
@@ -45,17 +48,30 @@ class Report:
       row 0): one per streamed row of every fold, ``m`` per fold in the weight-stationary
       dataflow.
     - ``weight_load_cycles``: no row starts, and a weight tile is shifting in.
-    - ``fill_drain_cycles``: no row starts and no tile is shifting: the array waits for the
-      switch to a new tile to reach its last PE, or for partial sums to drain out of its south
-      edge.
+    - ``fill_drain_cycles``: none of the others: no row starts and no tile is shifting while
+      the array waits for the switch to a new tile to reach its last PE, or for partial sums
+      to drain out of its south edge.
     - ``weight_stall_cycles``: no row starts, no tile is shifting, and the next tile could
       shift now but its weights have not yet arrived from memory (``systolic.tpu``; always 0
       for the bare array, which is fed as fast as it asks).
+    - ``raw_stall_cycles``: none of the above, and the next fold could stream but its
+      activations are the results of an earlier layer that the activation unit has not yet
+      written to the unified buffer (a read-after-write dependency: ``systolic.tpu.TPU.run``
+      and ``forward``; 0 for a single GEMM).
     - ``input_stall_cycles``: none of the above, and the next fold could stream but its
       activations have not yet arrived from the host (``systolic.tpu``; 0 for the bare array).
-    - ``non_matrix_cycles``: the array is idle while the activation unit turns a layer's
-      accumulated results into the next layer's inputs (``systolic.tpu.TPU.forward``; 0 for a
-      single GEMM).
+    - ``non_matrix_cycles``: after the last result has left the array, the activation unit
+      (and the vector work of a program: gate products, pooling) finishes the last layer's
+      outputs; the array has nothing left to do (``systolic.tpu.TPU.run`` and ``forward``; 0
+      for a single GEMM).
+
+    In the TPU paper's Table 3 (Jouppi et al., ISCA 2017) terms: "array active" cycles are
+    ``compute_cycles`` (split into useful and unused MACs by ``macs`` and
+    ``unused_pe_slots``), "weight shift" is ``weight_load_cycles``, "weight stall" is
+    ``weight_stall_cycles``, and the paper's "non-matrix" cycles (the array idle) are the sum
+    of ``raw_stall_cycles``, ``input_stall_cycles``, ``non_matrix_cycles`` and
+    ``fill_drain_cycles``; its rows 7 and 8 (RAW stalls, input data stalls) are
+    ``raw_stall_cycles`` and ``input_stall_cycles`` (``systolic.tpu.table3``).
 
     Weight-stationary closed forms (``F`` folds, fold ``f`` streams ``T_f`` rows; ``r`` rows,
     ``c`` cols; derived from and tested against the golden model):
@@ -147,6 +163,7 @@ class Report:
     acc_read_bytes: int = 0
     weight_stall_cycles: int = 0
     input_stall_cycles: int = 0
+    raw_stall_cycles: int = 0
     non_matrix_cycles: int = 0
     dram_read_bytes: int = 0
     ub_write_bytes: int = 0

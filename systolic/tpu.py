@@ -29,10 +29,16 @@ from systolic.config import ArrayConfig, WeightLoad, set_positive_ints
 from systolic.dataflows import weight_stationary as ws
 from systolic.memory import WeightPath
 from systolic.numerics import FORMATS, prepare_operands
-from systolic.report import Report
+from systolic.report import BREAKDOWN, Report
 from systolic.schedule import fold_table
 
 KIB, MIB = 1024, 1024 * 1024
+
+#: the TPU v1's activation pipeline latency in cycles (accumulator read to unified-buffer
+#: write, and the synchronisation before the next layer may read): not published; an
+#: assumption of a few tens of pipeline stages. The six applications' figures hardly depend on
+#: it (README, "The TPU v1's six applications").
+ACTIVATION_LATENCY_ASSUMED = 32
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,14 @@ class TPUConfig:
     memory : MemoryConfig
     dtype : str
         Number format (``systolic.numerics.FORMATS``); tile and DRAM bytes follow it.
+    activation_lanes : int or None
+        Values the activation unit (bias, nonlinearity, the vector ops of
+        :class:`VectorOp`, pooling) handles per cycle; ``None``: ``cols``, one accumulator
+        row per cycle, as fast as the array delivers results.
+    activation_latency_cycles : int
+        Cycles from the activation unit's last input of an op to its last output being
+        readable in the unified buffer (its pipeline, and the synchronisation before the next
+        layer may read), >= 0.
     """
 
     rows: int = 16
@@ -104,9 +118,16 @@ class TPUConfig:
     clock_mhz: float = 700.0
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     dtype: str = "fp32"
+    activation_lanes: int | None = None
+    activation_latency_cycles: int = 0
 
     def __post_init__(self):
         set_positive_ints(self, "rows", "cols")
+        if self.activation_lanes is not None:
+            set_positive_ints(self, "activation_lanes")
+        latency = self.activation_latency_cycles
+        if isinstance(latency, bool) or not isinstance(latency, int) or latency < 0:
+            raise ValueError(f"activation_latency_cycles must be an integer >= 0, got {latency!r}")
         if not self.clock_mhz > 0:
             raise ValueError(f"clock_mhz must be > 0, got {self.clock_mhz!r}")
         tile = self.tile_bytes
@@ -123,6 +144,11 @@ class TPUConfig:
             self.rows, self.cols, weight_load=WeightLoad.DOUBLE_BUFFERED,
             accumulator_rows=self.memory.accumulator_rows, dtype=self.dtype,
         )  # fmt: skip
+
+    @property
+    def lanes(self) -> int:
+        """Values the activation unit handles per cycle (``activation_lanes`` or ``cols``)."""
+        return self.cols if self.activation_lanes is None else self.activation_lanes
 
     @property
     def tile_bytes(self) -> int:
@@ -152,6 +178,10 @@ class TPUConfig:
         accumulators. Another ``dtype`` keeps the machine but changes the operands: in fp32 a
         tile is four times larger (256 KiB), so the FIFO holds one tile and the weight traffic
         is four times the TPU's, and runs are more memory-bound than on the real chip.
+
+        The activation unit takes one accumulator row of 256 values per cycle, the rate at
+        which the matrix unit delivers partial sums (the paper's section 2). Its pipeline
+        latency is not published: :data:`ACTIVATION_LATENCY_ASSUMED` cycles are assumed.
         """
         memory = MemoryConfig(
             unified_buffer_bytes=24 * MIB,
@@ -162,7 +192,10 @@ class TPUConfig:
             host_bytes_per_cycle=14e9 / 700e6,
             whole_tile_reads=True,
         )
-        return cls(rows=256, cols=256, clock_mhz=700.0, memory=memory, dtype=dtype)
+        return cls(
+            rows=256, cols=256, clock_mhz=700.0, memory=memory, dtype=dtype,
+            activation_lanes=256, activation_latency_cycles=ACTIVATION_LATENCY_ASSUMED,
+        )  # fmt: skip
 
     @classmethod
     def teaching(cls) -> TPUConfig:
@@ -179,45 +212,266 @@ class TPUConfig:
 PRESETS = {"tpu_v1": TPUConfig.tpu_v1, "teaching": TPUConfig.teaching}
 
 
-def _length(intervals: list[tuple[int, int]]) -> int:
-    """Total length of the union of half-open intervals."""
-    total, end = 0, -1
-    for lo, hi in sorted(intervals):
-        if hi <= end:
+@dataclass(frozen=True)
+class MatrixOp:
+    """One layer's matrix multiplies in a program for :meth:`TPU.run`: ``count`` GEMMs
+    ``(m, k) @ (k, n)`` that read the same inputs, each with its own weights from DRAM.
+
+    The activation unit then turns every row of results in the accumulators into the layer's
+    outputs in the unified buffer (bias, nonlinearity), ``ceil(n / activation_lanes)`` cycles
+    per row of ``m`` per GEMM. A convolution is the GEMM of its im2col lowering.
+    """
+
+    m: int
+    k: int
+    n: int
+    count: int = 1
+    name: str = ""
+
+    def __post_init__(self):
+        set_positive_ints(self, "m", "k", "n", "count")
+
+
+@dataclass(frozen=True)
+class VectorOp:
+    """Elementwise work on the activation unit in a program for :meth:`TPU.run`: ``passes``
+    passes over ``elements`` values of the previous op's outputs, ``activation_lanes`` values
+    per cycle, written back to the unified buffer (an LSTM's gate products and
+    nonlinearities; a pooling window of ``h x w`` reads each output's inputs in ``h * w``
+    passes)."""
+
+    elements: int
+    passes: int = 1
+    name: str = ""
+
+    def __post_init__(self):
+        set_positive_ints(self, "elements", "passes")
+
+
+#: the categories of ``partition``, in the order a cycle is given to the first that applies
+_CATEGORIES = (
+    "compute_cycles",
+    "weight_load_cycles",
+    "weight_stall_cycles",
+    "raw_stall_cycles",
+    "input_stall_cycles",
+    "non_matrix_cycles",
+)
+
+
+def partition(
+    total: int, intervals: dict[str, list[tuple[int, int]]], cuts: Sequence[int] = ()
+) -> list[dict[str, int]]:
+    """Give every cycle of ``[0, total)`` to one category, as ``Report`` defines them.
+
+    ``intervals`` maps each of ``_CATEGORIES`` to half-open cycle intervals; a cycle covered by
+    several goes to the first in that order, one covered by none to ``fill_drain_cycles``.
+    ``cuts`` split the run into windows ``[0, cuts[0]), [cuts[0], cuts[1]), ...,
+    [cuts[-1], total)``; one breakdown per window, each with its ``total_cycles``. Works on
+    the intervals' end points, never on single cycles, so a run of 2^32 cycles costs no more
+    than a short one.
+    """
+    points = sorted(
+        {0, total, *cuts}
+        | {min(max(x, 0), total) for spans in intervals.values() for span in spans for x in span}
+    )
+    index = {point: i for i, point in enumerate(points)}
+    cover = np.zeros((len(_CATEGORIES), len(points)), dtype=np.int64)
+    for c, name in enumerate(_CATEGORIES):
+        for lo, hi in intervals.get(name, ()):
+            lo, hi = min(max(lo, 0), total), min(max(hi, 0), total)
+            if hi > lo:
+                cover[c, index[lo]] += 1
+                cover[c, index[hi]] -= 1
+    covered = np.cumsum(cover, axis=1)[:, :-1] > 0  # per segment [points[i], points[i + 1])
+    # the first category covering a segment, or fill_drain (index len) where none does
+    label = np.where(covered.any(axis=0), covered.argmax(axis=0), len(_CATEGORIES))
+    window = np.searchsorted(np.asarray(cuts, dtype=np.int64), points[:-1], side="right")
+    sums = np.zeros((len(cuts) + 1, len(_CATEGORIES) + 1), dtype=np.int64)
+    np.add.at(sums, (window, label), np.diff(points))
+    names = (*_CATEGORIES, "fill_drain_cycles")
+    return [
+        {"total_cycles": int(row.sum()), **dict(zip(names, row.tolist(), strict=True))}
+        for row in sums
+    ]
+
+
+@dataclass
+class _Schedule:
+    """The timing of a program on the machine: cycles per window (one per matrix op), DRAM
+    bytes read, and when each matrix op's last result left the array."""
+
+    windows: list[dict[str, int]]
+    dram_read_bytes: int
+
+
+def _schedule(
+    config: TPUConfig, ops: Sequence[MatrixOp | VectorOp], inputs_in_buffer: bool, activate: bool
+) -> _Schedule:
+    """Time ``ops``, each reading the previous one's results, on one timeline.
+
+    All matrix ops' weight tiles form one stream through DRAM and the weight FIFO, so the
+    FIFO prefetches the next layer's tiles while the current layer computes or waits (up to its
+    depth). The first fold of a matrix op streams only once the previous op's outputs are in
+    the unified buffer (read after write): its last results have drained, the activation
+    unit has read every accumulator row of them (one row per cycle, after ``activate``), the
+    vector ops in between have run, and ``activation_latency_cycles`` have passed for each.
+    The first op's inputs come from the host unless ``inputs_in_buffer``.
+    """
+    array = config.array
+    rows, cols = config.rows, config.cols
+    fmt = FORMATS[config.dtype]
+    lanes, latency = config.lanes, config.activation_latency_cycles
+    lengths: list[int] = []
+    tile_bytes: list[int] = []
+    op_of_fold: list[int] = []
+    groups: dict[int, list[tuple[int, int]]] = {}  # op -> (last fold of a chunk, unit cycles)
+    host_ready: list[int] = []  # op 0's folds: the cycle their chunk's rows are in
+    host = config.memory.host_bytes_per_cycle
+    from_host = not inputs_in_buffer and not math.isinf(host)
+    for j, op in enumerate(ops):
+        if not isinstance(op, MatrixOp):
             continue
-        total += hi - max(lo, end)
-        end = hi
-    return total
+        table = fold_table(op.m, op.k, op.n, *ws.tiles(op.m, array))
+        chunks = math.ceil(op.m / ws.tiles(op.m, array)[0])
+        per_chunk = len(table) // chunks
+        if config.memory.whole_tile_reads:  # edge tiles cost a whole tile's read too
+            sizes = [config.tile_bytes] * len(table)
+        else:
+            sizes = ((table[:, 3] - table[:, 2]) * (table[:, 5] - table[:, 4])).tolist()
+            sizes = [size * fmt.operand_bytes for size in sizes]
+        groups[j] = []
+        for _ in range(op.count):
+            base = len(lengths)
+            lengths += (table[:, 1] - table[:, 0]).tolist()
+            tile_bytes += sizes
+            op_of_fold += [j] * len(table)
+            for c in range(chunks):
+                chunk_rows = int(table[c * per_chunk, 1] - table[c * per_chunk, 0])
+                unit = chunk_rows * math.ceil(op.n / lanes) if activate else 0
+                groups[j].append((base + (c + 1) * per_chunk - 1, unit))
+            if j == 0 and from_host:
+                row_bytes = op.k * fmt.operand_bytes
+                host_ready += [math.ceil(end * row_bytes / host) for end in table[:, 1].tolist()]
+    if not lengths:
+        raise ValueError("a program needs at least one matrix op")
+    first_fold = {op_of_fold[0]: 0} | {
+        j: f for f, j in enumerate(op_of_fold) if f and op_of_fold[f - 1] != j
+    }
+    drain = rows + cols - 2
+
+    # the activation unit, walked op by op as the timeline reaches each matrix op
+    state = {"next": 0, "ready": 0, "unit": 0}
+    if not isinstance(ops[0], MatrixOp) and from_host:
+        state["ready"] = math.ceil(ops[0].elements * fmt.operand_bytes / host)
+
+    def finish(upto: int, times: list) -> None:
+        """Run the activation unit over ops ``next .. upto - 1``: their outputs' ready cycle."""
+        ready, unit = state["ready"], state["unit"]
+        for j in range(state["next"], upto):
+            op = ops[j]
+            if isinstance(op, MatrixOp):
+                for last, work in groups[j]:
+                    drained = times[last].stream + lengths[last] + drain
+                    unit = max(drained, unit) + work
+                ready = unit + (latency if activate else 0)
+            else:
+                unit = max(ready, unit) + op.passes * math.ceil(op.elements / lanes)
+                ready = unit + latency
+        state.update(next=upto, ready=ready, unit=unit)
+
+    kinds: dict[int, str] = {}
+
+    def inputs_ready(f: int, times: list) -> int:
+        j = op_of_fold[f]
+        if j == 0:
+            kinds[f] = "input_stall_cycles"
+            return host_ready[f] if host_ready else 0
+        if first_fold[j] == f:
+            finish(j, times)
+            kinds[f] = "raw_stall_cycles"
+            return state["ready"]
+        return 0
+
+    weights = WeightPath(tile_bytes, config.memory.dram_bytes_per_cycle, config.fifo_tiles, rows)
+    timeline = ws.fold_timeline(
+        lengths, rows, cols, WeightLoad.DOUBLE_BUFFERED, weights.ready, inputs_ready
+    )
+    finish(len(ops), timeline)
+    last_drain = timeline[-1].stream + lengths[-1] + drain
+    total = max(last_drain, state["ready"])
+    intervals: dict[str, list[tuple[int, int]]] = {name: [] for name in _CATEGORIES}
+    for f, (t, length) in enumerate(zip(timeline, lengths, strict=True)):
+        intervals["compute_cycles"].append((t.stream, t.stream + length))
+        intervals["weight_load_cycles"].append((t.load, t.load + rows))
+        intervals["weight_stall_cycles"].append((t.load - t.stall, t.load))
+        if t.input_stall:
+            intervals[kinds[f]].append((t.stream - t.input_stall, t.stream))
+    intervals["non_matrix_cycles"].append((last_drain, total))
+    # one window per matrix op: up to the cycle its last row has entered the array
+    ends = [timeline[groups[j][-1][0]].stream + lengths[groups[j][-1][0]] for j in groups]
+    windows = partition(total, intervals, ends[:-1])
+    if total > array.max_cycles:
+        raise ValueError(
+            f"the run would take {total:,} cycles, more than max_cycles={array.max_cycles:,}"
+        )
+    return _Schedule(windows, sum(tile_bytes))
 
 
-def breakdown(timeline: list, lengths: list[int], rows: int, cols: int) -> dict[str, int]:
-    """Partition the run's cycles as ``Report`` defines: compute, weight load, weight stall,
-    input stall, fill/drain, from the timeline's intervals (rows streaming, tiles shifting,
-    waits); a cycle that fits several counts once, in that order."""
-    total = timeline[-1].stream + lengths[-1] + rows + cols - 2
-    streams = [(t.stream, t.stream + n) for t, n in zip(timeline, lengths, strict=True)]
-    shifts = [(t.load, t.load + rows) for t in timeline]
-    waits = [(t.load - t.stall, t.load) for t in timeline if t.stall]
-    inputs = [(t.stream - t.input_stall, t.stream) for t in timeline if t.input_stall]
-    compute = _length(streams)
-    load = _length(streams + shifts) - compute
-    stall = _length(streams + shifts + waits) - compute - load
-    input_stall = _length(streams + shifts + waits + inputs) - compute - load - stall
+def table3(report: Report) -> dict[str, float]:
+    """The TPU paper's Table 3 rows (Jouppi et al., ISCA 2017), in % of ``total_cycles``.
+
+    ``array_active_pct`` (row 1, ``compute_cycles``) splits into ``useful_macs_pct`` (row 2,
+    ``macs`` over the PEs' cycles: the utilization) and ``unused_macs_pct`` (row 3,
+    ``unused_pe_slots``); ``weight_stall_pct`` (row 4), ``weight_shift_pct`` (row 5,
+    ``weight_load_cycles``) and ``non_matrix_pct`` (row 6: the array idle, i.e. RAW, input,
+    non-matrix and fill/drain cycles) complete 100 %. ``raw_stall_pct`` and
+    ``input_stall_pct`` (rows 7 and 8) are parts of row 6, as in the paper.
+    """
+    total = report.total_cycles or 1
+    slots = report.pe_count * total
+    idle = (
+        report.raw_stall_cycles
+        + report.input_stall_cycles
+        + report.non_matrix_cycles
+        + report.fill_drain_cycles
+    )
     return {
-        "total_cycles": total,
-        "compute_cycles": compute,
-        "weight_load_cycles": load,
-        "weight_stall_cycles": stall,
-        "input_stall_cycles": input_stall,
-        "fill_drain_cycles": total - compute - load - stall - input_stall,
+        "array_active_pct": 100 * report.compute_cycles / total,
+        "useful_macs_pct": 100 * report.macs / slots,
+        "unused_macs_pct": 100 * report.unused_pe_slots / slots,
+        "weight_stall_pct": 100 * report.weight_stall_cycles / total,
+        "weight_shift_pct": 100 * report.weight_load_cycles / total,
+        "non_matrix_pct": 100 * idle / total,
+        "raw_stall_pct": 100 * report.raw_stall_cycles / total,
+        "input_stall_pct": 100 * report.input_stall_cycles / total,
     }
 
 
 class TPU:
-    """The machine of ``config``; :meth:`matmul` runs one GEMM through its memories."""
+    """The machine of ``config``: :meth:`matmul` runs one GEMM through its memories,
+    :meth:`forward` an MLP's forward pass with values, :meth:`run` a program of layers for its
+    cycles alone."""
 
     def __init__(self, config: TPUConfig | None = None):
         self.config = TPUConfig() if config is None else config
+
+    def _check_fits(self, m: int, k: int, n: int, out_bytes: int, count: int = 1) -> None:
+        """Refuse a GEMM whose activations and results do not fit the unified buffer, or whose
+        weights do not fit the weight memory."""
+        memory, fmt = self.config.memory, FORMATS[self.config.dtype]
+        needed = m * k * fmt.operand_bytes + count * m * n * out_bytes
+        if needed > memory.unified_buffer_bytes:
+            raise ValueError(
+                f"({m}, {k}) @ ({k}, {n}) needs {needed:,} bytes of activations and results, "
+                f"more than the unified buffer's {memory.unified_buffer_bytes:,}; "
+                "split the batch"
+            )
+        if count * k * n * fmt.operand_bytes > memory.weight_memory_bytes:
+            raise ValueError(
+                f"weights of {count * k * n * fmt.operand_bytes:,} bytes do not fit the weight "
+                f"memory of {memory.weight_memory_bytes:,} bytes"
+            )
 
     def matmul(
         self, a: np.ndarray, b: np.ndarray, inputs_in_buffer: bool = False
@@ -227,7 +481,8 @@ class TPU:
         Returns the result (the bare array's bits) and a Report whose cycles include the
         weight and input stalls and whose ``dram_read_bytes`` counts the weights fetched.
         Unless ``inputs_in_buffer``, the rows of ``a`` arrive from the host from cycle 0, one
-        after another, and a fold streams only once all rows of its chunk are in.
+        after another, and a fold streams only once all rows of its chunk are in. The results
+        stay in the accumulators (no activation unit pass).
 
         Raises
         ------
@@ -241,50 +496,61 @@ class TPU:
             check_run(*shape, array)  # before any work
         a, b = prepare_operands(a, b, fmt, array.max_elements)
         (m, k), n = a.shape, b.shape[1]
-        needed = m * k * fmt.operand_bytes + m * n * fmt.acc_bytes
-        if needed > config.memory.unified_buffer_bytes:
-            raise ValueError(
-                f"({m}, {k}) @ ({k}, {n}) needs {needed:,} bytes of activations and results, "
-                f"more than the unified buffer's {config.memory.unified_buffer_bytes:,}; "
-                "split the batch"
-            )
-        if k * n * fmt.operand_bytes > config.memory.weight_memory_bytes:
-            raise ValueError(
-                f"weights of {k * n * fmt.operand_bytes:,} bytes do not fit the weight memory "
-                f"of {config.memory.weight_memory_bytes:,} bytes"
-            )
+        self._check_fits(m, k, n, fmt.acc_bytes)
         c, bare = ws.simulate_fast(a, b, array)
-        table = fold_table(m, k, n, *ws.tiles(m, array))
-        lengths = (table[:, 1] - table[:, 0]).tolist()
-        if config.memory.whole_tile_reads:  # edge tiles cost a whole tile's read too
-            tile_bytes = [config.tile_bytes] * len(table)
-        else:
-            tile_bytes = ((table[:, 3] - table[:, 2]) * (table[:, 5] - table[:, 4])).tolist()
-            tile_bytes = [size * fmt.operand_bytes for size in tile_bytes]
-        weights = WeightPath(
-            tile_bytes, config.memory.dram_bytes_per_cycle, config.fifo_tiles, config.rows
+        timing = _schedule(config, [MatrixOp(m, k, n)], inputs_in_buffer, activate=False)
+        report = dataclasses.replace(
+            bare, **timing.windows[0], dram_read_bytes=timing.dram_read_bytes
         )
-        inputs_ready = None
-        host = config.memory.host_bytes_per_cycle
-        if not inputs_in_buffer and not math.isinf(host):
-            row_bytes = k * fmt.operand_bytes
-            ends = table[:, 1].tolist()
-
-            def inputs_ready(f: int) -> int:
-                return math.ceil(ends[f] * row_bytes / host)
-
-        timeline = ws.fold_timeline(
-            lengths, config.rows, config.cols, WeightLoad.DOUBLE_BUFFERED, weights.ready,
-            inputs_ready,
-        )  # fmt: skip
-        cycles = breakdown(timeline, lengths, config.rows, config.cols)
-        if cycles["total_cycles"] > array.max_cycles:
-            raise ValueError(
-                f"the run would take {cycles['total_cycles']:,} cycles, more than "
-                f"max_cycles={array.max_cycles:,}"
-            )
-        report = dataclasses.replace(bare, **cycles, dram_read_bytes=sum(tile_bytes))
         return c, report
+
+    def run(
+        self, program: Sequence[MatrixOp | VectorOp], inputs_in_buffer: bool = False
+    ) -> tuple[Report, list[Report]]:
+        """The cycles of a program of layers, each reading the previous one's outputs, on one
+        timeline (see ``_schedule``): no values, the counts of ``systolic.api.estimate``.
+
+        Returns the whole run's Report and one per matrix op: an op's cycles run from the
+        cycle after the previous matrix op's last row entered the array to the cycle its own
+        last row did (the last op's, to the end of the run). ``ub_write_bytes`` counts the
+        outputs the activation unit writes back (of every op, at operand width).
+
+        Raises
+        ------
+        ValueError
+            An empty program, an op that does not fit the unified buffer or weight memory, or
+            a run longer than the array's ``max_cycles``.
+        """
+        from systolic.api import estimate  # the closed forms' counts, as for --no-values
+
+        config, fmt = self.config, FORMATS[self.config.dtype]
+        ops = list(program)
+        if not ops:
+            raise ValueError("a program needs at least one matrix op")
+        for op in ops:
+            if not isinstance(op, MatrixOp | VectorOp):
+                raise ValueError(f"a program holds MatrixOp and VectorOp, got {op!r}")
+            if isinstance(op, MatrixOp):
+                self._check_fits(op.m, op.k, op.n, fmt.operand_bytes, op.count)
+        timing = _schedule(config, ops, inputs_in_buffer, activate=True)
+        matrices = [op for op in ops if isinstance(op, MatrixOp)]
+        reports = []
+        for op, cycles in zip(matrices, timing.windows, strict=True):
+            counts = estimate(op.m, op.k, op.n, config.array)
+            counts = sum([counts] * op.count)
+            reports.append(
+                dataclasses.replace(
+                    counts, **cycles, dram_read_bytes=0,
+                    ub_write_bytes=op.count * op.m * op.n * fmt.operand_bytes,
+                )
+            )  # fmt: skip
+        total = dataclasses.replace(
+            sum(reports),
+            dram_read_bytes=timing.dram_read_bytes,
+            ub_write_bytes=sum(r.ub_write_bytes for r in reports)
+            + sum(op.elements for op in ops if isinstance(op, VectorOp)) * fmt.operand_bytes,
+        )
+        return total, reports
 
     def forward(
         self,
@@ -295,10 +561,13 @@ class TPU:
         """An MLP's forward pass: per layer, ``z = a @ w`` on the array, then the activation
         unit adds the bias and applies ``activation`` (default: none).
 
-        The activation unit reads one accumulator row of ``cols`` results per cycle, so a layer
-        with ``m x n`` outputs adds ``m * ceil(n / cols)`` ``non_matrix_cycles`` after its
-        matmul (not overlapped with it), and writes its ``m * n`` activated outputs back to the
-        unified buffer (``ub_write_bytes``) as the next layer's input.
+        Values are the bare array's; the cycles come from one timeline over all layers
+        (:meth:`run`): the weight FIFO prefetches the next layer's tiles while a layer
+        computes, and each layer streams only once the activation unit has written the
+        previous layer's outputs to the unified buffer (``raw_stall_cycles``). The activation
+        unit reads one accumulator row of ``activation_lanes`` results per cycle, so a layer
+        with ``m x n`` outputs keeps it busy ``m * ceil(n / activation_lanes)`` cycles; the
+        last layer's pass ends the run (``non_matrix_cycles``).
 
         Parameters
         ----------
@@ -312,29 +581,29 @@ class TPU:
         -------
         output : numpy.ndarray, shape (batch, n_out of the last layer), in the format's type
         total : Report
-            The sum of the layers' Reports.
+            The whole pass; its cycles are the sum of the layers'.
         per_layer : list of Report
+            Each layer's values' Report, with its window of the timeline (see :meth:`run`).
         """
         fmt = FORMATS[self.config.dtype]
-        reports = []
+        bare, ops = [], []
         a = x
-        for layer, (w, b) in enumerate(layers):
-            # only the first layer's inputs come from the host; the others are in the buffer
-            z, report = self.matmul(a, w, layer > 0)  # (batch, n_in) @ (n_in, n_out)
-            m, n = z.shape
+        for w, b in layers:
+            z, report = self.matmul(a, w, inputs_in_buffer=True)  # (batch, n_in) @ (n_in, n_out)
+            ops.append(MatrixOp(z.shape[0], a.shape[1], z.shape[1]))
+            bare.append(report)
             a = (z + np.asarray(b, dtype=fmt.dtype)).astype(fmt.dtype)
             if activation is not None:
                 a = np.asarray(activation(a), dtype=fmt.dtype)
-            non_matrix = m * math.ceil(n / self.config.cols)
-            reports.append(
-                dataclasses.replace(
-                    report,
-                    total_cycles=report.total_cycles + non_matrix,
-                    non_matrix_cycles=non_matrix,
-                    ub_write_bytes=m * n * fmt.operand_bytes,
-                )
+        total, timed = self.run(ops)
+        reports = [
+            dataclasses.replace(
+                values, **{name: getattr(t, name) for name in ("total_cycles", *BREAKDOWN)},
+                dram_read_bytes=values.dram_read_bytes, ub_write_bytes=t.ub_write_bytes,
             )
-        return a, sum(reports), reports
+            for values, t in zip(bare, timed, strict=True)
+        ]  # fmt: skip
+        return a, dataclasses.replace(sum(reports), dram_read_bytes=total.dram_read_bytes), reports
 
 
 def achieved_ops_per_s(report: Report, config: TPUConfig) -> float:

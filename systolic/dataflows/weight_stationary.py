@@ -74,7 +74,7 @@ def fold_timeline(
     cols: int,
     weight_load: WeightLoad,
     ready: Callable[[int, list[FoldTiming]], int] | None = None,
-    inputs_ready: Callable[[int], int] | None = None,
+    inputs_ready: Callable[[int, list[FoldTiming]], int] | None = None,
 ) -> list[FoldTiming]:
     """The controller's rules: the earliest legal load and stream cycle of every fold.
 
@@ -86,8 +86,9 @@ def fold_timeline(
       (bottom right) switches to the previous tile: every PE has then copied its shadow weight;
     - and, when ``ready`` is given, not before ``ready(f, timeline_so_far)``: the cycle the
       weights of fold ``f`` are available (a memory system's arrival time); when
-      ``inputs_ready`` is given, fold ``f`` streams not before ``inputs_ready(f)``, the cycle
-      its activations are in the buffer.
+      ``inputs_ready`` is given, fold ``f`` streams not before ``inputs_ready(f,
+      timeline_so_far)``, the cycle its activations are in the buffer (from the host, or
+      written there by the activation unit from an earlier layer's results).
 
     Parameters
     ----------
@@ -103,7 +104,7 @@ def fold_timeline(
         stream = max(load + rows, previous_end)
         waited = 0
         if inputs_ready is not None:
-            waited = max(0, inputs_ready(f) - stream)
+            waited = max(0, inputs_ready(f, times) - stream)
         times.append(FoldTiming(load, stream + waited, load - due, waited))
         stream += waited
         previous_end = stream + length

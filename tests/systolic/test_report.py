@@ -132,6 +132,7 @@ total cycles                      6
   fill drain                      2  ( 33.3 %)
   weight stall                    0  (  0.0 %)
   input stall                     0  (  0.0 %)
+  raw stall                       0  (  0.0 %)
   non matrix                      0  (  0.0 %)
 folds                             1
 MACs                              8

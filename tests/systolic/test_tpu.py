@@ -11,10 +11,13 @@ from systolic.memory import WeightPath
 from systolic.report import BREAKDOWN
 from systolic.tpu import (
     TPU,
+    MatrixOp,
     MemoryConfig,
     TPUConfig,
+    VectorOp,
     achieved_ops_per_s,
     ops_per_weight_byte,
+    table3,
 )
 
 A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
@@ -36,6 +39,7 @@ def test_slow_dram_stalls_by_hand():
     assert cycles == {
         "total_cycles": 13, "compute_cycles": 6, "weight_load_cycles": 2,
         "weight_stall_cycles": 5, "fill_drain_cycles": 0, "non_matrix_cycles": 0,
+        "raw_stall_cycles": 0,
         "input_stall_cycles": 0,
     }  # fmt: skip
     assert report.dram_read_bytes == 8
@@ -150,7 +154,7 @@ def test_weight_path_refuses_a_zero_bandwidth_or_depth():
         WeightPath([4], 1.0, 0, 1)
 
 
-def test_forward_pass_adds_the_activation_units_cycles_by_hand():
+def test_forward_pass_values_and_one_timeline():
     rng = np.random.default_rng(3)
     config = TPUConfig.teaching()  # 16 columns
     w1, b1 = rng.standard_normal((40, 20)), rng.standard_normal(20)
@@ -163,14 +167,154 @@ def test_forward_pass_adds_the_activation_units_cycles_by_hand():
     a1 = np.tanh((z1 + b1.astype(np.float32)).astype(np.float32))
     z2, r2 = machine.matmul(a1, w2)
     assert np.array_equal(out, np.tanh((z2 + b2.astype(np.float32)).astype(np.float32)))
-    # 30 rows of 20 outputs take 2 accumulator rows each (16 columns); 30 of 10 take 1
-    assert (first.non_matrix_cycles, second.non_matrix_cycles) == (30 * 2, 30 * 1)
-    assert (
-        first.total_cycles == r1.total_cycles + 60 and second.total_cycles == r2.total_cycles + 30
-    )
+    assert (first.macs, second.macs) == (r1.macs, r2.macs)
+    # the cycles are those of the program run on one timeline
+    timed, (t1, t2) = machine.run([MatrixOp(30, 40, 20), MatrixOp(30, 20, 10)])
+    assert total.total_cycles == timed.total_cycles == first.total_cycles + second.total_cycles
+    assert (first.total_cycles, second.total_cycles) == (t1.total_cycles, t2.total_cycles)
+    # layer 2 waited for layer 1's 30 rows of 20 outputs (2 accumulator rows each, 16
+    # columns); the last layer's 30 rows of 10 outputs (1 row each) end the run
+    assert first.raw_stall_cycles == 0 and second.raw_stall_cycles > 0
+    assert (first.non_matrix_cycles, second.non_matrix_cycles) == (0, 30)
     assert (first.ub_write_bytes, second.ub_write_bytes) == (30 * 20 * 4, 30 * 10 * 4)
-    assert total.total_cycles == first.total_cycles + second.total_cycles
     assert sum(getattr(total, name) for name in BREAKDOWN) == total.total_cycles
+
+
+def one_pe_program(bandwidth, fifo_tiles, latency):
+    memory = MemoryConfig(dram_bytes_per_cycle=bandwidth, weight_fifo_bytes=4 * fifo_tiles)
+    return TPU(TPUConfig(rows=1, cols=1, memory=memory, activation_latency_cycles=latency))
+
+
+def cycles_of(report):
+    return {name: getattr(report, name) for name in ("total_cycles", *BREAKDOWN)}
+
+
+def test_raw_stall_by_hand():
+    # one PE, weights at once, latency 2. Layer 0: shift 0, stream 1-3, results drained at 4,
+    # activation unit 4-6 (3 rows), outputs readable at 9. Layer 1's tile shifts at 1 but its
+    # rows wait 4-8 for them (RAW), stream 9-11; activation 12-14, readable at 17: the end
+    machine = one_pe_program(math.inf, 4, latency=2)
+    total, (first, second) = machine.run([MatrixOp(3, 1, 1), MatrixOp(3, 1, 1)], True)
+    assert cycles_of(total) == {
+        "total_cycles": 17, "compute_cycles": 6, "weight_load_cycles": 1,
+        "weight_stall_cycles": 0, "raw_stall_cycles": 5, "input_stall_cycles": 0,
+        "non_matrix_cycles": 5, "fill_drain_cycles": 0,
+    }  # fmt: skip
+    # layer 0's window ends as its last row enters (cycle 4); layer 1 has the rest
+    assert (first.total_cycles, first.compute_cycles, first.weight_load_cycles) == (4, 3, 1)
+    assert (second.total_cycles, second.raw_stall_cycles, second.non_matrix_cycles) == (13, 5, 5)
+    assert total.ub_write_bytes == 2 * 3 * 4
+
+
+@pytest.mark.parametrize("depth, expected", [(2, 15), (1, 17)])
+def test_the_fifo_prefetches_the_next_layers_tiles_by_hand(depth, expected):
+    # one PE, 4-byte tiles at 1 byte/cycle, no latency; layer 0 (1, 1) @ (1, 1), layer 1
+    # (1, 2) @ (2, 1) in two folds. Tile 0 crosses DRAM 0-3, shifts 4, streams 5; the unit
+    # turns its result at 6, readable at 7. Layer 1's tiles follow in DRAM from cycle 4:
+    # - two slots: tile 1 in 4-7 (during layer 0), tile 2 in 8-11; fold 1 shifts 8, streams 9
+    #   (its inputs ready since 7); fold 2 shifts 12, streams 13; unit 14: 15 cycles;
+    # - one slot: tile 1 waits for tile 0 to shift (5-8), tile 2 for tile 1 (10-13); fold 1
+    #   shifts 9, streams 10; fold 2 shifts 14, streams 15; unit 16: 17 cycles
+    machine = one_pe_program(1.0, depth, latency=0)
+    total, _ = machine.run([MatrixOp(1, 1, 1), MatrixOp(1, 2, 1)], True)
+    assert total.total_cycles == expected
+    assert total.raw_stall_cycles == 0 and total.dram_read_bytes == 12
+    assert total.compute_cycles == 3 and total.non_matrix_cycles == 1
+
+
+def test_a_long_raw_wait_hides_the_next_layers_weights_by_hand():
+    # as above with latency 10: layer 0's outputs are readable at 17; both of layer 1's tiles
+    # are in by 12, so the wait 9-16 is RAW, fold 2 shifts 17 and streams 18, unit 19, +10
+    machine = one_pe_program(1.0, 2, latency=10)
+    total, _ = machine.run([MatrixOp(1, 1, 1), MatrixOp(1, 2, 1)], True)
+    assert cycles_of(total) == {
+        "total_cycles": 30, "compute_cycles": 3, "weight_load_cycles": 2,
+        "weight_stall_cycles": 6, "raw_stall_cycles": 8, "input_stall_cycles": 0,
+        "non_matrix_cycles": 11, "fill_drain_cycles": 0,
+    }  # fmt: skip
+
+
+def test_vector_ops_run_on_the_activation_unit_by_hand():
+    # one PE: layer 0 drains at 4 (as in the RAW case), activation 4-6; a vector op of 6
+    # values in 2 passes takes 12 cycles, 7-18; the next layer streams at 19 + latency 0
+    machine = one_pe_program(math.inf, 4, latency=0)
+    program = [MatrixOp(3, 1, 1), VectorOp(6, passes=2), MatrixOp(3, 1, 1)]
+    total, _ = machine.run(program, True)
+    assert total.raw_stall_cycles == 19 - 4 and total.total_cycles == 19 + 3 + 3
+    lanes = TPU(dataclasses.replace(machine.config, activation_lanes=4))
+    # 4 lanes: 1 cycle per row of 3 results, ceil(6 / 4) = 2 cycles per pass
+    assert lanes.run(program, True)[0].raw_stall_cycles == 3 + 4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_program_categories_sum_to_the_total(seed):
+    rng = np.random.default_rng(seed)
+    memory = MemoryConfig(
+        dram_bytes_per_cycle=float(rng.choice([0.5, 4.0, 64.0])), accumulator_rows=8,
+        weight_fifo_bytes=int(rng.integers(1, 4)) * 4 * 4 * 4, host_bytes_per_cycle=8.0,
+    )  # fmt: skip
+    config = TPUConfig(rows=4, cols=4, memory=memory,
+                       activation_latency_cycles=int(rng.integers(0, 20)))  # fmt: skip
+    program = []
+    for _ in range(int(rng.integers(1, 5))):
+        m, k, n = (int(v) for v in rng.integers(1, 20, 3))
+        program.append(MatrixOp(m, k, n, count=int(rng.integers(1, 3))))
+        if rng.random() < 0.5:
+            program.append(VectorOp(int(rng.integers(1, 50)), int(rng.integers(1, 4))))
+    total, layers = TPU(config).run(program)
+    assert sum(getattr(total, name) for name in BREAKDOWN) == total.total_cycles
+    assert sum(r.total_cycles for r in layers) == total.total_cycles
+    for name in BREAKDOWN:
+        assert sum(getattr(r, name) for r in layers) == getattr(total, name)
+    assert total.compute_cycles == sum(
+        op.count * op.m * math.ceil(op.k / 4) * math.ceil(op.n / 4)
+        for op in program if isinstance(op, MatrixOp)
+    )  # fmt: skip
+    shares = table3(total)
+    parts = ("array_active_pct", "weight_stall_pct", "weight_shift_pct", "non_matrix_pct")
+    assert sum(shares[p] for p in parts) == pytest.approx(100)
+    assert shares["useful_macs_pct"] + shares["unused_macs_pct"] == pytest.approx(
+        shares["array_active_pct"]
+    )
+
+
+def test_one_gemm_with_infinite_bandwidth_and_no_dependencies_is_the_bare_array():
+    rng = np.random.default_rng(4)
+    memory = MemoryConfig(dram_bytes_per_cycle=math.inf, accumulator_rows=16)
+    config = TPUConfig(rows=8, cols=8, memory=memory, activation_latency_cycles=5)
+    bare = ws.closed_form_cycles(40, 20, 12, config.array)
+    total, _ = TPU(config).run([MatrixOp(40, 20, 12)], inputs_in_buffer=True)
+    # the array's cycles, then the activation unit's pass and its latency; it turns each
+    # 16-row chunk of results while the next computes, so only the last chunk's 8 rows (2
+    # accumulator rows each, 12 > 8 columns) remain after the array has drained
+    after = 8 * 2 + 5
+    assert total.non_matrix_cycles == after
+    assert {n: getattr(total, n) for n in bare if n != "total_cycles"} == {
+        n: v for n, v in bare.items() if n != "total_cycles"
+    }
+    assert total.total_cycles == bare["total_cycles"] + after
+    _, report = TPU(config).matmul(rng.standard_normal((40, 20)), rng.standard_normal((20, 12)))
+    assert cycles_of(report) == {**dict.fromkeys(BREAKDOWN, 0), **bare}
+
+
+def test_bad_programs_are_refused():
+    machine = TPU(TPUConfig.teaching())
+    with pytest.raises(ValueError, match="at least one matrix op"):
+        machine.run([])
+    with pytest.raises(ValueError, match="at least one matrix op"):
+        machine.run([VectorOp(10)])
+    with pytest.raises(ValueError, match="MatrixOp and VectorOp"):
+        machine.run([(3, 4, 5)])
+    with pytest.raises(ValueError, match="unified buffer"):
+        machine.run([MatrixOp(4000, 256, 256)])
+    with pytest.raises(ValueError, match="m must be a positive integer, got 0"):
+        MatrixOp(0, 1, 1)
+    with pytest.raises(ValueError, match="passes must be a positive integer"):
+        VectorOp(10, passes=0)
+    with pytest.raises(ValueError, match="activation_latency_cycles must be an integer >= 0"):
+        TPUConfig(activation_latency_cycles=-1)
+    with pytest.raises(ValueError, match="activation_lanes must be a positive integer"):
+        TPUConfig(activation_lanes=0)
 
 
 def test_a_slow_host_stalls_the_first_stream_by_hand():
@@ -183,7 +327,7 @@ def test_a_slow_host_stalls_the_first_stream_by_hand():
     assert cycles == {
         "total_cycles": 30, "compute_cycles": 6, "weight_load_cycles": 1,
         "weight_stall_cycles": 4, "input_stall_cycles": 19, "fill_drain_cycles": 0,
-        "non_matrix_cycles": 0,
+        "non_matrix_cycles": 0, "raw_stall_cycles": 0,
     }  # fmt: skip
     # with the activations already in the unified buffer only the DRAM wait remains
     assert machine.matmul(A, B, inputs_in_buffer=True)[1].total_cycles == 13

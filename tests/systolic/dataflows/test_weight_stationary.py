@@ -77,6 +77,7 @@ def test_one_by_one_by_hand():
         "weight_stall_cycles": 0,  # the bare array is fed as fast as it asks
         "input_stall_cycles": 0,
         "non_matrix_cycles": 0,
+        "raw_stall_cycles": 0,
         "ub_write_bytes": 0,
         "dram_read_bytes": 0,
         "lowered_act_bytes": 0,  # no convolution lowered
@@ -110,6 +111,7 @@ def test_two_by_two_by_hand():
         "weight_stall_cycles": 0,
         "input_stall_cycles": 0,
         "non_matrix_cycles": 0,
+        "raw_stall_cycles": 0,
         "ub_write_bytes": 0,
         "dram_read_bytes": 0,
         "lowered_act_bytes": 0,  # no convolution lowered
