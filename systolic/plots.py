@@ -314,3 +314,34 @@ def networks_figure(records: Sequence[dict], totals: Sequence[dict]):
     axes[-1][1].axis("off")
     fig.tight_layout()
     return fig
+
+
+def tpu_apps(ax, records: Sequence[dict]):
+    """Per application, stacked bars of the Table 3 cycle shares: the simulation (left) and
+    the paper's counters (right), with the achieved and measured TOPS above them."""
+    parts = [
+        ("useful_macs_pct", "useful MACs"),
+        ("unused_macs_pct", "unused MACs"),
+        ("weight_stall_pct", "weight stall"),
+        ("weight_shift_pct", "weight shift"),
+        ("non_matrix_pct", "non-matrix (idle)"),
+    ]
+    colors = ["tab:green", "tab:olive", "tab:red", "tab:orange", "tab:gray"]
+    width = 0.38
+    for i, record in enumerate(records):
+        for offset, prefix, tops in ((-width / 2, "", record["tops"]),
+                                     (width / 2, "paper_", record["paper_tops"])):  # fmt: skip
+            bottom = 0.0
+            for (key, label), color in zip(parts, colors, strict=True):
+                value = record[prefix + key]
+                ax.bar(i + offset, value, width * 0.95, bottom=bottom, color=color,
+                       hatch="//" if prefix else None, edgecolor="white",
+                       label=label if i == 0 and not prefix else None)  # fmt: skip
+                bottom += value
+            ax.text(i + offset, bottom + 1, f"{tops:.1f}", ha="center", fontsize=7)
+    ax.set_xticks(range(len(records)), [r["app"] for r in records])
+    ax.set_ylabel("% of cycles (left: simulated, right, hatched: paper's counters)")
+    ax.set_ylim(0, 125)
+    ax.legend(fontsize=7, loc="upper center", ncols=5)
+    ax.set_title("TPU v1 applications: cycle shares and TOPS (above the bars)")
+    return ax

@@ -219,7 +219,11 @@ class MatrixOp:
 
     The activation unit then turns every row of results in the accumulators into the layer's
     outputs in the unified buffer (bias, nonlinearity), ``ceil(n / activation_lanes)`` cycles
-    per row of ``m`` per GEMM. A convolution is the GEMM of its im2col lowering.
+    per row of ``m`` per GEMM. A convolution is the GEMM of its im2col lowering; its
+    ``input_values`` are those of its input map, which the unified buffer holds and the data
+    setup lowers on the way into the array (default ``m * k``: a fully connected layer's).
+    With ``same_inputs`` the op reads the inputs of the op before it, not its outputs (one of
+    an LSTM's gates after another), so it does not wait for them.
     """
 
     m: int
@@ -227,9 +231,20 @@ class MatrixOp:
     n: int
     count: int = 1
     name: str = ""
+    input_values: int | None = None
+    same_inputs: bool = False
 
     def __post_init__(self):
         set_positive_ints(self, "m", "k", "n", "count")
+        if not isinstance(self.same_inputs, bool):
+            raise ValueError(f"same_inputs must be True or False, got {self.same_inputs!r}")
+        if self.input_values is not None:
+            set_positive_ints(self, "input_values")
+
+    @property
+    def inputs(self) -> int:
+        """Values of the op's inputs in the unified buffer (and from the host, if first)."""
+        return self.m * self.k if self.input_values is None else self.input_values
 
 
 @dataclass(frozen=True)
@@ -308,7 +323,8 @@ class _Schedule:
 def _schedule(
     config: TPUConfig, ops: Sequence[MatrixOp | VectorOp], inputs_in_buffer: bool, activate: bool
 ) -> _Schedule:
-    """Time ``ops``, each reading the previous one's results, on one timeline.
+    """Time ``ops``, each reading the previous one's results (or, ``same_inputs``, its
+    inputs), on one timeline.
 
     All matrix ops' weight tiles form one stream through DRAM and the weight FIFO, so the
     FIFO prefetches the next layer's tiles while the current layer computes or waits (up to its
@@ -351,7 +367,8 @@ def _schedule(
                 unit = chunk_rows * math.ceil(op.n / lanes) if activate else 0
                 groups[j].append((base + (c + 1) * per_chunk - 1, unit))
             if j == 0 and from_host:
-                row_bytes = op.k * fmt.operand_bytes
+                # the inputs arrive in order; a fold waits for the share of them its rows need
+                row_bytes = op.inputs * fmt.operand_bytes / op.m
                 host_ready += [math.ceil(end * row_bytes / host) for end in table[:, 1].tolist()]
     if not lengths:
         raise ValueError("a program needs at least one matrix op")
@@ -387,7 +404,7 @@ def _schedule(
         if j == 0:
             kinds[f] = "input_stall_cycles"
             return host_ready[f] if host_ready else 0
-        if first_fold[j] == f:
+        if first_fold[j] == f and not ops[j].same_inputs:
             finish(j, times)
             kinds[f] = "raw_stall_cycles"
             return state["ready"]
@@ -456,11 +473,14 @@ class TPU:
     def __init__(self, config: TPUConfig | None = None):
         self.config = TPUConfig() if config is None else config
 
-    def _check_fits(self, m: int, k: int, n: int, out_bytes: int, count: int = 1) -> None:
-        """Refuse a GEMM whose activations and results do not fit the unified buffer, or whose
-        weights do not fit the weight memory."""
+    def _check_fits(
+        self, m: int, k: int, n: int, out_bytes: int, count: int = 1, inputs: int | None = None
+    ) -> None:
+        """Refuse a GEMM whose activations (``inputs`` values, default ``m * k``) and results
+        do not fit the unified buffer, or whose weights do not fit the weight memory."""
         memory, fmt = self.config.memory, FORMATS[self.config.dtype]
-        needed = m * k * fmt.operand_bytes + count * m * n * out_bytes
+        inputs = m * k if inputs is None else inputs
+        needed = inputs * fmt.operand_bytes + count * m * n * out_bytes
         if needed > memory.unified_buffer_bytes:
             raise ValueError(
                 f"({m}, {k}) @ ({k}, {n}) needs {needed:,} bytes of activations and results, "
@@ -531,7 +551,7 @@ class TPU:
             if not isinstance(op, MatrixOp | VectorOp):
                 raise ValueError(f"a program holds MatrixOp and VectorOp, got {op!r}")
             if isinstance(op, MatrixOp):
-                self._check_fits(op.m, op.k, op.n, fmt.operand_bytes, op.count)
+                self._check_fits(op.m, op.k, op.n, fmt.operand_bytes, op.count, op.inputs)
         timing = _schedule(config, ops, inputs_in_buffer, activate=True)
         matrices = [op for op in ops if isinstance(op, MatrixOp)]
         reports = []

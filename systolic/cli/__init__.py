@@ -20,7 +20,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from systolic.cli import compare, gemm, infer, roofline, rtl, train, workloads
+from systolic.cli import compare, gemm, infer, roofline, rtl, tpu_apps, train, workloads
 from systolic.cli.common import Parser
 
 #: the commands, in the order ``systolic --help`` lists them
@@ -30,6 +30,7 @@ COMMANDS = {
     "train": train,
     "infer": infer,
     "roofline": roofline,
+    "tpu-apps": tpu_apps,
     "rtl": rtl,
     "workloads": workloads,
 }
