@@ -31,6 +31,11 @@ def add_parser(commands) -> None:
         help="the activation unit's latency in cycles (default: the preset's; not published "
         "for the TPU v1, 32 assumed)",
     )  # fmt: skip
+    apps.add_argument(
+        "--energy", metavar="PRESET|FILE.toml", default=None,
+        help="price every run: energy, average power and TOPS/W (presets: horowitz45, "
+        "tpu_v1_28nm; see systolic/energy.py)",
+    )  # fmt: skip
     apps.add_argument("--json", action="store_true", help="print one JSON record per application")
     apps.add_argument("--plot", metavar="PNG", help="draw the cycle shares beside the paper's")
 
@@ -40,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from systolic.networks import tpu_v1_apps
     from systolic.tpu import PRESETS
 
+    from systolic import energy
+
     names = tpu_v1_apps.check_names(args.apps or list(tpu_v1_apps.APPS))
+    prices = energy.table(args.energy) if args.energy is not None else None
     plot = check_output_file(args.plot, "--plot") if args.plot is not None else None
     config = PRESETS[args.preset]()
     changes = {}
@@ -49,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.activation_latency is not None:
         changes["activation_latency_cycles"] = args.activation_latency
     config = dataclasses.replace(config, **changes)  # validated: a bad mix is a ValueError
-    records = tpu_v1_apps.run(names, config)
+    records = tpu_v1_apps.run(names, config, prices)
     if plot is not None:
         import matplotlib
 

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 from systolic.conv import ConvShape
+from systolic.energy import EnergyTable, price
 from systolic.tpu import TPU, MatrixOp, TPUConfig, VectorOp, achieved_ops_per_s, table3
 
 
@@ -230,8 +231,14 @@ def check_names(names: list[str]) -> list[str]:
     return [name for name in APPS if name in wanted]
 
 
-def run(names: list[str] | None = None, config: TPUConfig | None = None) -> list[dict]:
+def run(
+    names: list[str] | None = None,
+    config: TPUConfig | None = None,
+    prices: EnergyTable | None = None,
+) -> list[dict]:
     """Run the applications on ``config`` (default: the TPU v1 in int8); one record each.
+    With ``prices``, each record also holds the run's energy (``systolic.energy.price``:
+    ``energy_pj``, its ``*_energy_pj`` components, ``power_w``, ``tops_per_w``).
 
     Records hold ``app``, ``tops``, ``paper_tops``, ``ratio`` (``tops / paper_tops``),
     ``total_cycles``, ``batch``, ``weights``, ``macs_per_weight_byte`` (ours and the
@@ -266,6 +273,9 @@ def run(names: list[str] | None = None, config: TPUConfig | None = None) -> list
         record.update(report.to_dict())
         record.update(table3(report))
         record.update({f"paper_{key}": getattr(paper, key) for key in CATEGORIES})
+        if prices is not None:
+            record["energy_table"] = prices.name
+            record.update(price(report, prices, config.dtype, config.clock_mhz))
         records.append(record)
     return records
 
@@ -285,4 +295,12 @@ def format_table(records: list[dict]) -> str:
             f"{r['app']:<6} {r['tops']:>6.1f} {r['paper_tops']:>6.1f} {r['ratio']:>6.2f}  {shares}"
         )
     lines.append("Table 3 shares in % of cycles, ours / the paper's counters (Jouppi et al. 2017)")
+    if records and "power_w" in records[0]:
+        lines.append(f"energy ({records[0]['energy_table']}):")
+        for r in records:
+            lines.append(
+                f"{r['app']:<6} {r['energy_pj'] / 1e6:>10,.1f} uJ per batch  "
+                f"{r['power_w']:>6.1f} W  {r['tops_per_w']:>6.2f} TOPS/W  "
+                f"{r['pj_per_mac']:>6.2f} pJ/MAC"
+            )
     return "\n".join(lines)

@@ -76,3 +76,17 @@ def test_networks_script_writes_totals_per_network(tmp_path, values):
     chosen = [r for r in lenet if (r["dataflow"], r["rows"]) == (first["dataflow"], first["rows"])]
     assert int(first["total_cycles"]) == sum(int(r["total_cycles"]) for r in chosen)
     assert (tmp_path / "networks.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tpu_v1_apps_script_writes_csv_json_png_and_the_sensitivity(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(SIMS / "tpu_v1_apps.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "tpu_v1_apps.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["app"] for row in rows] == ["MLP0", "MLP1", "LSTM0", "LSTM1", "CNN0", "CNN1"]
+    assert (tmp_path / "tpu_v1_apps.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "tpu_v1_apps.json").exists()
+    assert "edge tiles read partially" in run.stdout

@@ -104,3 +104,12 @@ def test_tpu_apps_command_json_and_plot(tmp_path, capsys):
     assert main(["tpu-apps", "cnn0"]) == 0
     table = capsys.readouterr().out
     assert "CNN0" in table and "86.0" in table and "MLP0" not in table
+
+
+def test_tpu_apps_priced_with_an_energy_table(capsys):
+    assert main(["tpu-apps", "CNN0", "--energy", "tpu_v1_28nm", "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    parts = sum(v for k, v in record.items() if k.endswith("_energy_pj"))
+    assert parts == pytest.approx(record["energy_pj"])
+    assert record["energy_table"] == "tpu_v1_28nm" and 20 < record["power_w"] < 80
+    assert record["tops_per_w"] == pytest.approx(record["tops"] / record["power_w"])

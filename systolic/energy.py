@@ -1,0 +1,241 @@
+"""Energy and area: a Report's counts priced with a table of per-action energies.
+
+::
+
+    Report (counts: MACs, PE-cycles, bytes per memory)  x  EnergyTable (pJ per action)
+        -> energy_pj = mac + idle + unified buffer + accumulators + weight FIFO + DRAM
+
+The Report never holds a price: the same run can be priced under several tables. Every number
+in a preset has its source next to it. What is priced (the counts are the Report's):
+
+- ``mac_energy_pj``: ``macs`` times one multiply and one accumulate add in the run's format;
+- ``idle_energy_pj``: clock and leakage, ``pe_count * total_cycles`` PE-cycles, busy or not;
+- ``ub_energy_pj``: unified-buffer bytes read into the array (``act_read_bytes``) and written
+  back by the activation unit (``ub_write_bytes``);
+- ``acc_energy_pj``: accumulator bytes written (``acc_write_bytes``) and read
+  (``acc_read_bytes``);
+- ``fifo_energy_pj``: weight-FIFO bytes written from DRAM (``dram_read_bytes``) and read into
+  the array (``weight_read_bytes``);
+- ``dram_energy_pj``: ``dram_read_bytes`` read from the weight memory.
+
+Not priced yet, because the Report does not count them yet: the array's register writes and
+wires, and the host interface's bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from systolic.numerics import FORMATS
+from systolic.report import Report
+
+
+@dataclass(frozen=True)
+class EnergyTable:
+    """Energies in pJ per action (per byte for memories) and areas in square micrometres.
+
+    ``mac_pj`` and ``mac_um2`` map every format of ``systolic.numerics.FORMATS`` to one
+    multiply plus one accumulate add in that format; ``sram_um2_per_byte`` is the area of a
+    byte of on-chip SRAM (unified buffer, accumulators, weight FIFO).
+    """
+
+    name: str
+    mac_pj: dict[str, float]
+    mac_um2: dict[str, float]
+    idle_pj_per_pe_cycle: float
+    ub_pj_per_byte: float
+    acc_pj_per_byte: float
+    fifo_pj_per_byte: float
+    dram_pj_per_byte: float
+    sram_um2_per_byte: float
+
+    def __post_init__(self):
+        for name in ("mac_pj", "mac_um2"):
+            table = getattr(self, name)
+            if not isinstance(table, dict):
+                raise ValueError(f"{self.name}: {name} must be a table of formats")
+            for fmt in FORMATS:
+                if fmt not in table:
+                    raise ValueError(f"{self.name}: {name} lacks the format {fmt!r}")
+            for fmt, value in table.items():
+                if fmt not in FORMATS:
+                    valid = ", ".join(FORMATS)
+                    raise ValueError(f"{self.name}: {name}.{fmt}: unknown format; valid: {valid}")
+                _check_value(self.name, f"{name}.{fmt}", value)
+        for spec in fields(self):
+            if spec.name not in ("name", "mac_pj", "mac_um2"):
+                _check_value(self.name, spec.name, getattr(self, spec.name))
+
+
+def _check_value(source: str, key: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{source}: {key} must be a finite number >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{source}: {key} must be a finite number >= 0, got {value!r}")
+
+
+# Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm:
+# int8 add 0.03 pJ / 36 um2, int8 multiply 0.2 pJ / 282 um2, int32 add 0.1 pJ / 137 um2,
+# fp16 add 0.4 pJ / 1360 um2, fp16 multiply 1.1 pJ / 1640 um2, fp32 add 0.9 pJ / 4184 um2,
+# fp32 multiply 3.7 pJ / 7700 um2; 64-bit SRAM reads 10 pJ (8 KB), 20 pJ (32 KB), 100 pJ
+# (1 MB); 64-bit DRAM reads 1.3-2.6 nJ.
+_H45 = {
+    "int8_mul": (0.2, 282.0),
+    "int32_add": (0.1, 137.0),
+    "fp16_mul": (1.1, 1640.0),
+    "fp32_add": (0.9, 4184.0),
+    "fp32_mul": (3.7, 7700.0),
+}
+
+
+def _mac(mul: str, add: str, index: int) -> float:
+    return _H45[mul][index] + _H45[add][index]
+
+
+def _derived_mul(mantissa_bits: int, index: int) -> float:
+    """A multiplier's energy or area grows with the square of its mantissa width (an array
+    multiplier): scaled from Horowitz's fp32 multiply (24-bit mantissa). Assumed for the
+    formats his table lacks: bf16 (8 bits), fp64 (53 bits)."""
+    return _H45["fp32_mul"][index] * (mantissa_bits / 24) ** 2
+
+
+def _horowitz45_macs(index: int) -> dict[str, float]:
+    # accumulators: int32 for int8, fp32 for fp32, bf16 and fp16 (systolic.numerics); fp64
+    # adds assumed at twice the fp32 add (a 64-bit adder, linear in width)
+    return {
+        "int8": _mac("int8_mul", "int32_add", index),
+        "fp16": _mac("fp16_mul", "fp32_add", index),
+        "bf16": _derived_mul(8, index) + _H45["fp32_add"][index],
+        "fp32": _mac("fp32_mul", "fp32_add", index),
+        "fp64": _derived_mul(53, index) + 2 * _H45["fp32_add"][index],
+    }
+
+
+#: the TPU v1's idle power per PE-cycle: 28 W idle (Jouppi et al. 2017, Table 2) over
+#: 65,536 PEs at 700 MHz, all of the chip's idle power charged to its PEs (28 nm)
+TPU_V1_IDLE_PJ_PER_PE_CYCLE = 28.0 / (65_536 * 700e6) * 1e12
+
+#: Stillmaker and Baas, "Scaling equations for the accurate prediction of CMOS device
+#: performance from 180 nm to 7 nm", Integration 2017: on-chip energy from 45 nm to 28 nm
+ENERGY_45_TO_28 = 0.51
+#: area from 45 nm to 28 nm: ideal scaling with the square of the feature size (assumed)
+AREA_45_TO_28 = (28 / 45) ** 2
+
+
+def horowitz45() -> EnergyTable:
+    """45 nm, Horowitz's ISSCC 2014 table. Memories per byte: the unified buffer and the
+    weight FIFO priced as 1 MB SRAM banks (100 pJ per 64 bits), the accumulators as 32 KB banks
+    (20 pJ: 16 KiB per column on the TPU v1); DRAM at 2.6 nJ per 64 bits, the upper end of the
+    table's range (commodity DDR3, as the TPU v1's). Idle: the TPU v1's per-PE idle energy
+    scaled back to 45 nm. SRAM area: 0.6 um2 per bit (a 45 nm 6T cell of about 0.3 um2,
+    doubled for the periphery; assumed)."""
+    return EnergyTable(
+        name="horowitz45",
+        mac_pj=_horowitz45_macs(0),
+        mac_um2=_horowitz45_macs(1),
+        idle_pj_per_pe_cycle=TPU_V1_IDLE_PJ_PER_PE_CYCLE / ENERGY_45_TO_28,
+        ub_pj_per_byte=100 / 8,
+        acc_pj_per_byte=20 / 8,
+        fifo_pj_per_byte=100 / 8,
+        dram_pj_per_byte=2600 / 8,
+        sram_um2_per_byte=8 * 0.6,
+    )
+
+
+def tpu_v1_28nm() -> EnergyTable:
+    """:func:`horowitz45` scaled to the TPU v1's 28 nm: on-chip energies by
+    :data:`ENERGY_45_TO_28`, areas by :data:`AREA_45_TO_28`; DRAM not scaled (off chip); idle
+    the TPU v1's measured idle power per PE-cycle."""
+    base = horowitz45()
+    return EnergyTable(
+        name="tpu_v1_28nm",
+        mac_pj={fmt: v * ENERGY_45_TO_28 for fmt, v in base.mac_pj.items()},
+        mac_um2={fmt: v * AREA_45_TO_28 for fmt, v in base.mac_um2.items()},
+        idle_pj_per_pe_cycle=TPU_V1_IDLE_PJ_PER_PE_CYCLE,
+        ub_pj_per_byte=base.ub_pj_per_byte * ENERGY_45_TO_28,
+        acc_pj_per_byte=base.acc_pj_per_byte * ENERGY_45_TO_28,
+        fifo_pj_per_byte=base.fifo_pj_per_byte * ENERGY_45_TO_28,
+        dram_pj_per_byte=base.dram_pj_per_byte,
+        sram_um2_per_byte=base.sram_um2_per_byte * AREA_45_TO_28,
+    )
+
+
+PRESETS = {"horowitz45": horowitz45, "tpu_v1_28nm": tpu_v1_28nm}
+
+
+def load_table(path: str | Path) -> EnergyTable:
+    """A user's table from a TOML file with :class:`EnergyTable`'s keys (``name`` optional;
+    ``[mac_pj]`` and ``[mac_um2]`` tables by format). Unknown or missing keys, and negative or
+    non-finite values, are errors naming the file and the key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not TOML: {error}") from None
+    keys = [spec.name for spec in fields(EnergyTable)]
+    for key in data:
+        if key not in keys:
+            raise ValueError(f"{path}: unknown key {key!r}; valid: {', '.join(keys)}")
+    data.setdefault("name", path.stem)
+    for key in keys:
+        if key not in data:
+            raise ValueError(f"{path}: missing key {key!r}")
+    try:
+        return EnergyTable(**{**data, "name": str(path)})
+    except ValueError as error:
+        raise ValueError(str(error)) from None
+
+
+def table(spec: str) -> EnergyTable:
+    """A preset by name, or a ``.toml`` file; an unknown name lists the presets."""
+    if spec in PRESETS:
+        return PRESETS[spec]()
+    if spec.endswith(".toml"):
+        return load_table(spec)
+    raise ValueError(f"unknown energy table {spec!r}; presets: {', '.join(PRESETS)}, or a .toml")
+
+
+def price(
+    report: Report, energy: EnergyTable, dtype: str, clock_mhz: float | None = None
+) -> dict[str, float]:
+    """The energy of ``report``'s run in ``dtype`` under ``energy`` (see the module docstring).
+
+    Returns ``energy_pj``, its components ending in ``_energy_pj`` (they sum to it) and
+    ``pj_per_mac``; with ``clock_mhz``, also ``seconds``, ``power_w`` (average over the run)
+    and ``tops_per_w`` (2 operations per MAC).
+    """
+    if dtype not in FORMATS:
+        raise ValueError(f"unknown dtype {dtype!r}; valid: {', '.join(FORMATS)}")
+    parts = {
+        "mac_energy_pj": report.macs * energy.mac_pj[dtype],
+        "idle_energy_pj": report.pe_count * report.total_cycles * energy.idle_pj_per_pe_cycle,
+        "ub_energy_pj": (report.act_read_bytes + report.ub_write_bytes) * energy.ub_pj_per_byte,
+        "acc_energy_pj": (report.acc_write_bytes + report.acc_read_bytes)
+        * energy.acc_pj_per_byte,
+        "fifo_energy_pj": (report.dram_read_bytes + report.weight_read_bytes)
+        * energy.fifo_pj_per_byte,
+        "dram_energy_pj": report.dram_read_bytes * energy.dram_pj_per_byte,
+    }
+    total = sum(parts.values())
+    out = {"energy_pj": total, **parts}
+    out["pj_per_mac"] = total / report.macs if report.macs else math.inf
+    if clock_mhz is not None:
+        seconds = report.total_cycles / (clock_mhz * 1e6)
+        out["seconds"] = seconds
+        out["power_w"] = total * 1e-12 / seconds if seconds else 0.0
+        out["tops_per_w"] = 2 * report.macs / (total * 1e-12) / 1e12 if total else 0.0
+    return out
+
+
+def area_mm2(energy: EnergyTable, rows: int, cols: int, dtype: str, sram_bytes: int = 0) -> dict:
+    """Area of a ``rows x cols`` array of ``dtype`` MAC units and ``sram_bytes`` of on-chip
+    buffers: ``array_mm2``, ``sram_mm2`` and their sum ``area_mm2``. The MAC units only: the
+    PEs' registers and wiring are not in the table (``systolic rtl synth`` counts them)."""
+    array = rows * cols * energy.mac_um2[dtype] / 1e6
+    sram = sram_bytes * energy.sram_um2_per_byte / 1e6
+    return {"array_mm2": array, "sram_mm2": sram, "area_mm2": array + sram}
