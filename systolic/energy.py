@@ -215,8 +215,7 @@ def price(
         "mac_energy_pj": report.macs * energy.mac_pj[dtype],
         "idle_energy_pj": report.pe_count * report.total_cycles * energy.idle_pj_per_pe_cycle,
         "ub_energy_pj": (report.act_read_bytes + report.ub_write_bytes) * energy.ub_pj_per_byte,
-        "acc_energy_pj": (report.acc_write_bytes + report.acc_read_bytes)
-        * energy.acc_pj_per_byte,
+        "acc_energy_pj": (report.acc_write_bytes + report.acc_read_bytes) * energy.acc_pj_per_byte,
         "fifo_energy_pj": (report.dram_read_bytes + report.weight_read_bytes)
         * energy.fifo_pj_per_byte,
         "dram_energy_pj": report.dram_read_bytes * energy.dram_pj_per_byte,

@@ -42,10 +42,9 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``tpu-apps``; return the exit status."""
+    from systolic import energy
     from systolic.networks import tpu_v1_apps
     from systolic.tpu import PRESETS
-
-    from systolic import energy
 
     names = tpu_v1_apps.check_names(args.apps or list(tpu_v1_apps.APPS))
     prices = energy.table(args.energy) if args.energy is not None else None

@@ -51,8 +51,10 @@ def test_with_no_work_only_the_idle_term_remains():
     idle = Report(rows=4, cols=4, total_cycles=7, weight_load_cycles=0, compute_cycles=0,
                   fill_drain_cycles=7, macs=0, folds=0)  # fmt: skip
     out = energy.price(idle, energy.horowitz45(), "int8")
-    assert out["energy_pj"] == out["idle_energy_pj"] == pytest.approx(
-        16 * 7 * energy.horowitz45().idle_pj_per_pe_cycle
+    assert (
+        out["energy_pj"]
+        == out["idle_energy_pj"]
+        == pytest.approx(16 * 7 * energy.horowitz45().idle_pj_per_pe_cycle)
     )
     assert out["pj_per_mac"] == math.inf
 
