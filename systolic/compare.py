@@ -4,7 +4,8 @@ Every GEMM gets random standard-normal operands (the same ones for every dataflo
 from one seed), runs on the fast engine, and is compared with NumPy. One record per
 layer x dataflow x array size holds the Report's stable fields plus ``layer``, ``dataflow``,
 ``rows``, ``cols``, ``m``, ``k``, ``n`` and ``scalesim_cycles`` (SCALE-Sim's figure for the same
-run, see ``systolic.scalesim``).
+run, see ``systolic.scalesim``). Priced with an energy table (``energy=``), records also hold
+:data:`ENERGY_FIELDS` (``systolic.energy.price``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from systolic.api import check_run, estimate, matmul
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.conv import check_conv, conv2d, conv_estimate
+from systolic.energy import ENERGY_COMPONENTS, EnergyTable, price
 from systolic.files import atomic_write
 from systolic.limits import check_memory
 from systolic.report import Report
@@ -34,6 +36,8 @@ FIELDS = (
     "act_read_bytes", "weight_read_bytes", "acc_write_bytes", "acc_read_bytes",
     "max_abs_error", "max_rel_error", "exact", "scalesim_cycles",
 )  # fmt: skip
+#: the energy of a record priced with a table, in pJ (components sum to ``energy_pj``)
+ENERGY_FIELDS = ("energy_pj", *ENERGY_COMPONENTS, "pj_per_mac")
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
@@ -69,6 +73,7 @@ def compare(
     seed: int = 0,
     progress: Callable[[], None] | None = None,
     values: bool = True,
+    energy: EnergyTable | None = None,
 ) -> list[dict]:
     """Run every layer (GEMM or convolution) on every dataflow and array size; one record each
     (see module doc). A convolution's ``m``, ``k`` and ``n`` are those of each group's GEMM
@@ -77,7 +82,8 @@ def compare(
     (``api.estimate``), and the error fields are None.
 
     ``weight_load`` applies to the dataflows with a stationary tile (WS, IS); output-stationary
-    runs are always serial. ``progress`` is called after each run.
+    runs are always serial. ``progress`` is called after each run. ``energy`` prices every
+    run (:data:`ENERGY_FIELDS`).
     """
     configs = []
     for rows, cols in sizes:
@@ -85,7 +91,7 @@ def compare(
             mode = WeightLoad.SERIAL if flow is Dataflow.OS else weight_load
             configs.append(ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, dtype=dtype))
     if not values:
-        return _estimates(gemms, configs, progress)
+        return _estimates(gemms, configs, progress, energy)
     # every run is checked (sizes, cycles, memory, time) before any operand is made
     for config in configs:
         for layer in gemms:
@@ -110,15 +116,18 @@ def compare(
                                    groups=shape.groups, config=config)  # fmt: skip
             else:
                 _, report = matmul(a, b, config)
-            records.append(_record(layer, config, report))
+            records.append(_record(layer, config, report, energy))
             if progress is not None:
                 progress()
     return records
 
 
-def _record(layer: Layer, config: ArrayConfig, report: Report) -> dict:
+def _record(
+    layer: Layer, config: ArrayConfig, report: Report, energy: EnergyTable | None = None
+) -> dict:
     """One record of :func:`compare`: the layer, its GEMM sizes (each group's, for a
-    convolution), the Report's stable fields and SCALE-Sim's figure."""
+    convolution), the Report's stable fields, SCALE-Sim's figure and, with ``energy``, the
+    run's price."""
     if isinstance(layer, ConvLayer):
         (m, k, n), scalesim = layer.shape.gemm, scalesim_conv_cycles(layer, config)
     else:
@@ -126,7 +135,10 @@ def _record(layer: Layer, config: ArrayConfig, report: Report) -> dict:
         scalesim = scalesim_cycles(m, k, n, config)
     record = {"layer": layer.name, "dataflow": config.dataflow.value, "m": m, "k": k, "n": n}
     record.update(**report.to_dict(), scalesim_cycles=scalesim)
-    return {name: record[name] for name in FIELDS}
+    if energy is None:
+        return {name: record[name] for name in FIELDS}
+    record.update(price(report, energy, config.dtype))
+    return {name: record[name] for name in (*FIELDS, *ENERGY_FIELDS)}
 
 
 def run_id(records: Sequence[dict]) -> str:
@@ -136,7 +148,9 @@ def run_id(records: Sequence[dict]) -> str:
     return digest.hexdigest()[:12]
 
 
-def _estimates(layers: Sequence[Layer], configs: list[ArrayConfig], progress) -> list[dict]:
+def _estimates(
+    layers: Sequence[Layer], configs: list[ArrayConfig], progress, energy: EnergyTable | None
+) -> list[dict]:
     """The records of :func:`compare` from the closed forms alone."""
     records = []
     for config in configs:
@@ -150,7 +164,7 @@ def _estimates(layers: Sequence[Layer], configs: list[ArrayConfig], progress) ->
                 raise ValueError(
                     f"layer {layer.name!r} on {config.dataflow.value}: {error}"
                 ) from None
-            records.append(_record(layer, config, report))
+            records.append(_record(layer, config, report, energy))
             if progress is not None:
                 progress()
     return records
@@ -168,9 +182,11 @@ def _operand_shapes(layer: Layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def write_csv(records: Sequence[dict], path, run: str | None = None) -> None:
-    """Write the records as CSV with the columns of :data:`FIELDS` (and a ``run`` column
-    naming the set, when given), atomically."""
-    fields = [*FIELDS, "run"] if run is not None else list(FIELDS)
+    """Write the records as CSV with the columns of :data:`FIELDS` (then
+    :data:`ENERGY_FIELDS`, when priced, and a ``run`` column naming the set, when given),
+    atomically."""
+    fields = list(records[0]) if records else list(FIELDS)
+    fields += ["run"] if run is not None else []
 
     def write(handle):
         writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
@@ -200,6 +216,8 @@ def totals(records: Sequence[dict]) -> list[dict]:
         "total_cycles", "compute_cycles", "macs", "act_read_bytes", "weight_read_bytes",
         "acc_write_bytes", "acc_read_bytes", "scalesim_cycles",
     )  # fmt: skip
+    if records and "energy_pj" in records[0]:
+        summed += ("energy_pj", *ENERGY_COMPONENTS)
     groups: dict[tuple, list[dict]] = {}
     for record in records:
         key = (record["dataflow"], record["rows"], record["cols"])
@@ -211,6 +229,8 @@ def totals(records: Sequence[dict]) -> list[dict]:
         pes = rows * cols
         total["utilization"] = total["macs"] / (pes * total["total_cycles"])
         total["mapping_efficiency"] = total["macs"] / (pes * total["compute_cycles"])
+        if "energy_pj" in total:
+            total["pj_per_mac"] = total["energy_pj"] / total["macs"]
         errors = [r["max_abs_error"] for r in group if r["max_abs_error"] is not None]
         total["max_abs_error"] = max(errors) if errors else None
         out.append(total)

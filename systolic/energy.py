@@ -16,10 +16,10 @@ in a preset has its source next to it. What is priced (the counts are the Report
   (``acc_read_bytes``);
 - ``fifo_energy_pj``: weight-FIFO bytes written from DRAM (``dram_read_bytes``) and read into
   the array (``weight_read_bytes``);
-- ``dram_energy_pj``: ``dram_read_bytes`` read from the weight memory.
-
-Not priced yet, because the Report does not count them yet: the array's register writes and
-wires, and the host interface's bytes.
+- ``dram_energy_pj``: ``dram_read_bytes`` read from the weight memory;
+- ``register_energy_pj``: the array's register writes, each moving a value from a
+  neighbouring PE (operands and weights at operand width, partial sums at accumulator width);
+- ``host_energy_pj``: ``host_read_bytes``, read from the host's memory.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class EnergyTable:
 
     ``mac_pj`` and ``mac_um2`` map every format of ``systolic.numerics.FORMATS`` to one
     multiply plus one accumulate add in that format; ``sram_um2_per_byte`` is the area of a
-    byte of on-chip SRAM (unified buffer, accumulators, weight FIFO).
+    byte of on-chip SRAM (unified buffer, accumulators, weight FIFO); ``nand2_um2`` the area
+    of a two-input NAND gate, to turn ``systolic rtl synth``'s NAND2 equivalents into area.
     """
 
     name: str
@@ -50,7 +51,10 @@ class EnergyTable:
     acc_pj_per_byte: float
     fifo_pj_per_byte: float
     dram_pj_per_byte: float
+    register_pj_per_byte: float
+    host_pj_per_byte: float
     sram_um2_per_byte: float
+    nand2_um2: float
 
     def __post_init__(self):
         for name in ("mac_pj", "mac_um2"):
@@ -129,9 +133,17 @@ def horowitz45() -> EnergyTable:
     """45 nm, Horowitz's ISSCC 2014 table. Memories per byte: the unified buffer and the
     weight FIFO priced as 1 MB SRAM banks (100 pJ per 64 bits), the accumulators as 32 KB banks
     (20 pJ: 16 KiB per column on the TPU v1); DRAM at 2.6 nJ per 64 bits, the upper end of the
-    table's range (commodity DDR3, as the TPU v1's). Idle: the TPU v1's per-PE idle energy
+    table's range (commodity DDR3, as the TPU v1's); the host's bytes at the same DRAM
+    figure (read from the host's memory; the PCIe link's own energy is not included). A
+    register write of one byte from a neighbouring PE: priced as an 8-bit add, 0.03 pJ
+    (assumed: eight flip-flops and a short wire switch about the capacitance of an 8-bit
+    adder; their clocking is already in the idle term). Eyeriss's network-on-chip figure
+    (Chen, Emer and Sze, ISCA 2016: a PE-to-PE move costs 2 MACs) is for a routed network,
+    not a neighbour register; with it a register byte would cost 0.6 pJ, 20 times more (the
+    README shows what that changes). Idle: the TPU v1's per-PE idle energy
     scaled back to 45 nm. SRAM area: 0.6 um2 per bit (a 45 nm 6T cell of about 0.3 um2,
-    doubled for the periphery; assumed)."""
+    doubled for the periphery; assumed). A NAND2: 0.798 um2, the NAND2_X1 cell of the Nangate
+    45 nm Open Cell Library."""
     return EnergyTable(
         name="horowitz45",
         mac_pj=_horowitz45_macs(0),
@@ -141,7 +153,10 @@ def horowitz45() -> EnergyTable:
         acc_pj_per_byte=20 / 8,
         fifo_pj_per_byte=100 / 8,
         dram_pj_per_byte=2600 / 8,
+        register_pj_per_byte=0.03,  # Horowitz's int8 add
+        host_pj_per_byte=2600 / 8,
         sram_um2_per_byte=8 * 0.6,
+        nand2_um2=0.798,
     )
 
 
@@ -159,11 +174,26 @@ def tpu_v1_28nm() -> EnergyTable:
         acc_pj_per_byte=base.acc_pj_per_byte * ENERGY_45_TO_28,
         fifo_pj_per_byte=base.fifo_pj_per_byte * ENERGY_45_TO_28,
         dram_pj_per_byte=base.dram_pj_per_byte,
+        register_pj_per_byte=base.register_pj_per_byte * ENERGY_45_TO_28,
+        host_pj_per_byte=base.host_pj_per_byte,
         sram_um2_per_byte=base.sram_um2_per_byte * AREA_45_TO_28,
+        nand2_um2=base.nand2_um2 * AREA_45_TO_28,
     )
 
 
 PRESETS = {"horowitz45": horowitz45, "tpu_v1_28nm": tpu_v1_28nm}
+
+#: the components of :func:`price`, in the order plots stack them
+ENERGY_COMPONENTS = (
+    "mac_energy_pj",
+    "register_energy_pj",
+    "idle_energy_pj",
+    "acc_energy_pj",
+    "ub_energy_pj",
+    "fifo_energy_pj",
+    "dram_energy_pj",
+    "host_energy_pj",
+)
 
 
 def load_table(path: str | Path) -> EnergyTable:
@@ -219,7 +249,10 @@ def price(
         "fifo_energy_pj": (report.dram_read_bytes + report.weight_read_bytes)
         * energy.fifo_pj_per_byte,
         "dram_energy_pj": report.dram_read_bytes * energy.dram_pj_per_byte,
+        "register_energy_pj": register_bytes(report, dtype) * energy.register_pj_per_byte,
+        "host_energy_pj": report.host_read_bytes * energy.host_pj_per_byte,
     }
+    parts = {name: parts[name] for name in ENERGY_COMPONENTS}
     total = sum(parts.values())
     out = {"energy_pj": total, **parts}
     out["pj_per_mac"] = total / report.macs if report.macs else math.inf
@@ -231,6 +264,14 @@ def price(
     return out
 
 
+def register_bytes(report: Report, dtype: str) -> int:
+    """Bytes written into the array's registers: operands and weights at operand width,
+    partial sums at accumulator width."""
+    fmt = FORMATS[dtype]
+    moved = report.operand_register_writes + report.weight_register_writes
+    return moved * fmt.operand_bytes + report.psum_register_writes * fmt.acc_bytes
+
+
 def area_mm2(energy: EnergyTable, rows: int, cols: int, dtype: str, sram_bytes: int = 0) -> dict:
     """Area of a ``rows x cols`` array of ``dtype`` MAC units and ``sram_bytes`` of on-chip
     buffers: ``array_mm2``, ``sram_mm2`` and their sum ``area_mm2``. The MAC units only: the
@@ -238,3 +279,13 @@ def area_mm2(energy: EnergyTable, rows: int, cols: int, dtype: str, sram_bytes: 
     array = rows * cols * energy.mac_um2[dtype] / 1e6
     sram = sram_bytes * energy.sram_um2_per_byte / 1e6
     return {"array_mm2": array, "sram_mm2": sram, "area_mm2": array + sram}
+
+
+def synthesized_area_mm2(stats: dict, energy: EnergyTable) -> dict:
+    """Area of a design synthesized by ``systolic rtl synth`` (its ``stats``): NAND2
+    equivalents times the table's NAND2 area (``synth_area_mm2``), beside the table's own
+    estimate for the same array's int8 MAC units (``table_array_mm2``, registers and control
+    not included) and their ratio."""
+    synth = stats["nand2_equivalents"] * energy.nand2_um2 / 1e6
+    table = area_mm2(energy, stats["rows"], stats["cols"], "int8")["array_mm2"]
+    return {"synth_area_mm2": synth, "table_array_mm2": table, "synth_over_table": synth / table}

@@ -58,17 +58,56 @@ def compare_figure(records: Sequence[dict]):
 
     sizes = list(dict.fromkeys((r["rows"], r["cols"]) for r in records))
     layers = len({r["layer"] for r in records})
+    priced = bool(records) and "energy_pj" in records[0]
+    panels = 3 if priced else 2
     fig, axes = plt.subplots(
-        len(sizes), 2, figsize=(6 + 0.9 * layers, 3.6 * len(sizes)), squeeze=False
-    )
-    for (rows, cols), (left, right) in zip(sizes, axes, strict=True):
+        len(sizes), panels, figsize=(3 * panels + 0.9 * layers * panels / 2, 3.6 * len(sizes)),
+        squeeze=False,
+    )  # fmt: skip
+    for (rows, cols), row in zip(sizes, axes, strict=True):
         chosen = [r for r in records if (r["rows"], r["cols"]) == (rows, cols)]
-        dataflow_bars(left, chosen, "total_cycles", "cycles").set_title(f"{rows}x{cols} array")
-        dataflow_bars(right, chosen, "utilization", "utilization (MACs / PE-cycles)")
-        right.set_ylim(0, 1)
-        right.set_title(f"{rows}x{cols} array")
+        dataflow_bars(row[0], chosen, "total_cycles", "cycles").set_title(f"{rows}x{cols} array")
+        dataflow_bars(row[1], chosen, "utilization", "utilization (MACs / PE-cycles)")
+        row[1].set_ylim(0, 1)
+        row[1].set_title(f"{rows}x{cols} array")
+        if priced:
+            energy_bars(row[2], chosen).set_title(f"{rows}x{cols} array: energy")
     fig.tight_layout()
     return fig
+
+
+def energy_bars(ax, records: Sequence[dict]):
+    """Energy per layer (x) and dataflow (bars side by side), each bar stacked by component
+    (``systolic.energy.ENERGY_COMPONENTS``), for one array size; records priced by
+    ``systolic.compare.compare(..., energy=...)``."""
+    from systolic.energy import ENERGY_COMPONENTS
+
+    layers = list(dict.fromkeys(r["layer"] for r in records))
+    flows = list(dict.fromkeys(r["dataflow"] for r in records))
+    width = 0.8 / len(flows)
+    x = np.arange(len(layers))
+    colors = plt_colors(len(ENERGY_COMPONENTS))
+    hatches = ["", "//", "..", "xx"]
+    for index, flow in enumerate(flows):
+        by_layer = {r["layer"]: r for r in records if r["dataflow"] == flow}
+        bottom = np.zeros(len(layers))
+        for part, color in zip(ENERGY_COMPONENTS, colors, strict=True):
+            values = np.array([by_layer[layer][part] / 1e6 for layer in layers])
+            label = part.removesuffix("_energy_pj") if index == 0 else None
+            ax.bar(x + index * width, values, width, bottom=bottom, color=color, label=label,
+                   hatch=hatches[index % len(hatches)], edgecolor="white")  # fmt: skip
+            bottom += values
+    ax.set_xticks(x + width * (len(flows) - 1) / 2, layers, rotation=30, ha="right")
+    ax.set_ylabel(f"energy, uJ (bars: {', '.join(f.upper() for f in flows)})")
+    ax.legend(fontsize=7, ncols=2)
+    return ax
+
+
+def plt_colors(count: int) -> list:
+    """``count`` distinct colours of matplotlib's tab10 cycle."""
+    import matplotlib
+
+    return [matplotlib.colormaps["tab10"](i % 10) for i in range(count)]
 
 
 def save_figure(fig, path, metadata: dict[str, str] | None = None) -> None:

@@ -29,6 +29,10 @@ _COUNTS = (
     "ub_write_bytes",
     "lowered_act_bytes",
     "ifmap_bytes",
+    "operand_register_writes",
+    "psum_register_writes",
+    "weight_register_writes",
+    "host_read_bytes",
 )
 
 
@@ -127,6 +131,25 @@ class Report:
     ifmap_bytes : int
         Convolutions: bytes of the input feature map itself (``N * C_in * H * W`` operands), what
         the same activations take without the im2col duplication. 0 for a plain GEMM.
+    operand_register_writes : int
+        Writes of a real streaming operand into a PE's register (its valid bit set), one per
+        PE it passes: weight- and input-stationary, every real element of the streamed
+        operand enters its row and moves east through all ``cols`` PEs (``m * k * n_tiles *
+        cols`` in WS; in IS the same with ``m`` and ``n`` swapped); output-stationary, every
+        real element of A passes ``cols`` PEs and every one of B ``rows`` PEs, once per fold.
+    psum_register_writes : int
+        Writes of a valid partial sum into a PE's sum register: WS and IS, every partial sum
+        of a real column moves south through all ``rows`` PEs, once per k-fold (``m * n *
+        k_tiles * rows`` in WS); OS, every useful MAC writes its PE's sum (``macs``) and
+        every real sum is written once more into each PE it passes while its column drains
+        (a sum in PE row ``i`` passes ``rows - 1 - i``).
+    weight_register_writes : int
+        Writes of a real weight into a shadow register while a tile shifts in (WS; A's tile in
+        IS; 0 in OS, which has no stationary tile to load): the tile enters bottom row first
+        at the top of the array and shifts down, so a weight bound for PE row ``i`` is written
+        ``i + 1`` times. Padding is generated at the edge and not counted.
+    host_read_bytes : int
+        Bytes of a program's first inputs read from the host (``systolic.tpu``; 0 otherwise).
     max_abs_error, max_rel_error : float or None
         Largest ``|c - ref|`` and ``|c - ref| / |ref|`` over the result, where ``ref`` is the
         float64 product of the operands after rounding to the array's format; an element with
@@ -140,10 +163,11 @@ class Report:
     pe_active_cycles : numpy.ndarray or None, shape (rows, cols)
         Useful MACs done by each PE (one per cycle at most). Sums to ``macs``.
 
-    Derived (properties): ``pe_count = rows * cols``; ``utilization = macs / (pe_count *
-    total_cycles)``; ``mapping_efficiency = macs / (pe_count * compute_cycles)``, the share of
-    PEs holding real weights while activations stream; ``unused_pe_slots = pe_count *
-    compute_cycles - macs``.
+    Derived (properties): ``pe_count = rows * cols``; ``idle_pe_slots = pe_count *
+    total_cycles - macs``, the PE-cycles (slots) without a useful MAC, the active ones being
+    ``macs``; ``utilization = macs / (pe_count * total_cycles)``; ``mapping_efficiency =
+    macs / (pe_count * compute_cycles)``, the share of PEs holding real weights while
+    activations stream; ``unused_pe_slots = pe_count * compute_cycles - macs``.
 
     Reports of the same array add with ``+`` (and ``sum``): counts add, errors take the
     maximum, ``exact`` is true when all are.
@@ -169,6 +193,10 @@ class Report:
     ub_write_bytes: int = 0
     lowered_act_bytes: int = 0
     ifmap_bytes: int = 0
+    operand_register_writes: int = 0
+    psum_register_writes: int = 0
+    weight_register_writes: int = 0
+    host_read_bytes: int = 0
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     exact: bool | None = None
@@ -186,6 +214,11 @@ class Report:
     def pe_count(self) -> int:
         """Number of processing elements."""
         return self.rows * self.cols
+
+    @property
+    def idle_pe_slots(self) -> int:
+        """PE-cycles of the run without a useful MAC: ``pe_count * total_cycles - macs``."""
+        return self.pe_count * self.total_cycles - self.macs
 
     @property
     def utilization(self) -> float:
@@ -260,6 +293,7 @@ class Report:
         out["utilization"] = self.utilization
         out["mapping_efficiency"] = self.mapping_efficiency
         out["unused_pe_slots"] = self.unused_pe_slots
+        out["idle_pe_slots"] = self.idle_pe_slots
         for name in ("max_abs_error", "max_rel_error", "exact", "overflow_count"):
             out[name] = getattr(self, name)
         return out

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from systolic.energy import EnergyTable, price
 from systolic.numerics import FORMATS
 from systolic.report import BREAKDOWN
 from systolic.tpu import TPU, TPUConfig, achieved_ops_per_s, ops_per_weight_byte
@@ -55,13 +56,15 @@ def runs(
     config: TPUConfig,
     layers: dict[str, tuple[tuple[int, int], Sequence[int]]] | None = None,
     seed: int = 0,
+    energy: EnergyTable | None = None,
 ) -> list[dict]:
     """Run every layer ``{name: ((inputs, outputs), batches)}`` at each of its batches on the
     machine (default :func:`default_layers`); one record each.
 
     Records hold ``name``, ``m``, ``k``, ``n``, ``ops_per_weight_byte``, ``tops`` (achieved),
     ``roofline_tops`` (attainable at that intensity), ``peak_tops``, ``total_cycles`` and the
-    Report's cycle breakdown.
+    Report's cycle breakdown; priced with ``energy``, also ``energy_pj``, its components,
+    ``power_w`` and ``tops_per_w`` (``systolic.energy.price``).
     """
     rng = np.random.default_rng(seed)
     machine = TPU(config)
@@ -87,6 +90,8 @@ def runs(
                 total_cycles=report.total_cycles,
                 **{part: getattr(report, part) for part in BREAKDOWN},
             )
+            if energy is not None:
+                record.update(price(report, energy, config.dtype, config.clock_mhz))
             records.append(record)
     return records
 

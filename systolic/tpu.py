@@ -318,6 +318,7 @@ class _Schedule:
 
     windows: list[dict[str, int]]
     dram_read_bytes: int
+    host_read_bytes: int
 
 
 def _schedule(
@@ -380,7 +381,7 @@ def _schedule(
     # the activation unit, walked op by op as the timeline reaches each matrix op
     state = {"next": 0, "ready": 0, "unit": 0}
     if not isinstance(ops[0], MatrixOp) and from_host:
-        state["ready"] = math.ceil(ops[0].elements * fmt.operand_bytes / host)
+        state["ready"] = math.ceil(_first_inputs(ops[0]) * fmt.operand_bytes / host)
 
     def finish(upto: int, times: list) -> None:
         """Run the activation unit over ops ``next .. upto - 1``: their outputs' ready cycle."""
@@ -432,7 +433,13 @@ def _schedule(
         raise ValueError(
             f"the run would take {total:,} cycles, more than max_cycles={array.max_cycles:,}"
         )
-    return _Schedule(windows, sum(tile_bytes))
+    host_bytes = 0 if inputs_in_buffer else _first_inputs(ops[0]) * fmt.operand_bytes
+    return _Schedule(windows, sum(tile_bytes), host_bytes)
+
+
+def _first_inputs(op: MatrixOp | VectorOp) -> int:
+    """Values a program's first op reads: from the host, unless they are in the buffer."""
+    return op.inputs if isinstance(op, MatrixOp) else op.elements
 
 
 def table3(report: Report) -> dict[str, float]:
@@ -520,8 +527,9 @@ class TPU:
         c, bare = ws.simulate_fast(a, b, array)
         timing = _schedule(config, [MatrixOp(m, k, n)], inputs_in_buffer, activate=False)
         report = dataclasses.replace(
-            bare, **timing.windows[0], dram_read_bytes=timing.dram_read_bytes
-        )
+            bare, **timing.windows[0], dram_read_bytes=timing.dram_read_bytes,
+            host_read_bytes=timing.host_read_bytes,
+        )  # fmt: skip
         return c, report
 
     def run(
@@ -564,6 +572,7 @@ class TPU:
                     ub_write_bytes=op.count * op.m * op.n * fmt.operand_bytes,
                 )
             )  # fmt: skip
+        reports[0] = dataclasses.replace(reports[0], host_read_bytes=timing.host_read_bytes)
         total = dataclasses.replace(
             sum(reports),
             dram_read_bytes=timing.dram_read_bytes,
@@ -620,6 +629,7 @@ class TPU:
             dataclasses.replace(
                 values, **{name: getattr(t, name) for name in ("total_cycles", *BREAKDOWN)},
                 dram_read_bytes=values.dram_read_bytes, ub_write_bytes=t.ub_write_bytes,
+                host_read_bytes=t.host_read_bytes,
             )
             for values, t in zip(bare, timed, strict=True)
         ]  # fmt: skip

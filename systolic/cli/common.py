@@ -93,3 +93,22 @@ def check_output_dir(path: Path, option: str) -> None:
         raise ValueError(f"{option} {path} cannot be made: {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {path} cannot be written: no permission in {existing}")
+
+
+def add_energy_option(parser: argparse.ArgumentParser) -> None:
+    """``--energy PRESET|FILE.toml``: price every run with an energy table."""
+    parser.add_argument(
+        "--energy", metavar="PRESET|FILE.toml", default=None,
+        help="price every run with an energy table: a preset (horowitz45, tpu_v1_28nm) or a "
+        "TOML file with its keys (see systolic/energy.py)",
+    )  # fmt: skip
+
+
+def energy_table(args: argparse.Namespace):
+    """The ``--energy`` table of the command line (``None`` without the option), read before
+    any work so that a bad table is refused first."""
+    if args.energy is None:
+        return None
+    from systolic import energy
+
+    return energy.table(args.energy)

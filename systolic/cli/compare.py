@@ -7,7 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from systolic.cli.common import check_output_dir, layer_sizes, non_negative, positive
+from systolic.cli.common import (
+    add_energy_option,
+    check_output_dir,
+    energy_table,
+    layer_sizes,
+    non_negative,
+    positive,
+)
 from systolic.config import ArrayConfig, WeightLoad
 from systolic.numerics import FORMATS
 
@@ -47,6 +54,7 @@ def add_parser(commands) -> None:
         help="compute nothing: cycles, utilization and bytes from the closed forms (fast, for "
         "whole networks at large sizes); the error columns stay empty",
     )  # fmt: skip
+    add_energy_option(cmp)
     cmp.add_argument("--json", action="store_true", help="print the records as JSON")
 
 
@@ -60,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         ArrayConfig(rows, cols)
     out = Path(args.out)
     check_output_dir(out, "--out")
+    prices = energy_table(args)
     if args.workload is not None:
         gemms = workloads.load_workload(args.workload, args.batch)
     else:
@@ -70,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=total, desc="simulating", unit="GEMM", file=sys.stderr, leave=False) as bar:
         records = compare.compare(
             gemms, sizes, flows, weight_load=args.weight_load, dtype=args.dtype,
-            seed=args.seed, progress=bar.update, values=not args.no_values,
+            seed=args.seed, progress=bar.update, values=not args.no_values, energy=prices,
         )  # fmt: skip
     # the CSV and the PNG name the run they come from, so a reader can tell they match
     run_id = compare.run_id(records)

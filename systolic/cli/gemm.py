@@ -10,7 +10,14 @@ import time
 import numpy as np
 
 from systolic.api import ENGINES, check_run, matmul
-from systolic.cli.common import check_output_file, non_negative, positive, real
+from systolic.cli.common import (
+    add_energy_option,
+    check_output_file,
+    energy_table,
+    non_negative,
+    positive,
+    real,
+)
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.numerics import FORMATS, error_bound, prepare_operands
 
@@ -75,6 +82,7 @@ def add_parser(commands) -> None:
         help="refuse runs whose estimated time on the engine is longer "
         f"(default {ArrayConfig.max_seconds:g})",
     )
+    add_energy_option(gemm)
     gemm.add_argument("--json", action="store_true", help="print the Report as JSON")
     gemm.add_argument(
         "--vcd", help="also write the golden model's registers, cycle by cycle, to this VCD file"
@@ -121,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # everything is checked before anything is made, run or written
     plot = check_output_file(args.plot, "--plot") if args.plot is not None else None
+    prices = energy_table(args)
     vcd = check_output_file(args.vcd, "--vcd") if args.vcd is not None else None
     if vcd is not None:
         from systolic.waveform import check_vcd
@@ -159,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
     bound = error_bound(a, b, fmt)
     diff = np.abs(c.astype(np.float64) - a.astype(np.float64) @ b.astype(np.float64))
     within = bool((diff <= bound).all())
+    priced = {}
+    if prices is not None:
+        from systolic.energy import price
+
+        priced = {"energy_table": prices.name, **price(report, prices, config.dtype)}
     if args.json:
         record = {"m": args.m, "k": args.k, "n": args.n, **report.to_dict()}
         record.update(
@@ -170,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             wall_s=wall_s,
             numpy_s=numpy_s,
             warmup_s=warmup_s,
+            **priced,
         )
         print(json.dumps(record, indent=2))
         return 0
@@ -178,6 +193,14 @@ def run(args: argparse.Namespace) -> int:
         f"{config.dtype}, {config.weight_load.value} weight loading, {args.engine} engine"
     )
     print(report.table())
+    if priced:
+        print(f"energy ({priced['energy_table']}) {priced['energy_pj'] / 1e6:>9,.3f} uJ, "
+              f"{priced['pj_per_mac']:.2f} pJ per MAC")  # fmt: skip
+        for name, value in priced.items():
+            if name.endswith("_energy_pj"):
+                label = name.removesuffix("_energy_pj")
+                print(f"  {label:<18} {value / 1e6:>14,.3f} uJ  "
+                      f"({100 * value / priced['energy_pj']:5.1f} %)")  # fmt: skip
     if report.exact:
         print("result               equals NumPy's float64 product exactly")
     else:

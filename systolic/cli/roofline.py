@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from systolic.cli.common import check_output_dir, non_negative
+from systolic.cli.common import add_energy_option, check_output_dir, energy_table, non_negative
 from systolic.files import atomic_write
 from systolic.numerics import FORMATS
 
@@ -28,6 +28,7 @@ def add_parser(commands) -> None:
         help="number format (default: the preset's; int8 for tpu_v1, as the TPU v1)",
     )  # fmt: skip
     roof.add_argument("--seed", type=non_negative, default=0, help="random seed (default 0)")
+    add_energy_option(roof)
     roof.add_argument("--out", default="results", help="folder for CSV and PNG (default results)")
     roof.add_argument(
         "--json", action="store_true",
@@ -44,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     check_output_dir(out, "--out")
+    prices = energy_table(args)
     config = PRESETS[args.preset]()
     if args.dtype is not None:
         config = dataclasses.replace(config, dtype=args.dtype)
-    records = roofline.runs(config, seed=args.seed)
+    records = roofline.runs(config, seed=args.seed, energy=prices)
 
     def write(handle) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(records[0]), lineterminator="\n")

@@ -13,7 +13,14 @@ import dataclasses
 import json
 from pathlib import Path
 
-from systolic.cli.common import check_output_dir, non_negative, positive, real
+from systolic.cli.common import (
+    add_energy_option,
+    check_output_dir,
+    energy_table,
+    non_negative,
+    positive,
+    real,
+)
 
 
 def _design_options(parser: argparse.ArgumentParser, with_rtl: bool) -> None:
@@ -82,6 +89,7 @@ def add_parser(commands) -> None:
     synth = sub.add_parser("synth", help="synthesize with Yosys and count gates")
     _design_options(synth, with_rtl=True)
     synth.add_argument("--json", action="store_true", help="print a JSON object")
+    add_energy_option(synth)
 
 
 def _design(args: argparse.Namespace):
@@ -119,7 +127,12 @@ def run(args: argparse.Namespace) -> int:
     if args.rtl_command == "synth":
         from systolic.rtl.synth import synthesize
 
+        prices = energy_table(args)
         stats = synthesize(design, args.rtl)
+        if prices is not None:
+            from systolic.energy import synthesized_area_mm2
+
+            stats.update(energy_table=prices.name, **synthesized_area_mm2(stats, prices))
         if args.json:
             print(json.dumps(stats, indent=2))
         else:
@@ -128,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
                   f"({stats['nand2_per_pe']:,.0f} per PE)")  # fmt: skip
             for cell, count in stats["cells"].items():
                 print(f"  {cell:<10} {count:>9,}")
+            if prices is not None:
+                print(f"area ({prices.name}): {stats['synth_area_mm2']:.4f} mm2 synthesized, "
+                      f"{stats['table_array_mm2']:.4f} mm2 of MAC units in the table "
+                      f"({stats['synth_over_table']:.1f}x)")  # fmt: skip
         return 0
     from systolic.rtl.cosim import cosimulate, random_cases
 

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import json
 
-from systolic.cli.common import check_output_file, non_negative
+from systolic.cli.common import add_energy_option, check_output_file, energy_table, non_negative
 from systolic.numerics import FORMATS
 
 
@@ -31,23 +31,18 @@ def add_parser(commands) -> None:
         help="the activation unit's latency in cycles (default: the preset's; not published "
         "for the TPU v1, 32 assumed)",
     )  # fmt: skip
-    apps.add_argument(
-        "--energy", metavar="PRESET|FILE.toml", default=None,
-        help="price every run: energy, average power and TOPS/W (presets: horowitz45, "
-        "tpu_v1_28nm; see systolic/energy.py)",
-    )  # fmt: skip
+    add_energy_option(apps)
     apps.add_argument("--json", action="store_true", help="print one JSON record per application")
     apps.add_argument("--plot", metavar="PNG", help="draw the cycle shares beside the paper's")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``tpu-apps``; return the exit status."""
-    from systolic import energy
     from systolic.networks import tpu_v1_apps
     from systolic.tpu import PRESETS
 
     names = tpu_v1_apps.check_names(args.apps or list(tpu_v1_apps.APPS))
-    prices = energy.table(args.energy) if args.energy is not None else None
+    prices = energy_table(args)
     plot = check_output_file(args.plot, "--plot") if args.plot is not None else None
     config = PRESETS[args.preset]()
     changes = {}

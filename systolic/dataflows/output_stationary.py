@@ -80,11 +80,18 @@ def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]
 def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     fmt = FORMATS[config.dtype]
     counts = fold_counts(m, k, n, *tiles(m, k, config))
+    rows, cols = config.rows, config.cols
+    # while a column drains, the sum of PE row i passes the rows - 1 - i PEs below it
+    full, last = divmod(m, rows)
+    passes = full * rows * (rows - 1) // 2 + last * (rows - 1) - last * (last - 1) // 2
     return {
         "weight_read_bytes": counts.chunks * k * n * fmt.operand_bytes,
         "act_read_bytes": m * k * counts.n_tiles * fmt.operand_bytes,
         "acc_write_bytes": m * n * fmt.acc_bytes,  # each sum leaves the array once
         "acc_read_bytes": m * n * fmt.acc_bytes,
+        "operand_register_writes": k * (m * counts.n_tiles * cols + n * counts.chunks * rows),
+        "psum_register_writes": m * k * n + n * passes,
+        "weight_register_writes": 0,
     }
 
 
@@ -175,7 +182,10 @@ def simulate_golden(
     array = OutputStationaryArray(rows, cols, dtype, config.max_cycles, record, record_registers)
     result = np.zeros((m, n), dtype=dtype)
     counts = dict.fromkeys(("weight_load_cycles", "compute_cycles", "fill_drain_cycles"), 0)
-    moved = dict.fromkeys(("weight_read_bytes", "act_read_bytes", "acc_write_bytes"), 0)
+    moved = dict.fromkeys(
+        ("weight_read_bytes", "act_read_bytes", "acc_write_bytes", "operand_register_writes",
+         "psum_register_writes"), 0,
+    )  # fmt: skip
     column = np.arange(cols)
     for fold in plan_folds(m, k, n, *tiles(m, k, config)):
         m_used, n_used = fold.m1 - fold.m0, fold.n1 - fold.n0
@@ -199,8 +209,14 @@ def simulate_golden(
             counts["compute_cycles" if u < k else "fill_drain_cycles"] += 1
             moved["act_read_bytes"] += int(feed[1].sum()) * operand
             moved["weight_read_bytes"] += int(down[1].sum()) * operand
+            macs_before = int(array.pe_active_cycles.sum())
             south, south_valid = array.step(*feed, *down, drain)
             moved["acc_write_bytes"] += int(south_valid.sum()) * item
+            # operands shift every cycle; a sum is written by a useful MAC or a drain shift
+            moved["operand_register_writes"] += int(array.a_valid.sum() + array.b_valid.sum())
+            drained = int((array.acc_valid & drain).sum())
+            moved["psum_register_writes"] += int(array.pe_active_cycles.sum()) - macs_before
+            moved["psum_register_writes"] += drained
             tile[rows - 1 - step[drain], column[drain]] = south[drain]  # bottom row first
         result[fold.m0 : fold.m1, fold.n0 : fold.n1] = tile[:m_used, :n_used]
     report = Report(

@@ -161,7 +161,8 @@ def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str
 
 
 def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
-    """Bytes moved between the array and its buffers (``Report`` fields) for one GEMM."""
+    """Bytes moved between the array and its buffers, and register writes in the array
+    (``Report`` fields, defined there), for one GEMM."""
     return dict(_traffic_bytes(m, k, n, config))  # a copy: the cached one is shared
 
 
@@ -169,11 +170,18 @@ def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]
 def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     fmt = FORMATS[config.dtype]
     counts = fold_counts(m, k, n, *tiles(m, config))
+    rows = config.rows
+    # k-tiles of `rows` rows but the last; a weight bound for row i is written i + 1 times
+    full, last = divmod(k, rows)
+    shifts = full * rows * (rows + 1) // 2 + last * (last + 1) // 2
     return {
         "weight_read_bytes": counts.chunks * k * n * fmt.operand_bytes,
         "act_read_bytes": m * k * counts.n_tiles * fmt.operand_bytes,
         "acc_write_bytes": m * n * counts.k_tiles * fmt.acc_bytes,
         "acc_read_bytes": m * n * fmt.acc_bytes,
+        "operand_register_writes": m * k * counts.n_tiles * config.cols,
+        "psum_register_writes": m * n * counts.k_tiles * rows,
+        "weight_register_writes": counts.chunks * n * shifts,
     }
 
 
@@ -261,9 +269,13 @@ def execute(
             "act_read_bytes",
             "acc_write_bytes",
             "acc_read_bytes",
+            "operand_register_writes",
+            "psum_register_writes",
+            "weight_register_writes",
         ),
         0,
     )
+    in_chain = 0  # real weights of the tile shifting in: each is written again every shift
     load_cycles = [when.load for when in timeline]
     if load_cycles != sorted(load_cycles):
         raise ValueError("the timeline must load the tiles in fold order")
@@ -293,11 +305,17 @@ def execute(
         counts["act_read_bytes"] += int(west[1].sum()) * operand
         if loading:
             counts["weight_read_bytes"] += int(north[1].sum()) * operand
+            in_chain = (0 if cycle == load_cycles[bisect.bisect_right(load_cycles, cycle) - 1]
+                        else in_chain) + int(north[1].sum())  # fmt: skip
+            counts["weight_register_writes"] += in_chain
         phase = "compute" if streaming else "weight_load" if loading else "fill_drain"
         counts[f"{phase}_cycles"] += 1
 
         south, south_valid = array.step(*west, *north, loading)
         counts["acc_write_bytes"] += int(south_valid.sum()) * item
+        # every register shifts every cycle: those holding valid data were just written
+        counts["operand_register_writes"] += int(array.valid.sum())
+        counts["psum_register_writes"] += int(array.psum_valid.sum())
 
         for f in busy:
             fold, when, south_skewed = folds[f], timeline[f], feeds[f][-1]

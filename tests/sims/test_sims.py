@@ -90,3 +90,19 @@ def test_tpu_v1_apps_script_writes_csv_json_png_and_the_sensitivity(tmp_path):
     assert (tmp_path / "tpu_v1_apps.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "tpu_v1_apps.json").exists()
     assert "edge tiles read partially" in run.stdout
+
+
+def test_energy_dataflows_script_writes_csv_and_png(tmp_path):
+    run = subprocess.run(
+        [sys.executable, str(SIMS / "energy_dataflows.py"), "--size", "8x8",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "energy_dataflows.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2 * 3 * 3  # two workloads, three dataflows, three formats
+    for row in rows:
+        parts = sum(float(row[k]) for k in row if k.endswith("_energy_pj"))
+        assert parts == pytest.approx(float(row["energy_pj"]))
+    assert (tmp_path / "energy_dataflows.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,5 +1,6 @@
 """Energy and area tables applied to a Report's counts."""
 
+import json
 import math
 
 import numpy as np
@@ -21,7 +22,10 @@ ROUND = energy.EnergyTable(
     acc_pj_per_byte=3.0,
     fifo_pj_per_byte=5.0,
     dram_pj_per_byte=100.0,
+    register_pj_per_byte=0.25,
+    host_pj_per_byte=50.0,
     sram_um2_per_byte=1.0,
+    nand2_um2=0.5,
 )
 
 
@@ -31,7 +35,9 @@ def test_a_hand_counted_run_priced_by_hand():
     report = Report(rows=2, cols=2, total_cycles=10, weight_load_cycles=2, compute_cycles=4,
                     fill_drain_cycles=4, macs=8, folds=1, weight_read_bytes=16,
                     act_read_bytes=12, acc_write_bytes=32, acc_read_bytes=16,
-                    dram_read_bytes=64, ub_write_bytes=4)  # fmt: skip
+                    dram_read_bytes=64, ub_write_bytes=4, operand_register_writes=6,
+                    psum_register_writes=5, weight_register_writes=3,
+                    host_read_bytes=2)  # fmt: skip
     out = energy.price(report, ROUND, "fp32", clock_mhz=100.0)
     assert out["mac_energy_pj"] == 8 * 4.0
     assert out["idle_energy_pj"] == 4 * 10 * 0.5
@@ -39,12 +45,15 @@ def test_a_hand_counted_run_priced_by_hand():
     assert out["acc_energy_pj"] == (32 + 16) * 3.0
     assert out["fifo_energy_pj"] == (64 + 16) * 5.0
     assert out["dram_energy_pj"] == 64 * 100.0
+    # fp32: (6 + 3) operand writes of 4 bytes, 5 partial sums of 4 bytes
+    assert out["register_energy_pj"] == (9 * 4 + 5 * 4) * 0.25
+    assert out["host_energy_pj"] == 2 * 50.0
     parts = [v for k, v in out.items() if k.endswith("_energy_pj")]
-    assert out["energy_pj"] == sum(parts) == 32 + 20 + 32 + 144 + 400 + 6400
+    assert out["energy_pj"] == sum(parts) == 32 + 20 + 32 + 144 + 400 + 6400 + 14 + 100
     assert out["pj_per_mac"] == out["energy_pj"] / 8
     assert out["seconds"] == pytest.approx(10 / 100e6)
-    assert out["power_w"] == pytest.approx(7028e-12 / 1e-7)
-    assert out["tops_per_w"] == pytest.approx(16 / 7028e-12 / 1e12)
+    assert out["power_w"] == pytest.approx(7142e-12 / 1e-7)
+    assert out["tops_per_w"] == pytest.approx(16 / 7142e-12 / 1e12)
 
 
 def test_with_no_work_only_the_idle_term_remains():
@@ -86,6 +95,15 @@ def test_tpu_v1_running_cnn0_lands_near_its_measured_busy_power():
     assert out["idle_energy_pj"] / out["seconds"] * 1e-12 == pytest.approx(28.0)
 
 
+def test_int8_register_writes_on_a_2x2_run_by_hand():
+    # (2, 4) @ (4, 2) on 2x2, int8: 16 operand and 12 weight writes of 1 byte, 16 partial
+    # sums of 4 bytes (tests/systolic/dataflows: test_two_by_two_by_hand)
+    report = estimate(2, 4, 2, ArrayConfig(2, 2, dtype="int8"))
+    assert energy.register_bytes(report, "int8") == 16 + 12 + 16 * 4
+    out = energy.price(report, ROUND, "int8")
+    assert out["register_energy_pj"] == (16 + 12 + 64) * 0.25
+
+
 def test_28nm_scales_on_chip_energy_but_not_dram():
     h45, t28 = energy.horowitz45(), energy.tpu_v1_28nm()
     assert t28.mac_pj["int8"] == pytest.approx(0.51 * h45.mac_pj["int8"])
@@ -108,7 +126,10 @@ ub_pj_per_byte = 2.0
 acc_pj_per_byte = 3.0
 fifo_pj_per_byte = 5.0
 dram_pj_per_byte = 100.0
+register_pj_per_byte = 0.25
+host_pj_per_byte = 50.0
 sram_um2_per_byte = 1.0
+nand2_um2 = 0.5
 [mac_pj]
 int8 = 1.0
 fp16 = 2.0
@@ -167,3 +188,41 @@ def test_unknown_presets_and_formats_are_refused():
     with pytest.raises(ValueError, match="unknown dtype 'int4'"):
         energy.price(report, ROUND, "int4")
     assert np.isfinite(energy.price(report, ROUND, "fp64")["energy_pj"])
+
+
+def run_json(capsys, *argv):
+    from systolic.cli import main
+
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_gemm_compare_and_roofline_priced_on_the_command_line(tmp_path, capsys):
+    record = run_json(capsys, "gemm", "20", "30", "10", "--rows", "8", "--cols", "8",
+                      "--dtype", "int8", "--energy", "horowitz45", "--json")  # fmt: skip
+    report = estimate(20, 30, 10, ArrayConfig(8, 8, dtype="int8"))
+    expected = energy.price(report, energy.horowitz45(), "int8")
+    assert record["energy_table"] == "horowitz45"
+    assert {k: record[k] for k in expected} == pytest.approx(expected)
+    records = run_json(capsys, "compare", "--mlp", "12,5,3", "--sizes", "4x4", "--energy",
+                       "tpu_v1_28nm", "--no-values", "--out", str(tmp_path), "--json")  # fmt: skip
+    for r in records:
+        parts = sum(r[name] for name in energy.ENERGY_COMPONENTS)
+        assert parts == pytest.approx(r["energy_pj"]) and r["energy_pj"] > 0
+    header = (tmp_path / "compare.csv").read_text().splitlines()[0].split(",")
+    assert "energy_pj" in header and "dram_energy_pj" in header
+    roof = run_json(capsys, "roofline", "--preset", "teaching", "--energy", "horowitz45",
+                    "--out", str(tmp_path), "--json")  # fmt: skip
+    assert all(r["power_w"] > 0 and r["tops_per_w"] > 0 for r in roof["runs"])
+
+
+def test_the_energy_of_compare_totals_adds_the_layers():
+    from systolic import compare
+    from systolic.workloads import mlp_gemms
+
+    records = compare.compare(mlp_gemms([12, 5, 3], 4), [(4, 4)], values=False,
+                              energy=energy.horowitz45())  # fmt: skip
+    for total in compare.totals(records):
+        group = [r for r in records if r["dataflow"] == total["dataflow"]]
+        assert total["energy_pj"] == pytest.approx(sum(r["energy_pj"] for r in group))
+        assert total["pj_per_mac"] == pytest.approx(total["energy_pj"] / total["macs"])

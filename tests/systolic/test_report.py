@@ -33,11 +33,16 @@ def test_two_by_two_one_fold_by_hand():
         act_read_bytes=16,
         acc_write_bytes=16,
         acc_read_bytes=16,
+        # 4 activations, each through 2 PEs; 4 partial sums, each through 2 PEs; per column
+        # the weight for row 0 is written once, the one for row 1 twice
+        operand_register_writes=8,
+        psum_register_writes=8,
+        weight_register_writes=2 * 3,
         max_abs_error=0.0,
         max_rel_error=0.0,
         exact=True,
     )
-    assert report.pe_count == 4
+    assert report.pe_count == 4 and report.idle_pe_slots == 4 * 6 - 8
     assert report.utilization == pytest.approx(8 / (4 * 6))
     assert report.mapping_efficiency == 1.0
     assert report.pe_active_cycles.tolist() == [[2, 2], [2, 2]]
@@ -50,6 +55,11 @@ def test_padding_lowers_mapping_efficiency_but_not_macs():
     assert report.mapping_efficiency == 0.25
     assert report.pe_active_cycles.tolist() == [[3, 0], [0, 0]]
     assert (report.weight_read_bytes, report.act_read_bytes) == (4, 12)
+    # 3 activations through both columns; 3 sums in the real column through both rows; the
+    # one real weight written once. Padding moves nothing real
+    writes = (report.operand_register_writes, report.psum_register_writes,
+              report.weight_register_writes)  # fmt: skip
+    assert writes == (6, 6, 1)
 
 
 def test_breakdown_must_add_up():

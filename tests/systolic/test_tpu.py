@@ -417,3 +417,18 @@ def test_whole_tile_reads_cost_time_when_bandwidth_binds():
 def test_whole_tile_reads_must_be_a_bool():
     with pytest.raises(ValueError, match="whole_tile_reads must be True or False"):
         MemoryConfig(whole_tile_reads="yes")
+
+
+def test_host_bytes_are_the_first_layers_inputs():
+    machine = TPU(TPUConfig.teaching())  # fp32, 4-byte operands
+    a, b = np.ones((30, 40)), np.ones((40, 20))
+    assert machine.matmul(a, b)[1].host_read_bytes == 30 * 40 * 4
+    assert machine.matmul(a, b, inputs_in_buffer=True)[1].host_read_bytes == 0
+    total, (first, second) = machine.run([MatrixOp(30, 40, 20, input_values=500),
+                                          MatrixOp(30, 20, 10)])  # fmt: skip
+    assert (total.host_read_bytes, first.host_read_bytes, second.host_read_bytes) == (
+        500 * 4,
+        500 * 4,
+        0,
+    )
+    assert machine.run([VectorOp(64), MatrixOp(8, 8, 8)])[0].host_read_bytes == 64 * 4

@@ -22,6 +22,11 @@ def test_two_by_two_by_hand():
     assert report.pe_active_cycles.tolist() == [[3, 3], [3, 3]]
     assert (report.act_read_bytes, report.weight_read_bytes) == (24, 24)
     assert (report.acc_write_bytes, report.acc_read_bytes) == (16, 16)
+    # 3 elements of A into each of 2 rows, each through 2 PEs; the same for B's columns
+    assert report.operand_register_writes == 2 * 3 * 2 + 2 * 3 * 2
+    # 12 useful MACs write their PE's sum; draining, row 0's sum passes row 1 in each column
+    assert report.psum_register_writes == 12 + 2 * 1
+    assert report.weight_register_writes == 0 and report.idle_pe_slots == 4 * 7 - 12
     busy = ["".join("#" if x else "." for x in row.ravel()) for row in run.array.history]
     assert busy == ["#...", "###.", "####", ".###", "...#", "....", "...."]
 
@@ -33,6 +38,10 @@ def test_padding_rows_and_columns_cost_cycles_but_not_macs():
     assert run.report.total_cycles == 16 and run.report.folds == 2
     assert run.report.macs == 12 and run.report.pe_active_cycles.tolist() == [[8, 0], [4, 0]]
     assert run.report.acc_write_bytes == 3 * 4  # only real sums leave as valid
+    # fold 0: 4 A elements into each of 2 rows, 4 B elements into 1 real column, 2 PEs each;
+    # fold 1: one row of A. Sums: 12 MACs, and row 0's sum passes row 1 in fold 0
+    assert run.report.operand_register_writes == (2 * 4 + 4) * 2 + (4 + 4) * 2
+    assert run.report.psum_register_writes == 12 + 1 + 1
     assert run.result.tolist() == [[4.0]] * 3
 
 

@@ -82,7 +82,13 @@ def test_one_by_one_by_hand():
         "dram_read_bytes": 0,
         "lowered_act_bytes": 0,  # no convolution lowered
         "ifmap_bytes": 0,
+        "host_read_bytes": 0,
     }
+    # a enters the one PE, w shifts into it, the sum is written there: one write each
+    report = golden.report
+    writes = (report.operand_register_writes, report.psum_register_writes,
+              report.weight_register_writes)  # fmt: skip
+    assert writes == (1, 1, 1)
 
 
 def test_one_by_one_two_folds_serial_and_double_buffered_by_hand():
@@ -116,7 +122,14 @@ def test_two_by_two_by_hand():
         "dram_read_bytes": 0,
         "lowered_act_bytes": 0,  # no convolution lowered
         "ifmap_bytes": 0,
+        "host_read_bytes": 0,
     }
+    # per fold: 2 rows x 2 real k-rows of activations, each through 2 PEs (8); 2 rows of
+    # results x 2 columns, each sum through 2 PEs (8); per column, row 0's weight written
+    # once and row 1's twice on its way down (3 x 2 columns = 6)
+    writes = (serial.operand_register_writes, serial.psum_register_writes,
+              serial.weight_register_writes)  # fmt: skip
+    assert writes == (2 * 8, 2 * 8, 2 * 6)
     double = ws.simulate_golden(a, b, ArrayConfig(2, 2, weight_load="double_buffered"))
     # loads 0-1, stream 2-3, tile 1 shifts in 4-5 (last PE switched in cycle 4), stream 6-7,
     # drain 8-9
@@ -238,3 +251,15 @@ def test_short_and_long_streams_take_both_kernel_paths_with_golden_results(m, n)
     fast, report = ws.simulate_fast(a, b, config)
     assert np.array_equal(fast, golden.result) and report == golden.report
     assert np.array_equal(report.pe_active_cycles, golden.report.pe_active_cycles)
+
+
+def test_register_writes_of_a_short_last_k_tile_by_hand():
+    # (1, 3) @ (3, 1) on 2x2: k-tiles of 2 rows and 1 row, one real column of 2
+    report = ws.simulate_golden(*prepared(np.ones((1, 3)), np.ones((3, 1))), ArrayConfig(2, 2))
+    # activations: 2 + 1 real elements, each through both columns
+    assert report.report.operand_register_writes == 3 * 2
+    # one sum per fold in the real column, through both PE rows; padding column: none
+    assert report.report.psum_register_writes == 2 * 2
+    # tile 0: weights for rows 0 and 1 written 1 + 2 times; tile 1: row 0's once
+    assert report.report.weight_register_writes == 3 + 1
+    assert ws.traffic_bytes(1, 3, 1, ArrayConfig(2, 2))["weight_register_writes"] == 4

@@ -43,3 +43,14 @@ def test_broken_verilog_is_reported(rtl_copy):
 def test_too_large_is_refused_before_running():
     with pytest.raises(ValueError, match="synthesis takes at most 256"):
         synthesize(RTLConfig(32, 32))
+
+
+def test_synthesized_area_beside_the_tables_estimate(small):
+    from systolic import energy
+
+    table = energy.horowitz45()
+    area = energy.synthesized_area_mm2(small, table)
+    assert area["synth_area_mm2"] == small["nand2_equivalents"] * 0.798 / 1e6
+    assert area["table_array_mm2"] == pytest.approx(2 * (282 + 137) / 1e6)
+    # registers, multiplexers, accumulators and control come on top of the MAC units
+    assert area["synth_over_table"] > 1
