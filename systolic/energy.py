@@ -281,6 +281,23 @@ def area_mm2(energy: EnergyTable, rows: int, cols: int, dtype: str, sram_bytes: 
     return {"array_mm2": array, "sram_mm2": sram, "area_mm2": array + sram}
 
 
+def machine_area_mm2(config, energy: EnergyTable) -> dict:
+    """Area of a ``systolic.tpu.TPUConfig`` machine: its array's MAC units (``array_mm2``),
+    unified buffer, accumulators (``accumulator_rows`` rows of ``cols`` sums) and weight FIFO
+    (``*_mm2`` each, as SRAM), and their sum ``area_mm2``."""
+    fmt = FORMATS[config.dtype]
+    memory = config.memory
+    buffers = {
+        "ub_mm2": memory.unified_buffer_bytes,
+        "acc_mm2": memory.accumulator_rows * config.cols * fmt.acc_bytes,
+        "fifo_mm2": memory.weight_fifo_bytes,
+    }
+    out = {"array_mm2": area_mm2(energy, config.rows, config.cols, config.dtype)["array_mm2"]}
+    out.update({name: size * energy.sram_um2_per_byte / 1e6 for name, size in buffers.items()})
+    out["area_mm2"] = sum(out.values())
+    return out
+
+
 def synthesized_area_mm2(stats: dict, energy: EnergyTable) -> dict:
     """Area of a design synthesized by ``systolic rtl synth`` (its ``stats``): NAND2
     equivalents times the table's NAND2 area (``synth_area_mm2``), beside the table's own

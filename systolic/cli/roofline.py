@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
             "ridge_ops_per_byte": roofline.ridge_ops_per_byte(config),
             "runs": records,
         }
+        if prices is not None:
+            from systolic.energy import machine_area_mm2
+
+            machine.update(energy_table=prices.name, **machine_area_mm2(config, prices))
         print(json.dumps(machine, indent=2))
     else:
         print(roofline.format_table(records))

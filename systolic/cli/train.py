@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 from systolic.cli.common import (
+    add_energy_option,
     check_output_dir,
     check_output_file,
+    energy_table,
     layer_sizes,
     non_negative,
     positive,
@@ -74,6 +76,7 @@ def add_parser(commands) -> None:
         "--reference", action=argparse.BooleanOptionalAction, default=True,
         help="also train on NumPy from the same seed and compare (default on)",
     )  # fmt: skip
+    add_energy_option(train)
     train.add_argument("--json", action="store_true", help="print the history as JSON")
     train.add_argument("--out", help="folder to write train.json and train.csv into")
     train.add_argument("--save", help="write the network trained on the array to this .npz")
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_dir(out, "--out")
     save = check_output_file(args.save, "--save") if args.save is not None else None
     plot = check_output_file(args.plot, "--plot") if args.plot is not None else None
+    prices = energy_table(args)
     settings = Settings(
         sizes=tuple(layer_sizes(args.sizes, "--sizes")), cost=args.cost, init=args.init,
         activation=args.activation, optimizer=args.optimizer, eta=args.eta, mu=args.mu,
@@ -143,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=size * settings.epochs, desc="training on the array", unit="img",
               file=sys.stderr, leave=False, disable=quiet or None) as bar:  # fmt: skip
         simulated = training.run(settings, config, on_epoch=show, progress=bar.update)
-    summary = _summary(simulated, reference, args.clock_mhz)
+    summary = _summary(simulated, reference, args.clock_mhz, prices, config.dtype)
     if training.collapsed(summary["test_accuracy"], settings.sizes[-1]):
         # the cost stayed finite, so nothing was refused; but the network learned nothing
         print(
@@ -213,8 +217,9 @@ def _epoch_row(record, reference) -> dict:
     return row
 
 
-def _summary(simulated, reference, clock_mhz: float) -> dict:
+def _summary(simulated, reference, clock_mhz: float, prices=None, dtype: str = "fp32") -> dict:
     from systolic import training
+    from systolic.energy import price
 
     total = sum(sum(epoch.values()) for epoch in simulated.reports)
     phases = {}
@@ -233,7 +238,13 @@ def _summary(simulated, reference, clock_mhz: float) -> dict:
         "simulated_s": total.total_cycles / (clock_mhz * 1e6),
         "wall_s": sum(sum(r.seconds.values()) for r in simulated.history),
         "reference": None,
+        "energy": None,
     }
+    if prices is not None:  # the whole run, and each phase's share
+        summary["energy"] = {"table": prices.name, **price(total, prices, dtype, clock_mhz)}
+        summary["energy"]["energy_pj_by_phase"] = {
+            p: price(r, prices, dtype)["energy_pj"] for p, r in phases.items()
+        }
     if reference is not None:
         summary["reference"] = {
             "val_accuracy": reference.history[-1].val_accuracy,
@@ -255,6 +266,12 @@ def _summary_text(summary: dict) -> str:
     for phase, share in summary["utilization_by_phase"].items():
         cycles = summary["cycles_by_phase"][phase]
         lines.append(f"  {phase:<18} {100 * share:6.2f} % of {cycles:,} cycles")
+    energy = summary["energy"]
+    if energy is not None:
+        lines.append(
+            f"energy ({energy['table']})  {energy['energy_pj'] / 1e6:,.1f} uJ, "
+            f"{energy['pj_per_mac']:.2f} pJ per MAC, {energy['power_w']:.2f} W average"
+        )
     lines.append(f"wall time            {summary['wall_s']:.1f} s on the simulated array")
     ref = summary["reference"]
     if ref is not None:

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from systolic.conv import ConvShape
-from systolic.energy import EnergyTable, price
+from systolic.energy import EnergyTable, machine_area_mm2, price
 from systolic.tpu import TPU, MatrixOp, TPUConfig, VectorOp, achieved_ops_per_s, table3
 
 
@@ -276,6 +276,7 @@ def run(
         if prices is not None:
             record["energy_table"] = prices.name
             record.update(price(report, prices, config.dtype, config.clock_mhz))
+            record.update(machine_area_mm2(config, prices))
         records.append(record)
     return records
 

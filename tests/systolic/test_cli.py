@@ -162,6 +162,21 @@ def test_train_json_has_the_stable_fields_and_the_reference(tmp_path, capsys):
     assert (tmp_path / "train.csv").read_text().count("\n") == 3
 
 
+def test_train_priced_with_an_energy_table(capsys):
+    argv = ["train", "--sizes", "784,8,10", "--train-limit", "30", "--epochs", "1",
+            "--rows", "8", "--cols", "8", "--no-reference", "--energy", "horowitz45",
+            "--json"]  # fmt: skip
+    assert main(argv) == 0
+    energy = json.loads(capsys.readouterr().out)["summary"]["energy"]
+    assert energy["table"] == "horowitz45" and energy["power_w"] > 0
+    parts = sum(v for k, v in energy.items() if k.endswith("_energy_pj"))
+    assert parts == pytest.approx(energy["energy_pj"])
+    # the phases (forward, backward, gradient, inference) add up to the run
+    assert sum(energy["energy_pj_by_phase"].values()) == pytest.approx(energy["energy_pj"])
+    assert main(argv[:-1]) == 0
+    assert "energy (horowitz45)" in capsys.readouterr().out
+
+
 def test_train_table_and_summary(capsys):
     argv = ["train", "--sizes", "784,8,10", "--train-limit", "50", "--epochs", "1",
             "--rows", "8", "--cols", "8", "--no-reference"]  # fmt: skip

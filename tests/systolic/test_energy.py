@@ -226,3 +226,22 @@ def test_the_energy_of_compare_totals_adds_the_layers():
         group = [r for r in records if r["dataflow"] == total["dataflow"]]
         assert total["energy_pj"] == pytest.approx(sum(r["energy_pj"] for r in group))
         assert total["pj_per_mac"] == pytest.approx(total["energy_pj"] / total["macs"])
+
+
+def test_machine_area_by_hand():
+    from systolic.tpu import MemoryConfig
+
+    memory = MemoryConfig(unified_buffer_bytes=1000, accumulator_rows=10,
+                          weight_fifo_bytes=4 * 16 * 4)  # fmt: skip
+    config = TPUConfig(rows=4, cols=4, memory=memory)  # fp32: 4-byte sums
+    area = energy.machine_area_mm2(config, ROUND)
+    assert area["array_mm2"] == 16 * 40.0 / 1e6
+    assert (area["ub_mm2"], area["acc_mm2"], area["fifo_mm2"]) == (
+        1000 / 1e6, 10 * 4 * 4 / 1e6, 256 / 1e6,
+    )  # fmt: skip
+    assert area["area_mm2"] == pytest.approx(sum(v for k, v in area.items() if k != "area_mm2"))
+    record = tpu_v1_apps.run(["CNN0"], prices=energy.tpu_v1_28nm())[0]
+    assert (
+        record["area_mm2"]
+        == energy.machine_area_mm2(TPUConfig.tpu_v1(), energy.tpu_v1_28nm())["area_mm2"]
+    )
