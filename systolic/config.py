@@ -102,6 +102,10 @@ class ArrayConfig:
     max_seconds : float
         A run whose estimated time on the chosen engine (``systolic.limits``) exceeds this is
         refused before it starts; ``math.inf`` turns the check off.
+    threads : int or None
+        Most threads a fast-engine run may use. ``None``: the ``SYSTOLIC_THREADS``
+        environment variable, else numba's thread count. GEMMs of fewer than
+        ``systolic.schedule.SERIAL_MACS`` MACs always run on one thread.
 
     The array has at most :data:`MAX_PES` PEs, and a run is also refused when the memory it
     would allocate exceeds ``systolic.limits.memory_limit_bytes()``.
@@ -116,9 +120,12 @@ class ArrayConfig:
     max_cycles: int = 2**32
     max_elements: int = 2**28
     max_seconds: float = 3600.0
+    threads: int | None = None
 
     def __post_init__(self):
         set_positive_ints(self, "rows", "cols", "max_cycles", "max_elements")
+        if self.threads is not None:
+            set_positive_ints(self, "threads")
         if self.rows * self.cols > MAX_PES:
             raise ValueError(
                 f"a {self.rows:,}x{self.cols:,} array has {self.rows * self.cols:,} PEs, more "

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -130,8 +131,42 @@ def plan_folds(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) ->
     ]
 
 
+#: a GEMM of fewer MACs runs on one thread: at a few milliseconds of work or less, starting
+#: and joining threads costs more than it saves, and on a machine whose cores are busy each
+#: join waits for a descheduled thread's next time slice (a training epoch's 25,000 small
+#: GEMMs then ran 39 times slower; bench/README.md, "busy machine")
+SERIAL_MACS = 1 << 22
+
+
+def thread_count(macs: int, tiles: int, threads: int | None = None) -> int:
+    """Threads for a GEMM of ``macs`` MACs in ``tiles`` independent output tiles: 1 below
+    :data:`SERIAL_MACS`, else at most ``threads`` (a config's setting), else the
+    ``SYSTOLIC_THREADS`` environment variable, else numba's thread count, and never more than
+    there are tiles."""
+    if macs < SERIAL_MACS or tiles < 2:
+        return 1
+    limit = threads if threads is not None else env_threads()
+    if limit is None:
+        limit = numba.get_num_threads()
+    return max(1, min(limit, tiles))
+
+
+def env_threads() -> int | None:
+    """``SYSTOLIC_THREADS`` as a positive integer, ``None`` when unset; else ValueError."""
+    text = os.environ.get("SYSTOLIC_THREADS", "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"SYSTOLIC_THREADS must be a positive integer, got {text!r}")
+    return value
+
+
 def run_output_tiles(
-    kernel: Callable,
+    kernels: tuple[Callable, Callable],
     a: np.ndarray,
     b: np.ndarray,
     table: np.ndarray,
@@ -139,14 +174,17 @@ def run_output_tiles(
     out: np.ndarray,
     pe_shape: tuple[int, int],
     progress: Callable[[int], None] | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
-    """Run a dataflow's numba kernel over every output tile of a fold table, on all threads.
+    """Run a dataflow's numba kernel over every output tile of a fold table.
 
-    Output tiles (``k_tiles`` consecutive folds of ``table`` each) are independent, so the
-    kernel spreads them over threads; each thread counts its PEs' useful MACs in its own slice
-    of ``active``. The kernel is called as ``kernel(a, b, table, k_tiles, first_tile,
-    last_tile, out, active)`` for a few batches of tiles when ``progress`` is given (called with
-    the number of folds finished after each batch), else once.
+    Output tiles (``k_tiles`` consecutive folds of ``table`` each) are independent, so with
+    ``threads`` > 1 the parallel kernel of ``kernels = (parallel, serial)`` spreads them over
+    that many threads (see :func:`thread_count`); each thread counts its PEs' useful MACs in
+    its own slice of ``active``. With one thread the serial kernel runs them in this thread,
+    without starting any. Either is called as ``kernel(a, b, table, k_tiles, first_tile,
+    last_tile, out, active)``, for a few batches of tiles when ``progress`` is given (called
+    with the number of folds finished after each batch), else once.
 
     Returns
     -------
@@ -154,7 +192,8 @@ def run_output_tiles(
         Useful MACs per PE.
     """
     tiles = len(table) // k_tiles
-    threads = min(numba.get_num_threads(), tiles)
+    threads = max(1, min(threads, tiles))
+    kernel = kernels[0] if threads > 1 else kernels[1]
     active = np.zeros((threads, *pe_shape), dtype=np.int64)
     step = tiles if progress is None else max(threads, -(-tiles // 50))
     for first in range(0, tiles, step):
@@ -162,7 +201,7 @@ def run_output_tiles(
         kernel(a, b, table, k_tiles, first, last, out, active)
         if progress is not None:
             progress((last - first) * k_tiles)
-    return active.sum(axis=0)
+    return active[0] if threads == 1 else active.sum(axis=0)
 
 
 def pad_tile(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

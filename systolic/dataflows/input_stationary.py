@@ -31,6 +31,7 @@ import numpy as np
 from systolic.config import ArrayConfig
 from systolic.dataflows import weight_stationary as ws
 from systolic.report import Report
+from systolic.schedule import thread_count
 
 
 def _named_after_operands(report: Report) -> Report:
@@ -80,5 +81,7 @@ def simulate_fast(
     """Run ``a @ b`` on the fast engine; same values and counts as :func:`simulate_golden`."""
     ws.check_limits(a.shape[0], a.shape[1], b.shape[1], config, closed_form_cycles)
     # the array streams B.T, which the kernel reads transposed: that is b itself, no copy
-    c_t, report = ws.simulate_fast(b.T, ws.transposed(a), config, progress, a_t=b)
-    return ws.transposed(c_t), _named_after_operands(report)
+    (m, k), n = a.shape, b.shape[1]
+    threads = thread_count(m * k * n, m * n, config.threads)  # for the two transposes
+    c_t, report = ws.simulate_fast(b.T, ws.transposed(a, threads), config, progress, a_t=b)
+    return ws.transposed(c_t, threads), _named_after_operands(report)

@@ -41,7 +41,15 @@ from systolic.config import ArrayConfig
 from systolic.dataflows import weight_stationary as ws
 from systolic.numerics import FORMATS
 from systolic.report import Report
-from systolic.schedule import fold_counts, fold_table, pad_tile, plan_folds, run_output_tiles, skew
+from systolic.schedule import (
+    fold_counts,
+    fold_table,
+    pad_tile,
+    plan_folds,
+    run_output_tiles,
+    skew,
+    thread_count,
+)
 
 
 def tiles(m: int, k: int, config: ArrayConfig) -> tuple[int, int, int]:
@@ -255,17 +263,29 @@ def _os_fold(a, b, m0, m1, n0, n1, acc, active):
             active[i, j] += k
 
 
+@njit(cache=True)
+def _os_tile(a, b, table, k_tiles, tile, out, active):
+    """One output tile (one fold: ``k_tiles`` is 1): its drained sums written into ``out``."""
+    m0, m1, _, _, n0, n1 = table[tile * k_tiles]
+    acc = np.zeros((m1 - m0, n1 - n0), dtype=out.dtype)
+    _os_fold(a, b, m0, m1, n0, n1, acc, active)
+    out[m0:m1, n0:n1] = acc
+
+
 @njit(parallel=True, cache=True)
 def _os_kernel(a, b, table, k_tiles, first_tile, last_tile, out, active):
-    """Run folds ``first_tile:last_tile`` of ``table`` (one per output tile, ``k_tiles`` is 1)
-    over ``active.shape[0]`` threads; write the drained sums into ``out``."""
+    """Run folds ``first_tile:last_tile`` spread over ``active.shape[0]`` threads."""
     threads = active.shape[0]
     for p in prange(threads):
         for tile in range(first_tile + p, last_tile, threads):
-            m0, m1, _, _, n0, n1 = table[tile * k_tiles]
-            acc = np.zeros((m1 - m0, n1 - n0), dtype=out.dtype)
-            _os_fold(a, b, m0, m1, n0, n1, acc, active[p])
-            out[m0:m1, n0:n1] = acc
+            _os_tile(a, b, table, k_tiles, tile, out, active[p])
+
+
+@njit(cache=True)
+def _os_kernel_serial(a, b, table, k_tiles, first_tile, last_tile, out, active):
+    """Run folds ``first_tile:last_tile`` in this thread (no thread is started)."""
+    for tile in range(first_tile, last_tile):
+        _os_tile(a, b, table, k_tiles, tile, out, active[0])
 
 
 def simulate_fast(
@@ -284,7 +304,10 @@ def simulate_fast(
     table = fold_table(m, k, n, *tiles(m, k, config))
     out = np.empty((m, n), dtype=a.dtype)
     shape = (config.rows, config.cols)
-    pe_active = run_output_tiles(_os_kernel, a, b, table, 1, out, shape, progress)
+    threads = thread_count(m * k * n, len(table), config.threads)
+    pe_active = run_output_tiles(
+        (_os_kernel, _os_kernel_serial), a, b, table, 1, out, shape, progress, threads
+    )
     report = Report(
         rows=config.rows,
         cols=config.cols,

@@ -33,6 +33,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -50,6 +51,7 @@ from systolic.schedule import (
     plan_folds,
     run_output_tiles,
     skew,
+    thread_count,
 )
 
 
@@ -451,39 +453,57 @@ def _transpose(a, out):
                     out[i, t] = a[t, i]
 
 
+@njit(cache=True)
+def _ws_tile(a_t, b, table, k_tiles, tile, out, active):
+    """One output tile (``k_tiles`` consecutive folds of ``table``): its folds in order,
+    accumulated; the result written into ``out``, useful MACs counted in ``active``."""
+    m0, m1, _, _, n0, n1 = table[tile * k_tiles]
+    length, n_used = m1 - m0, n1 - n0
+    entries = np.zeros((length, n_used), dtype=out.dtype)
+    short = length < n_used
+    south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
+    psum = np.empty((length, n_used), dtype=out.dtype)
+    for f in range(tile * k_tiles, (tile + 1) * k_tiles):
+        k0, k1 = table[f, 2], table[f, 3]
+        if short:
+            psum[:] = 0
+            _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, psum, active)
+        else:
+            south[:] = 0
+            _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active)
+            psum = deskew(south.T, length)
+        accumulate(entries, psum)
+    out[m0:m1, n0:n1] = entries
+
+
 @njit(parallel=True, cache=True)
 def _ws_kernel(a_t, b, table, k_tiles, first_tile, last_tile, out, active):
-    """Run output tiles ``first_tile:last_tile`` (each ``k_tiles`` consecutive folds of
-    ``table``), spread over ``active.shape[0]`` threads; write results into ``out``."""
+    """Run output tiles ``first_tile:last_tile`` spread over ``active.shape[0]`` threads."""
     threads = active.shape[0]
     for p in prange(threads):
         for tile in range(first_tile + p, last_tile, threads):
-            m0, m1, _, _, n0, n1 = table[tile * k_tiles]
-            length, n_used = m1 - m0, n1 - n0
-            entries = np.zeros((length, n_used), dtype=out.dtype)
-            short = length < n_used
-            south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
-            psum = np.empty((length, n_used), dtype=out.dtype)
-            for f in range(tile * k_tiles, (tile + 1) * k_tiles):
-                k0, k1 = table[f, 2], table[f, 3]
-                if short:
-                    psum[:] = 0
-                    _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, psum, active[p])
-                else:
-                    south[:] = 0
-                    _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active[p])
-                    psum = deskew(south.T, length)
-                accumulate(entries, psum)
-            out[m0:m1, n0:n1] = entries
+            _ws_tile(a_t, b, table, k_tiles, tile, out, active[p])
 
 
-def transposed(x: np.ndarray) -> np.ndarray:
-    """C-contiguous copy of ``x.T``; large ones are made on all threads, in cache blocks
-    (numpy's copy of a large transpose is slow)."""
-    if x.size < 1 << 16:
+@njit(cache=True)
+def _ws_kernel_serial(a_t, b, table, k_tiles, first_tile, last_tile, out, active):
+    """Run output tiles ``first_tile:last_tile`` in this thread (no thread is started)."""
+    for tile in range(first_tile, last_tile):
+        _ws_tile(a_t, b, table, k_tiles, tile, out, active[0])
+
+
+def transposed(x: np.ndarray, threads: int = 1) -> np.ndarray:
+    """C-contiguous copy of ``x.T``; large ones in cache blocks on ``threads`` threads (numpy's
+    copy of a large transpose is slow)."""
+    if x.size < 1 << 16 or threads < 2:
         return np.ascontiguousarray(x.T)
     out = np.empty(x.shape[::-1], dtype=x.dtype)
-    _transpose(np.ascontiguousarray(x), out)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        _transpose(np.ascontiguousarray(x), out)
+    finally:
+        numba.set_num_threads(previous)
     return out
 
 
@@ -519,9 +539,13 @@ def simulate_fast(
     rows, cols = config.rows, config.cols
     table = fold_table(m, k, n, *tiles(m, config))
     k_tiles = fold_counts(m, k, n, *tiles(m, config)).k_tiles
-    a_t = transposed(a) if a_t is None else a_t
+    threads = thread_count(m * k * n, len(table) // k_tiles, config.threads)
+    a_t = transposed(a, threads) if a_t is None else a_t
     out = np.empty((m, n), dtype=a.dtype)
-    pe_active = run_output_tiles(_ws_kernel, a_t, b, table, k_tiles, out, (rows, cols), progress)
+    pe_active = run_output_tiles(
+        (_ws_kernel, _ws_kernel_serial), a_t, b, table, k_tiles, out, (rows, cols), progress,
+        threads,
+    )  # fmt: skip
     report = Report(
         rows=rows,
         cols=cols,

@@ -3,9 +3,12 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import systolic
+from systolic.config import ArrayConfig
 from systolic.schedule import deskew, fold_counts, fold_table, pad_tile, plan_folds, skew
 
 dims = st.integers(1, 40)
@@ -48,3 +51,55 @@ def test_deskew_undoes_skew(length, width, seed):
 
 def test_pad_tile_zero_fills_bottom_and_right():
     assert pad_tile(np.ones((1, 2)), (2, 3)).tolist() == [[1, 1, 0], [0, 0, 0]]
+
+
+def test_thread_count_serial_below_the_threshold_and_capped_above(monkeypatch):
+    from systolic import schedule
+
+    monkeypatch.delenv("SYSTOLIC_THREADS", raising=False)
+    assert schedule.thread_count(schedule.SERIAL_MACS - 1, 100) == 1
+    assert schedule.thread_count(schedule.SERIAL_MACS, 1) == 1  # one tile: nothing to share
+    assert schedule.thread_count(schedule.SERIAL_MACS, 100, threads=3) == 3
+    assert schedule.thread_count(schedule.SERIAL_MACS, 2, threads=3) == 2
+    monkeypatch.setenv("SYSTOLIC_THREADS", "5")
+    assert schedule.thread_count(schedule.SERIAL_MACS, 100) == 5
+    assert schedule.thread_count(schedule.SERIAL_MACS, 100, threads=1) == 1  # config wins
+    monkeypatch.setenv("SYSTOLIC_THREADS", "zero")
+    with pytest.raises(ValueError, match="SYSTOLIC_THREADS must be a positive integer, got 'zero'"):
+        schedule.thread_count(schedule.SERIAL_MACS, 100)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_a_small_gemm_starts_no_thread(monkeypatch, dataflow):
+    from systolic.dataflows import output_stationary, weight_stationary
+
+    def refuse(*args):
+        raise AssertionError("the parallel kernel ran")
+
+    monkeypatch.setattr(weight_stationary, "_ws_kernel", refuse)
+    monkeypatch.setattr(output_stationary, "_os_kernel", refuse)
+    monkeypatch.setattr(weight_stationary, "_transpose", refuse)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((784, 10)), rng.standard_normal((10, 30))  # a gradient's GEMM
+    c, _ = systolic.matmul(a, b, ArrayConfig(32, 32, dataflow=dataflow, threads=2))
+    assert np.allclose(c, a @ b, atol=1e-4)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+@pytest.mark.parametrize("mode", ["serial", "double_buffered"])
+def test_the_parallel_path_equals_the_golden_model(monkeypatch, dataflow, mode):
+    from systolic import schedule
+    from systolic.dataflows import MODULES
+
+    if dataflow == "os" and mode != "serial":
+        return
+    monkeypatch.setattr(schedule, "SERIAL_MACS", 0)  # every GEMM on threads
+    rng = np.random.default_rng(3)
+    config = ArrayConfig(3, 4, dataflow=dataflow, weight_load=mode, threads=3, dtype="fp32")
+    a = rng.standard_normal((23, 10)).astype(np.float32)
+    b = rng.standard_normal((10, 17)).astype(np.float32)
+    engines = MODULES[config.dataflow]
+    golden = engines.simulate_golden(a, b, config)
+    fast, report = engines.simulate_fast(a, b, config)
+    assert np.array_equal(fast, golden.result) and report == golden.report
+    assert np.array_equal(report.pe_active_cycles, golden.report.pe_active_cycles)
