@@ -37,6 +37,16 @@ def check_run(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast")
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    # a trainer checks the same few shapes every batch: the verdict is cached, keyed by all
+    # it depends on (the memory limit may change with SYSTOLIC_MAX_MEMORY between calls)
+    key = (limits.memory_limit_bytes(), numba.get_num_threads())
+    return dict(_check_run(m, k, n, config, engine, key))
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_run(m: int, k: int, n: int, config: ArrayConfig, engine: str, _key: tuple) -> dict:
+    """:func:`check_run` for one memory limit and thread count (``_key``, part of the cache
+    key only)."""
     check_sizes(m, k, n, config.max_elements)
     dataflow = MODULES[config.dataflow]
     cycles = check_limits(m, k, n, config, dataflow.closed_form_cycles)
@@ -275,17 +285,37 @@ class SystolicMatmul:
         self.tag: str | None = None
         self.calls: list[MatmulCall] = []
         self._totals: dict[str | None, Report] = {}
+        self._pending: dict[str | None, dict[tuple[int, int, int], tuple[Report, int]]] = {}
 
     def __call__(self, a: np.ndarray, b: np.ndarray, *, tag: str | None = None) -> np.ndarray:
         """``a @ b`` on the array; the call is recorded under ``tag`` (default ``self.tag``)."""
         c, report = matmul(a, b, self.config, engine=self.engine, compare=self.compare)
         tag = self.tag if tag is None else tag
-        previous = self._totals.get(tag)
-        self._totals[tag] = report if previous is None else previous + report
+        if self.compare:  # every call's errors differ: add the Reports as they come
+            previous = self._totals.get(tag)
+            self._totals[tag] = report if previous is None else previous + report
+        else:
+            # without errors a Report is the same for every call of one shape: count the calls
+            # per shape and add them up when a total is asked for (adding a Report per call
+            # cost more than the simulation of a training step's small GEMMs)
+            shape = (*np.shape(a), c.shape[1])
+            pending = self._pending.setdefault(tag, {})
+            entry = pending.get(shape)
+            pending[shape] = (report, 1) if entry is None else (entry[0], entry[1] + 1)
+            self._totals.setdefault(tag, None)  # keeps the order of first use
         if self.keep_calls:
             m, k = np.shape(a)
             self.calls.append(MatmulCall(tag, (m, k, c.shape[1]), report))
         return c
+
+    def _settle(self) -> None:
+        """Fold the counted calls into the totals."""
+        for tag, pending in self._pending.items():
+            for report, count in pending.values():
+                previous = self._totals.get(tag)
+                repeated = report.repeated(count)
+                self._totals[tag] = repeated if previous is None else previous + repeated
+        self._pending.clear()
 
     @contextlib.contextmanager
     def tagged(self, tag: str) -> Iterator[SystolicMatmul]:
@@ -298,15 +328,18 @@ class SystolicMatmul:
 
     def total(self, tag: str | None = None) -> Report | None:
         """Sum of the Reports of all calls, or of those with ``tag``; ``None`` if there are none."""
+        self._settle()
         if tag is not None:
             return self._totals.get(tag)
         return sum(self._totals.values()) if self._totals else None
 
     def by_tag(self) -> dict[str | None, Report]:
         """Summed Report per tag, in order of first use."""
+        self._settle()
         return dict(self._totals)
 
     def reset(self) -> None:
         """Forget all recorded calls and totals."""
         self.calls.clear()
         self._totals.clear()
+        self._pending.clear()

@@ -281,6 +281,18 @@ class Report:
             active = self.pe_active_cycles + other.pe_active_cycles
         return Report(rows=self.rows, cols=self.cols, **counts, **errors, pe_active_cycles=active)
 
+    def repeated(self, count: int) -> Report:
+        """The Report of ``count`` runs like this one: counts times ``count``, errors as they
+        are (``sum([self] * count)``, without building the intermediate Reports)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a positive integer, got {count!r}")
+        counts = {name: getattr(self, name) * count for name in _COUNTS}
+        overflows = None if self.overflow_count is None else self.overflow_count * count
+        active = None if self.pe_active_cycles is None else self.pe_active_cycles * count
+        return dataclasses.replace(
+            self, **counts, overflow_count=overflows, pe_active_cycles=active
+        )
+
     def __radd__(self, other: object) -> Report:
         # sum() starts from 0
         if isinstance(other, int) and other == 0:

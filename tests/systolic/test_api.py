@@ -5,6 +5,7 @@ import pytest
 
 import systolic
 from systolic import ArrayConfig, SystolicMatmul
+from systolic.api import estimate, matmul
 
 
 def test_matmul_engines_agree():
@@ -110,3 +111,33 @@ def test_estimate_equals_the_counts_of_a_run(dataflow, weight_load):
         _, report = systolic.matmul(rng.standard_normal((m, k)), rng.standard_normal((k, n)),
                                     config, compare=False)  # fmt: skip
         assert systolic.api.estimate(m, k, n, config) == report
+
+
+def test_totals_without_comparison_equal_the_sum_of_every_call():
+    rng = np.random.default_rng(5)
+    config = ArrayConfig(4, 4)
+    counted = SystolicMatmul(config, compare=False)
+    shapes = [(3, 5, 2), (7, 4, 6), (3, 5, 2), (3, 5, 2), (7, 4, 6)]
+    expected = {}
+    for i, (m, k, n) in enumerate(shapes):
+        a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+        tag = "odd" if i % 2 else "even"
+        with counted.tagged(tag):
+            counted(a, b)
+        report = matmul(a, b, config, compare=False)[1]
+        expected[tag] = report if tag not in expected else expected[tag] + report
+    assert list(counted.by_tag()) == ["even", "odd"]
+    for tag, report in expected.items():
+        total = counted.total(tag)
+        assert total == report
+        assert np.array_equal(total.pe_active_cycles, report.pe_active_cycles)
+    assert counted.total() == expected["even"] + expected["odd"]
+    counted.reset()
+    assert counted.total() is None and counted.by_tag() == {}
+
+
+def test_a_report_repeated_is_the_sum_of_its_copies():
+    report = estimate(5, 6, 7, ArrayConfig(2, 3))
+    assert report.repeated(3) == report + report + report
+    with pytest.raises(ValueError, match="count must be a positive integer, got 0"):
+        report.repeated(0)
