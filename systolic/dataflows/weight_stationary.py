@@ -381,11 +381,13 @@ def simulate_golden(
 
 # ------------------------------------------------------------------------------- fast engine
 
-# Cycles are evaluated in blocks of this many (time skewing): within a block, PE row i runs all
-# its cycles before row i + 1. An update reads only the row above from the cycle before, which
-# is then already done, so values and their order are the golden model's; a block keeps the
-# partial sums it touches in cache (256 was about fastest on the benchmark machine).
-CYCLE_BLOCK = 256
+# Cycles are evaluated in blocks of this many (time skewing): within a block, each column of
+# PEs runs all its cycles, PE row 0 first, before the next column. An update reads only the
+# PE above from the cycle before, which is then already done, so values and their order are
+# the golden model's. A column's partial sums of a block (16 KiB) stay in the first-level
+# cache while its rows of PEs add into them; 4096 was about fastest on the benchmark machine
+# (1.5 to 2 times the speed of row by row in blocks of 256).
+CYCLE_BLOCK = 4096
 
 
 @njit(cache=True)
@@ -404,12 +406,12 @@ def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active):
     length, k_used, n_used = m1 - m0, k1 - k0, n1 - n0
     cycles = length + k_used + n_used - 2
     for block in range(0, cycles, CYCLE_BLOCK):
-        for i in range(k_used):
-            # d = cycle - i over this block's cycles in which row i sees any valid data
-            block_lo = max(block, i) - i
-            block_hi = min(block + CYCLE_BLOCK, i + length + n_used - 1) - i
-            act_row = a_t[k0 + i]
-            for j in range(n_used):
+        for j in range(n_used):
+            for i in range(k_used):
+                # d = cycle - i over this block's cycles in which row i sees any valid data
+                block_lo = max(block, i) - i
+                block_hi = min(block + CYCLE_BLOCK, i + length + n_used - 1) - i
+                act_row = a_t[k0 + i]
                 lo, hi = max(block_lo, j), min(block_hi, j + length)  # 0 <= d - j < length
                 if hi <= lo:
                     continue
@@ -459,21 +461,33 @@ def _ws_tile(a_t, b, table, k_tiles, tile, out, active):
     accumulated; the result written into ``out``, useful MACs counted in ``active``."""
     m0, m1, _, _, n0, n1 = table[tile * k_tiles]
     length, n_used = m1 - m0, n1 - n0
-    entries = np.zeros((length, n_used), dtype=out.dtype)
-    short = length < n_used
-    south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
-    psum = np.empty((length, n_used), dtype=out.dtype)
-    for f in range(tile * k_tiles, (tile + 1) * k_tiles):
-        k0, k1 = table[f, 2], table[f, 3]
-        if short:
+    entries = out[m0:m1, n0:n1]  # the accumulator entries of this tile: the result itself
+    entries[:] = 0
+    if length < n_used:
+        psum = np.empty((length, n_used), dtype=out.dtype)
+        for f in range(tile * k_tiles, (tile + 1) * k_tiles):
             psum[:] = 0
-            _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, psum, active)
-        else:
+            _ws_fold_short(a_t, b, m0, m1, table[f, 2], table[f, 3], n0, n1, psum, active)
+            accumulate(entries, psum)
+    else:
+        south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
+        for f in range(tile * k_tiles, (tile + 1) * k_tiles):
             south[:] = 0
-            _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active)
-            psum = deskew(south.T, length)
-        accumulate(entries, psum)
-    out[m0:m1, n0:n1] = entries
+            _ws_fold(a_t, b, m0, m1, table[f, 2], table[f, 3], n0, n1, south, active)
+            _accumulate_skewed(entries, south, length)
+
+
+@njit(cache=True)
+def _accumulate_skewed(entries, south, length):
+    """``accumulate(entries, deskew(south.T, length))`` in one pass, without the de-skewed
+    copy: the same one addition per entry, so the same bits. An output row reads one element
+    from each row of ``south``; consecutive output rows read the next ones, from the same
+    cache lines."""
+    width = south.shape[0]
+    for t in range(length):
+        row = entries[t]
+        for j in range(width):
+            row[j] += south[j, t + j]
 
 
 @njit(parallel=True, cache=True)
