@@ -39,7 +39,7 @@ def check_run(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast")
         raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     # a trainer checks the same few shapes every batch: the verdict is cached, keyed by all
     # it depends on (the memory limit may change with SYSTOLIC_MAX_MEMORY between calls)
-    key = (limits.memory_limit_bytes(), numba.get_num_threads())
+    key = (limits.memory_limit_bytes(), numba.config.NUMBA_NUM_THREADS)
     return dict(_check_run(m, k, n, config, engine, key))
 
 
@@ -71,7 +71,9 @@ def run_bytes(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast")
     """Bytes a run allocates beyond the caller's operands, estimated from above: rounded and
     transposed operand copies, the result, the float64 comparison, the fold table and per-PE
     counters, and for the golden engine every fold's skewed feed and de-skewed output."""
-    return _run_bytes(m, k, n, config, engine, numba.get_num_threads())
+    # numba's pool size bounds the threads of any run (and, unlike the thread count now set,
+    # costs nothing to read)
+    return _run_bytes(m, k, n, config, engine, numba.config.NUMBA_NUM_THREADS)
 
 
 @functools.lru_cache(maxsize=1024)  # a trainer checks the same few shapes every batch

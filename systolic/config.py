@@ -6,6 +6,7 @@ works. Use ``dataclasses.replace`` to make variants for sweeps.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 import numbers
@@ -161,6 +162,16 @@ class ArrayConfig:
             or seconds <= 0
         ):
             raise ValueError(f"max_seconds must be a number > 0 (or math.inf), got {seconds!r}")
+
+    def __hash__(self) -> int:
+        # a config keys the caches of every run (a trainer's thousands of calls): hash its
+        # fields once, not at every lookup
+        try:
+            return self._hash
+        except AttributeError:
+            value = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            object.__setattr__(self, "_hash", value)
+            return value
 
     @property
     def pe_count(self) -> int:

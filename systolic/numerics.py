@@ -20,10 +20,12 @@ and a silently propagated NaN would be a wrong number rather than a clear error.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import ml_dtypes
 import numpy as np
+from numba import njit
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,44 @@ def _to_integer(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
     return np.ascontiguousarray(x.astype(fmt.storage).astype(fmt.dtype))
 
 
+@njit(cache=True)
+def _round_to_float32(x, out):
+    """``out[:] = x`` rounded to float32 (as NumPy's cast: to nearest, overflow to inf), in one
+    pass over any layout of ``x``; returns how many results are not finite."""
+    rows, cols = x.shape
+    bad = 0
+    for i in range(rows):
+        for j in range(cols):
+            value = np.float32(x[i, j])
+            out[i, j] = value
+            bad += not np.isfinite(value)
+    return bad
+
+
+def _to_float(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
+    """Round to the float format, C-contiguous; refuse non-finite values (given, or made by an
+    overflow in the rounding), counted."""
+    if fmt.dtype == np.float32 and fmt.storage == fmt.dtype and x.dtype.kind == "f":
+        # fp32, the trainer's format: rounded and checked in one compiled pass
+        y = np.empty(x.shape, dtype=np.float32)
+        if _round_to_float32(x, y) == 0:
+            return y
+    if fmt.storage == fmt.dtype:  # one pass: rounded, C-contiguous
+        y = np.array(x, dtype=fmt.dtype, order="C", copy=None)
+    else:
+        y = np.ascontiguousarray(x.astype(fmt.storage, copy=False), dtype=fmt.dtype)
+    # a NaN or infinity makes the sum non-finite, so a finite sum clears the operand in one pass
+    # without a temporary; a sum that only overflowed is settled by the exact check. The given
+    # operand is read again only to word an error
+    if not math.isfinite(float(y.sum(dtype=np.float64))) and not np.isfinite(y).all():
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            bad = int(np.count_nonzero(~np.isfinite(x)))
+            raise ValueError(f"operand {name} holds {bad} non-finite value(s) (NaN or inf)")
+        bad = int(np.count_nonzero(~np.isfinite(y)))
+        raise ValueError(f"operand {name}: {bad} value(s) overflow {fmt.name} when rounded")
+    return y
+
+
 def check_sizes(m: int, k: int, n: int, max_elements: int) -> None:
     """Refuse a ``(m, k) @ (k, n)`` GEMM whose operands or result exceed ``max_elements``."""
     for what, size in (("a", m * k), ("b", k * n), ("result", m * n)):
@@ -142,21 +182,10 @@ def prepare_operands(
     if k != k2:
         raise ValueError(f"inner dimensions differ: a is {a.shape}, b is {b.shape}")
     check_sizes(m, k, n, max_elements)
-    rounded = []
-    for name, x in (("a", a), ("b", b)):
-        if fmt.is_integer:
-            rounded.append(_to_integer(x, name, fmt))
-            continue
-        with np.errstate(over="ignore"):
-            y = np.ascontiguousarray(x.astype(fmt.storage, copy=False), dtype=fmt.dtype)
-        # one pass on the rounded operand; the given one is read again only to word an error
-        if not np.isfinite(y).all():
-            if x.dtype.kind == "f" and not np.isfinite(x).all():
-                bad = int(np.count_nonzero(~np.isfinite(x)))
-                raise ValueError(f"operand {name} holds {bad} non-finite value(s) (NaN or inf)")
-            bad = int(np.count_nonzero(~np.isfinite(y)))
-            raise ValueError(f"operand {name}: {bad} value(s) overflow {fmt.name} when rounded")
-        rounded.append(y)
+    if fmt.is_integer:
+        return _to_integer(a, "a", fmt), _to_integer(b, "b", fmt)
+    with np.errstate(over="ignore", invalid="ignore"):  # counted below, not warned about
+        rounded = [_to_float(x, name, fmt) for name, x in (("a", a), ("b", b))]
     return rounded[0], rounded[1]
 
 

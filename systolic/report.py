@@ -340,3 +340,34 @@ class Report:
                 f"max rel error {self.max_rel_error:.3g}"
             )
         return "\n".join(lines)
+
+
+class ReportCache:
+    """Reports of fast-engine runs, by GEMM shape and config.
+
+    Without a comparison, a run's Report is a function of ``(m, k, n)`` and the config alone,
+    its per-PE counts included: the kernels are deterministic, and the tests hold their counts
+    equal to the golden model's. A trainer makes thousands of calls of a few shapes, and
+    building a Report cost more than simulating its small GEMMs, so each is built once. Cached
+    Reports are shared: their ``pe_active_cycles`` is read-only.
+    """
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._reports: dict[tuple, Report] = {}
+
+    def get(self, key: tuple, build) -> Report:
+        """The Report for ``key``, built by ``build()`` the first time."""
+        report = self._reports.get(key)
+        if report is None:
+            report = build()
+            if report.pe_active_cycles is not None:
+                report.pe_active_cycles.flags.writeable = False
+            if len(self._reports) >= self.size:
+                self._reports.clear()
+            self._reports[key] = report
+        return report
+
+
+#: the fast engines' Reports (``systolic.dataflows``)
+FAST_REPORTS = ReportCache()

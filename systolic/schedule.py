@@ -86,6 +86,7 @@ class FoldCounts:
         return self.chunks * self.folds_per_chunk
 
 
+@functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
 def fold_counts(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> FoldCounts:
     """Count the folds of ``(m, k) @ (k, n)`` cut into ``tile_m x tile_k x tile_n`` tiles.
 

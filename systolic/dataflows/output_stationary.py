@@ -40,7 +40,7 @@ from systolic.array import GridModel
 from systolic.config import ArrayConfig
 from systolic.dataflows import weight_stationary as ws
 from systolic.numerics import FORMATS
-from systolic.report import Report
+from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
     fold_counts,
     fold_table,
@@ -308,13 +308,16 @@ def simulate_fast(
     pe_active = run_output_tiles(
         (_os_kernel, _os_kernel_serial), a, b, table, 1, out, shape, progress, threads
     )
-    report = Report(
-        rows=config.rows,
-        cols=config.cols,
-        **cycles,
-        macs=int(pe_active.sum()),
-        folds=len(table),
-        **traffic_bytes(m, k, n, config),
-        pe_active_cycles=pe_active,
+    report = FAST_REPORTS.get(
+        (m, k, n, config),
+        lambda: Report(
+            rows=config.rows,
+            cols=config.cols,
+            **cycles,
+            macs=int(pe_active.sum()),
+            folds=len(table),
+            **traffic_bytes(m, k, n, config),
+            pe_active_cycles=pe_active,
+        ),
     )
     return out, report

@@ -41,7 +41,7 @@ from systolic.accumulator import Accumulator, accumulate
 from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
 from systolic.numerics import FORMATS
-from systolic.report import Report
+from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
     Fold,
     deskew,
@@ -560,13 +560,16 @@ def simulate_fast(
         (_ws_kernel, _ws_kernel_serial), a_t, b, table, k_tiles, out, (rows, cols), progress,
         threads,
     )  # fmt: skip
-    report = Report(
-        rows=rows,
-        cols=cols,
-        **cycles,
-        macs=int(pe_active.sum()),
-        folds=len(table),
-        **traffic_bytes(m, k, n, config),
-        pe_active_cycles=pe_active,
+    report = FAST_REPORTS.get(
+        (m, k, n, config),
+        lambda: Report(
+            rows=rows,
+            cols=cols,
+            **cycles,
+            macs=int(pe_active.sum()),
+            folds=len(table),
+            **traffic_bytes(m, k, n, config),
+            pe_active_cycles=pe_active,
+        ),
     )
     return out, report

@@ -152,3 +152,20 @@ def test_a_real_float32_error_is_near_the_bound_not_far_below_it():
     bound = error_bound(a, b, FP32)[0, 0]
     assert error <= bound
     assert error > bound / 8  # an 8x looser bound would no longer be close to a real error
+
+
+def test_the_compiled_float32_rounding_equals_numpys_bit_for_bit():
+    from systolic.numerics import _round_to_float32
+
+    rng = np.random.default_rng(9)
+    x = np.concatenate([
+        rng.standard_normal(500) * 10.0 ** rng.integers(-45, 40, 500),  # subnormal to overflow
+        [0.0, -0.0, 1 + 2**-24, 1 + 3 * 2**-24, 3.5e38, -3.5e38, 1e-46, np.inf, -np.inf, np.nan],
+    ]).reshape(51, 10)  # fmt: skip
+    for layout in (x, np.asfortranarray(x), x.T):
+        out = np.empty(layout.shape, dtype=np.float32)
+        with np.errstate(over="ignore"):
+            expected = layout.astype(np.float32)
+        bad = _round_to_float32(layout, out)
+        assert np.array_equal(out.view(np.uint32), expected.view(np.uint32))
+        assert bad == int(np.count_nonzero(~np.isfinite(expected)))
