@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from nn.activations import ACTIVATIONS, GRADS_FROM_OUTPUT, HIDDEN_ACTIVATIONS
 from nn.costs import COSTS
 from nn.init import INITS
 
@@ -67,6 +67,7 @@ class Network:
         self.init = _choice(init, list(INITS), "init")
         self.cost = COSTS[cost]
         self.hidden, self.hidden_grad = ACTIVATIONS[activation]
+        self.hidden_grad_from_output = GRADS_FROM_OUTPUT[activation]
         self.output = ACTIVATIONS[self.cost.output][0]
         self.weights, self.biases = [], []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
@@ -160,9 +161,11 @@ class Network:
             if layer > 1:
                 # (batch, n_out) @ (n_out, n_in)
                 delta = self._mm(delta, self.weights[i].T, layer, "backward")
-                delta = delta * self.hidden_grad(zs[i - 1])
-                if masks[i - 1] is not None:  # a dropped unit passes no error back
-                    delta = delta * masks[i - 1]
+                if masks[i - 1] is None:  # the layer's output is its activation: reuse it
+                    delta = delta * self.hidden_grad_from_output(activations[i])
+                else:  # dropped out: the activation before dropout is gone, recompute it
+                    delta = delta * self.hidden_grad(zs[i - 1])
+                    delta = delta * masks[i - 1]  # a dropped unit passes no error back
         return weight_grads, bias_grads
 
     def predict(self, x: np.ndarray, batch: int = 10_000) -> np.ndarray:

@@ -50,16 +50,27 @@ class Optimizer:
         self.params, self.regularised = params, regularised
         self.eta, self.mu, self.decay = eta, mu, lmbda / n
         self.velocity = [np.zeros_like(p) for p in params] if name == "momentum" else None
+        self._steps = [np.empty_like(p) for p in params]
 
     def step(self, grads: list[np.ndarray]) -> None:
-        """Apply one update with the mini-batch gradients ``grads`` (same order as params)."""
+        """Apply one update with the mini-batch gradients ``grads`` (same order as params).
+
+        The gradients are left as they are; the scaled step is computed in a buffer kept per
+        parameter (the same numbers as ``eta * grad``, without allocating one per step).
+        """
         for i, (param, grad) in enumerate(zip(self.params, grads, strict=True)):
+            step = self._steps[i]
             if self.decay and self.regularised[i]:
-                grad = grad + self.decay * param
+                np.multiply(param, self.decay, out=step)
+                step += grad  # grad + decay * param: addition commutes exactly
+                step *= self.eta
+            else:
+                np.multiply(grad, self.eta, out=step)
+            grad = step
             if self.velocity is None:
-                param -= self.eta * grad
+                param -= grad
             else:
                 velocity = self.velocity[i]
                 velocity *= self.mu
-                velocity -= self.eta * grad
+                velocity -= grad
                 param += velocity

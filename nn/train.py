@@ -7,6 +7,7 @@ the same run. Training never prints: it returns the history and calls the option
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,7 +141,7 @@ def train(
                     ) from error
                 costs[batch] = network.cost.value(activations[-1], yb)
                 t1 = time.perf_counter()
-                if not np.isfinite(costs[batch]):
+                if not math.isfinite(costs[batch]):
                     message = f"the cost became {costs[batch]}"
                     raise TrainingDiverged(_diverged(message, epoch, batch, batches, eta))
                 weight_grads, bias_grads = network.gradients(zs, activations, masks, yb)

@@ -356,6 +356,10 @@ class ReportCache:
         self.size = size
         self._reports: dict[tuple, Report] = {}
 
+    def peek(self, key: tuple) -> Report | None:
+        """The Report for ``key`` if it was built before, else None."""
+        return self._reports.get(key)
+
     def get(self, key: tuple, build) -> Report:
         """The Report for ``key``, built by ``build()`` the first time."""
         report = self._reports.get(key)

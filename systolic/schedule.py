@@ -176,6 +176,7 @@ def run_output_tiles(
     pe_shape: tuple[int, int],
     progress: Callable[[int], None] | None = None,
     threads: int = 1,
+    count: bool = True,
 ) -> np.ndarray:
     """Run a dataflow's numba kernel over every output tile of a fold table.
 
@@ -185,24 +186,37 @@ def run_output_tiles(
     its own slice of ``active``. With one thread the serial kernel runs them in this thread,
     without starting any. Either is called as ``kernel(a, b, table, k_tiles, first_tile,
     last_tile, out, active)``, for a few batches of tiles when ``progress`` is given (called
-    with the number of folds finished after each batch), else once.
+    with the number of folds finished after each batch), else once. Without ``count`` (the
+    caller has this GEMM's counts already) the kernel counts into a scratch array that is
+    never read, so no fresh one is allocated and cleared per call.
 
     Returns
     -------
-    numpy.ndarray, shape ``pe_shape``
+    numpy.ndarray, shape ``pe_shape``, or None without ``count``
         Useful MACs per PE.
     """
     tiles = len(table) // k_tiles
     threads = max(1, min(threads, tiles))
     kernel = kernels[0] if threads > 1 else kernels[1]
-    active = np.zeros((threads, *pe_shape), dtype=np.int64)
+    if count:
+        active = np.zeros((threads, *pe_shape), dtype=np.int64)
+    else:
+        active = _scratch(threads, *pe_shape)
     step = tiles if progress is None else max(threads, -(-tiles // 50))
     for first in range(0, tiles, step):
         last = min(first + step, tiles)
         kernel(a, b, table, k_tiles, first, last, out, active)
         if progress is not None:
             progress((last - first) * k_tiles)
+    if not count:
+        return None
     return active[0] if threads == 1 else active.sum(axis=0)
+
+
+@functools.lru_cache(maxsize=16)
+def _scratch(threads: int, rows: int, cols: int) -> np.ndarray:
+    """Per-PE counters that are written and never read (see :func:`run_output_tiles`)."""
+    return np.zeros((threads, rows, cols), dtype=np.int64)
 
 
 def pad_tile(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -305,10 +305,12 @@ def simulate_fast(
     out = np.empty((m, n), dtype=a.dtype)
     shape = (config.rows, config.cols)
     threads = thread_count(m * k * n, len(table), config.threads)
+    known = FAST_REPORTS.peek((m, k, n, config))
     pe_active = run_output_tiles(
-        (_os_kernel, _os_kernel_serial), a, b, table, 1, out, shape, progress, threads
-    )
-    report = FAST_REPORTS.get(
+        (_os_kernel, _os_kernel_serial), a, b, table, 1, out, shape, progress, threads,
+        count=known is None,
+    )  # fmt: skip
+    report = known or FAST_REPORTS.get(
         (m, k, n, config),
         lambda: Report(
             rows=config.rows,

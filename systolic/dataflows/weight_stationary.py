@@ -556,11 +556,12 @@ def simulate_fast(
     threads = thread_count(m * k * n, len(table) // k_tiles, config.threads)
     a_t = transposed(a, threads) if a_t is None else a_t
     out = np.empty((m, n), dtype=a.dtype)
+    known = FAST_REPORTS.peek((m, k, n, config))
     pe_active = run_output_tiles(
         (_ws_kernel, _ws_kernel_serial), a_t, b, table, k_tiles, out, (rows, cols), progress,
-        threads,
+        threads, count=known is None,
     )  # fmt: skip
-    report = FAST_REPORTS.get(
+    report = known or FAST_REPORTS.get(
         (m, k, n, config),
         lambda: Report(
             rows=rows,
