@@ -300,7 +300,7 @@ class SystolicMatmul:
             # without errors a Report is the same for every call of one shape: count the calls
             # per shape and add them up when a total is asked for (adding a Report per call
             # cost more than the simulation of a training step's small GEMMs)
-            shape = (*np.shape(a), c.shape[1])
+            shape = (c.shape[0], np.shape(a)[1], c.shape[1])
             pending = self._pending.setdefault(tag, {})
             entry = pending.get(shape)
             pending[shape] = (report, 1) if entry is None else (entry[0], entry[1] + 1)

@@ -122,11 +122,6 @@ def _round_to_float32(x, out):
 def _to_float(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
     """Round to the float format, C-contiguous; refuse non-finite values (given, or made by an
     overflow in the rounding), counted."""
-    if fmt.dtype == np.float32 and fmt.storage == fmt.dtype and x.dtype.kind == "f":
-        # fp32, the trainer's format: rounded and checked in one compiled pass
-        y = np.empty(x.shape, dtype=np.float32)
-        if _round_to_float32(x, y) == 0:
-            return y
     if fmt.storage == fmt.dtype:  # one pass: rounded, C-contiguous
         y = np.array(x, dtype=fmt.dtype, order="C", copy=None)
     else:
@@ -184,6 +179,11 @@ def prepare_operands(
     check_sizes(m, k, n, max_elements)
     if fmt.is_integer:
         return _to_integer(a, "a", fmt), _to_integer(b, "b", fmt)
+    if fmt.name == "fp32" and a.dtype.kind == "f" and b.dtype.kind == "f":
+        # the trainer's format: each operand rounded and checked in one compiled pass
+        a32, b32 = np.empty(a.shape, np.float32), np.empty(b.shape, np.float32)
+        if _round_to_float32(a, a32) == 0 and _round_to_float32(b, b32) == 0:
+            return a32, b32
     with np.errstate(over="ignore", invalid="ignore"):  # counted below, not warned about
         rounded = [_to_float(x, name, fmt) for name, x in (("a", a), ("b", b))]
     return rounded[0], rounded[1]

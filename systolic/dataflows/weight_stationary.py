@@ -521,6 +521,14 @@ def transposed(x: np.ndarray, threads: int = 1) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # a trainer runs the same few shapes every batch
+def _plan(m: int, k: int, n: int, config: ArrayConfig) -> tuple[dict, np.ndarray, int]:
+    """A GEMM's closed-form cycles (refused past ``max_cycles``), fold table and k-tiles."""
+    cycles = check_limits(m, k, n, config)
+    table = fold_table(m, k, n, *tiles(m, config))
+    return cycles, table, fold_counts(m, k, n, *tiles(m, config)).k_tiles
+
+
 def simulate_fast(
     a: np.ndarray,
     b: np.ndarray,
@@ -549,10 +557,8 @@ def simulate_fast(
     """
     m, k = a.shape
     n = b.shape[1]
-    cycles = check_limits(m, k, n, config)
+    cycles, table, k_tiles = _plan(m, k, n, config)
     rows, cols = config.rows, config.cols
-    table = fold_table(m, k, n, *tiles(m, config))
-    k_tiles = fold_counts(m, k, n, *tiles(m, config)).k_tiles
     threads = thread_count(m * k * n, len(table) // k_tiles, config.threads)
     a_t = transposed(a, threads) if a_t is None else a_t
     out = np.empty((m, n), dtype=a.dtype)
