@@ -161,7 +161,9 @@ class Report:
         Integer formats, when compared: result elements whose int32 sum wrapped around (they
         differ from ``ref``). ``None`` for float formats or when not compared.
     pe_active_cycles : numpy.ndarray or None, shape (rows, cols)
-        Useful MACs done by each PE (one per cycle at most). Sums to ``macs``.
+        Useful MACs done by each PE (one per cycle at most). Sums to ``macs``. Read-only in
+        the fast engine's Reports, which are shared by every run of one shape and config
+        (:class:`ReportCache`).
 
     Derived (properties): ``pe_count = rows * cols``; ``idle_pe_slots = pe_count *
     total_cycles - macs``, the PE-cycles (slots) without a useful MAC, the active ones being
