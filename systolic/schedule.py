@@ -144,9 +144,10 @@ def thread_count(macs: int, tiles: int, threads: int | None = None) -> int:
     :data:`SERIAL_MACS`, else at most ``threads`` (a config's setting), else the
     ``SYSTOLIC_THREADS`` environment variable, else numba's thread count, and never more than
     there are tiles."""
+    configured = env_threads()  # read (and refused if malformed) whatever the size
     if macs < SERIAL_MACS or tiles < 2:
         return 1
-    limit = threads if threads is not None else env_threads()
+    limit = threads if threads is not None else configured
     if limit is None:
         limit = numba.get_num_threads()
     return max(1, min(limit, tiles))

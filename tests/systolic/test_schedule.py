@@ -67,6 +67,8 @@ def test_thread_count_serial_below_the_threshold_and_capped_above(monkeypatch):
     monkeypatch.setenv("SYSTOLIC_THREADS", "zero")
     with pytest.raises(ValueError, match="SYSTOLIC_THREADS must be a positive integer, got 'zero'"):
         schedule.thread_count(schedule.SERIAL_MACS, 100)
+    with pytest.raises(ValueError, match="SYSTOLIC_THREADS"):  # refused for a small GEMM too
+        schedule.thread_count(1, 1)
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
