@@ -1,11 +1,12 @@
 """Speed of one training epoch of [784, 30, 10], mini-batch 10, on the full 50,000 images.
 
-Run: ``python bench/bench_train.py [--epochs 3]``. Trains with ``np.matmul`` (float64), then
-with every matmul on simulated 32x32 and 128x128 weight-stationary arrays (fp32), from the same
-seed, and prints the median epoch time of each (data preparation, forward, backward and update;
-evaluation is not part of an epoch here) and its ratio to the NumPy epoch measured in the same
-run. A minimal hand-vectorised NumPy loop of the same epoch is timed first, to show what this
-machine allows any float64 NumPy trainer. Timing here never decides a test.
+Run: ``python bench/bench_train.py [--epochs 3] [--busy N]``. Trains with ``np.matmul``
+(float64) and with every matmul on simulated 32x32 and 128x128 weight-stationary arrays (fp32),
+from the same seed, and prints the median epoch time of each (data preparation, forward,
+backward and update; evaluation is not part of an epoch here) and its ratio to the NumPy
+epoch. A minimal hand-vectorised NumPy loop of the same epoch shows what this machine allows
+any float64 NumPy trainer. The backends take turns, an epoch each. Timing here never decides a
+test.
 """
 
 from __future__ import annotations
@@ -33,25 +34,26 @@ TARGETS = {
 }
 
 
-def epoch_seconds(matmul, data, epochs: int) -> list[float]:
-    """Wall time of each training epoch (all steps but evaluation)."""
+def nn_epochs(matmul, data):
+    """An endless run of training epochs with ``nn``: each ``next`` trains one more epoch of the
+    same network and returns its wall time (all steps but evaluation)."""
     network = Network([784, 30, 10], np.random.default_rng(0), matmul=matmul)
-    history = train(network, data.x, data.y, rng=np.random.default_rng(1), epochs=epochs,
-                    batch_size=10, eta=0.5)  # fmt: skip
-    return [sum(r.seconds[step] for step in ("data", "forward", "backward", "update"))
-            for r in history]  # fmt: skip
+    rng = np.random.default_rng(1)
+    while True:
+        (record,) = train(network, data.x, data.y, rng=rng, epochs=1, batch_size=10, eta=0.5)
+        yield sum(record.seconds[step] for step in ("data", "forward", "backward", "update"))
 
 
-def minimal_loop_seconds(data, epochs: int) -> list[float]:
-    """The same epoch as the smallest hand-vectorised NumPy loop: sigmoid, cross-entropy, SGD,
-    no bookkeeping. It calibrates the machine: what any float64 NumPy trainer costs here."""
+def minimal_epochs(data):
+    """The same epochs as the smallest hand-vectorised NumPy loop: sigmoid, cross-entropy,
+    SGD, no bookkeeping. It calibrates the machine: what any float64 NumPy trainer costs
+    here."""
     rng = np.random.default_rng(0)
     x = np.asarray(data.x, dtype=np.float64)
     targets = np.eye(10)[data.y]
     w1, b1 = rng.standard_normal((784, 30)) / np.sqrt(784), rng.standard_normal(30)
     w2, b2 = rng.standard_normal((30, 10)) / np.sqrt(30), rng.standard_normal(10)
-    seconds = []
-    for _ in range(epochs):
+    while True:
         start = time.perf_counter()
         order = rng.permutation(len(x))
         for i in range(0, len(x), 10):
@@ -65,24 +67,25 @@ def minimal_loop_seconds(data, epochs: int) -> list[float]:
             b2 -= d2.sum(axis=0)
             w1 -= xb.T @ d1
             b1 -= d1.sum(axis=0)
-        seconds.append(time.perf_counter() - start)
-    return seconds
+        yield time.perf_counter() - start
 
 
 def backends(data, epochs: int) -> dict[str, float]:
-    """Median epoch seconds of each backend, measured in this process now."""
-    seconds = {
-        "minimal NumPy loop": statistics.median(minimal_loop_seconds(data, epochs)),
-        "nn, np.matmul (float64)": statistics.median(epoch_seconds(np.matmul, data, epochs)),
-    }
+    """Median epoch seconds of each backend. The backends take turns, one epoch each, so that
+    a change in the machine's speed during the run (a shared VM drifts) reaches them all
+    alike and their ratios stay fair."""
+    runs = {"minimal NumPy loop": minimal_epochs(data),
+            "nn, np.matmul (float64)": nn_epochs(np.matmul, data)}  # fmt: skip
     for side in (32, 128):
         mm = systolic.SystolicMatmul(systolic.ArrayConfig(side, side), compare=False,
                                      keep_calls=False)  # fmt: skip
         mm(np.ones((1, 1)), np.ones((1, 1)))  # compile or load the kernels first
-        seconds[f"nn, {side}x{side} array (fp32)"] = statistics.median(
-            epoch_seconds(mm, data, epochs)
-        )
-    return seconds
+        runs[f"nn, {side}x{side} array (fp32)"] = nn_epochs(mm, data)
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(epochs):
+        for name, run in runs.items():
+            seconds[name].append(next(run))
+    return {name: statistics.median(values) for name, values in seconds.items()}
 
 
 def main() -> None:

@@ -155,7 +155,12 @@ def thread_count(macs: int, tiles: int, threads: int | None = None) -> int:
 
 def env_threads() -> int | None:
     """``SYSTOLIC_THREADS`` as a positive integer, ``None`` when unset; else ValueError."""
-    text = os.environ.get("SYSTOLIC_THREADS", "").strip()
+    return _parse_threads(os.environ.get("SYSTOLIC_THREADS", ""))
+
+
+@functools.lru_cache(maxsize=8)  # read at every call: parse each value once
+def _parse_threads(text: str) -> int | None:
+    text = text.strip()
     if not text:
         return None
     try:
@@ -202,7 +207,7 @@ def run_output_tiles(
     if count:
         active = np.zeros((threads, *pe_shape), dtype=np.int64)
     else:
-        active = _scratch(threads, *pe_shape)
+        active = scratch_counters(threads, *pe_shape)
     step = tiles if progress is None else max(threads, -(-tiles // 50))
     for first in range(0, tiles, step):
         last = min(first + step, tiles)
@@ -215,7 +220,7 @@ def run_output_tiles(
 
 
 @functools.lru_cache(maxsize=16)
-def _scratch(threads: int, rows: int, cols: int) -> np.ndarray:
+def scratch_counters(threads: int, rows: int, cols: int) -> np.ndarray:
     """Per-PE counters that are written and never read (see :func:`run_output_tiles`)."""
     return np.zeros((threads, rows, cols), dtype=np.int64)
 

@@ -40,7 +40,7 @@ from numba import njit, prange
 from systolic.accumulator import Accumulator, accumulate
 from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
-from systolic.numerics import FORMATS
+from systolic.numerics import FORMATS, round_fp32
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
     Fold,
@@ -50,6 +50,7 @@ from systolic.schedule import (
     pad_tile,
     plan_folds,
     run_output_tiles,
+    scratch_counters,
     skew,
     thread_count,
 )
@@ -527,6 +528,35 @@ def _plan(m: int, k: int, n: int, config: ArrayConfig) -> tuple[dict, np.ndarray
     cycles = check_limits(m, k, n, config)
     table = fold_table(m, k, n, *tiles(m, config))
     return cycles, table, fold_counts(m, k, n, *tiles(m, config)).k_tiles
+
+
+def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarray, Report] | None:
+    """The fast engine's shortest path, for the GEMMs a trainer makes thousands of times: fp32,
+    small enough for one thread, of a shape run before (its Report is known), on float
+    operands. A is rounded straight into its transpose and B rounded, one compiled pass each,
+    then the serial kernel runs: the values and Report of :func:`simulate_fast` on
+    ``prepare_operands``' output, without the general path's steps. None when any of this does
+    not hold, or an operand is not finite: the caller then takes the general path (which words
+    the error). The run's checks (``api.check_run``) are the caller's.
+    """
+    if config.dtype != "fp32" or type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return None
+    if a.ndim != 2 or b.ndim != 2 or a.dtype.kind != "f" or b.dtype.kind != "f":
+        return None
+    (m, k), (k_b, n) = a.shape, b.shape
+    if k != k_b or m * k * n == 0:
+        return None
+    report = FAST_REPORTS.peek((m, k, n, config))
+    if report is None or thread_count(m * k * n, 2, config.threads) > 1:
+        return None
+    rounded = round_fp32(a, b)
+    if rounded is None:
+        return None
+    _, table, k_tiles = _plan(m, k, n, config)
+    out = np.empty((m, n), dtype=np.float32)
+    counters = scratch_counters(1, config.rows, config.cols)  # the Report has the counts
+    _ws_kernel_serial(*rounded, table, k_tiles, 0, len(table) // k_tiles, out, counters)
+    return out, report
 
 
 def simulate_fast(

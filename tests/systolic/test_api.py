@@ -141,3 +141,47 @@ def test_a_report_repeated_is_the_sum_of_its_copies():
     assert report.repeated(3) == report + report + report
     with pytest.raises(ValueError, match="count must be a positive integer, got 0"):
         report.repeated(0)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, dtype):
+    from systolic.dataflows import weight_stationary as ws
+    from systolic.numerics import FORMATS, prepare_operands
+
+    rng = np.random.default_rng(6)
+    config = ArrayConfig(4, 5, weight_load="double_buffered", dtype="fp32")
+    for m, k, n in [(3, 7, 9), (11, 4, 2), (1, 13, 6)]:
+        a = np.asarray(rng.standard_normal((m, k)) * 1e3, dtype=dtype, order=layout)
+        b = np.asarray(rng.standard_normal((k, n)), dtype=dtype, order=layout)
+        general = ws.simulate_fast(*prepare_operands(a, b, FORMATS["fp32"], 2**28), config)
+        quick = ws.run_small_fp32(a, b, config)  # the first call above made the Report known
+        assert quick is not None
+        assert np.array_equal(quick[0].view(np.int32), general[0].view(np.int32))
+        assert quick[1] == general[1]
+        c, report = systolic.matmul(a, b, config, compare=False)
+        assert np.array_equal(c.view(np.int32), general[0].view(np.int32))
+    # what it does not take goes the general way, which words the errors
+    bad = np.ones((3, 7))
+    bad[1, 2] = np.nan
+    assert ws.run_small_fp32(bad, np.ones((7, 9)), config) is None
+    with pytest.raises(ValueError, match="operand a holds 1 non-finite value"):
+        systolic.matmul(bad, np.ones((7, 9)), config, compare=False)
+    with pytest.raises(ValueError, match="overflow fp32 when rounded"):
+        systolic.matmul(np.full((3, 7), 1e39), np.ones((7, 9)), config, compare=False)
+    assert ws.run_small_fp32(np.ones((3, 7), int), np.ones((7, 9)), config) is None
+    assert ws.run_small_fp32(np.ones((2, 2)), np.ones((2, 2)), config) is None  # not yet run
+
+
+def test_the_float32_transposing_rounding_equals_numpys():
+    from systolic.numerics import _round_to_float32_transposed
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((37, 11)) * 10.0 ** rng.integers(-45, 40, (37, 11))
+    x[3, 4], x[5, 6] = np.inf, np.nan
+    out_t = np.empty((11, 37), np.float32)
+    with np.errstate(over="ignore"):
+        expected = x.astype(np.float32).T
+    bad = _round_to_float32_transposed(x, out_t)
+    assert np.array_equal(out_t.view(np.uint32), expected.view(np.uint32))
+    assert bad == int(np.count_nonzero(~np.isfinite(expected)))
