@@ -17,7 +17,7 @@ import time
 
 import numba
 import numpy as np
-from busy import cpu_load  # bench/busy.py, beside this script
+from busy import add_busy_option, cpu_load  # bench/busy.py, beside this script
 
 import systolic
 
@@ -67,11 +67,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per case (median)")
     parser.add_argument("--size", type=int, default=128, help="array rows and cols")
     parser.add_argument("--dataflows", default="ws,os,is", help="default ws,os,is")
-    parser.add_argument(
-        "--busy", type=int, default=0, metavar="N",
-        help="then measure again with N CPU-bound processes running beside (bench/busy.py) "
-        "and print the slowdown",
-    )  # fmt: skip
+    add_busy_option(parser)
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -19,7 +19,7 @@ import time
 
 import numba
 import numpy as np
-from busy import cpu_load  # bench/busy.py, beside this script
+from busy import add_busy_option, cpu_load  # bench/busy.py, beside this script
 
 import systolic
 from nn.data import load_mnist
@@ -91,11 +91,7 @@ def backends(data, epochs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="epochs per backend (median)")
-    parser.add_argument(
-        "--busy", type=int, default=0, metavar="N",
-        help="then measure again with N CPU-bound processes running beside (bench/busy.py) "
-        "and print the slowdown",
-    )  # fmt: skip
+    add_busy_option(parser)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numba {numba.__version__} "
           f"with {numba.get_num_threads()} threads, numpy {np.__version__}")  # fmt: skip

@@ -31,3 +31,12 @@ def cpu_load(processes: int) -> Iterator[None]:
             spinner.kill()
         for spinner in spinners:
             spinner.wait(timeout=10)
+
+
+def add_busy_option(parser) -> None:
+    """``--busy N``: measure again with N CPU-bound processes beside the run."""
+    parser.add_argument(
+        "--busy", type=int, default=0, metavar="N",
+        help="then measure again with N CPU-bound processes running beside (bench/busy.py) "
+        "and print the slowdown",
+    )  # fmt: skip

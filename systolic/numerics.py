@@ -119,20 +119,6 @@ def _round_to_float32(x, out):
     return bad
 
 
-@njit(cache=True)
-def _round_to_float32_transposed(x, out_t):
-    """``out_t[:] = x.T`` rounded to float32, as :func:`_round_to_float32`; returns how many
-    results are not finite."""
-    rows, cols = x.shape
-    bad = 0
-    for i in range(rows):
-        for j in range(cols):
-            value = np.float32(x[i, j])
-            out_t[j, i] = value
-            bad += not np.isfinite(value)
-    return bad
-
-
 def round_fp32(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``a.T`` and ``b`` rounded to fp32 (C-contiguous), for a weight-stationary kernel that
     streams A from its transpose; None when an operand holds a non-finite value after
@@ -140,7 +126,7 @@ def round_fp32(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     arrays of matching inner size (the caller checks)."""
     a_t = np.empty(a.shape[::-1], dtype=np.float32)
     b32 = np.empty(b.shape, dtype=np.float32)
-    if _round_to_float32_transposed(a, a_t) or _round_to_float32(b, b32):
+    if _round_to_float32(a, a_t.T) or _round_to_float32(b, b32):
         return None
     return a_t, b32
 
