@@ -72,6 +72,7 @@ class GridModel:
         """Clear the cycle counter, the MAC counts and the recorded trace."""
         self.cycle = 0
         self.pe_active_cycles = np.zeros((self.rows, self.cols), dtype=np.int64)
+        self.useful = np.zeros((self.rows, self.cols), dtype=bool)
         self.history: list[np.ndarray] = []
         self.snapshots: list[dict[str, np.ndarray]] = []
 
@@ -80,7 +81,9 @@ class GridModel:
             raise SimulationLimitError(f"simulation reached max_cycles={self.max_cycles}")
 
     def _tick(self, useful: np.ndarray) -> None:
-        """Count the edge just committed and the PEs that did a useful MAC in it."""
+        """Count the edge just committed and the PEs that did a useful MAC in it (kept in
+        :attr:`useful` until the next edge)."""
+        self.useful = useful
         self.pe_active_cycles += useful
         if self.record:
             self.history.append(useful)

@@ -75,9 +75,8 @@ class EnergyTable:
 
 
 def _check_value(source: str, key: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{source}: {key} must be a finite number >= 0, got {value!r}")
-    if value < 0:
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not (number and math.isfinite(value) and value >= 0):
         raise ValueError(f"{source}: {key} must be a finite number >= 0, got {value!r}")
 
 
@@ -197,9 +196,9 @@ ENERGY_COMPONENTS = (
 
 
 def load_table(path: str | Path) -> EnergyTable:
-    """A user's table from a TOML file with :class:`EnergyTable`'s keys (``name`` optional;
-    ``[mac_pj]`` and ``[mac_um2]`` tables by format). Unknown or missing keys, and negative or
-    non-finite values, are errors naming the file and the key."""
+    """A user's table from a TOML file with :class:`EnergyTable`'s keys but ``name`` (the table
+    is named after the file), ``[mac_pj]`` and ``[mac_um2]`` as tables by format. Unknown or
+    missing keys, and negative or non-finite values, are errors naming the file and the key."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -207,18 +206,14 @@ def load_table(path: str | Path) -> EnergyTable:
         raise ValueError(f"{path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path}: not TOML: {error}") from None
-    keys = [spec.name for spec in fields(EnergyTable)]
+    keys = [spec.name for spec in fields(EnergyTable) if spec.name != "name"]
     for key in data:
         if key not in keys:
             raise ValueError(f"{path}: unknown key {key!r}; valid: {', '.join(keys)}")
-    data.setdefault("name", path.stem)
     for key in keys:
         if key not in data:
             raise ValueError(f"{path}: missing key {key!r}")
-    try:
-        return EnergyTable(**{**data, "name": str(path)})
-    except ValueError as error:
-        raise ValueError(str(error)) from None
+    return EnergyTable(name=str(path), **data)  # named after the file: its errors say where
 
 
 def table(spec: str) -> EnergyTable:
@@ -241,18 +236,17 @@ def price(
     """
     if dtype not in FORMATS:
         raise ValueError(f"unknown dtype {dtype!r}; valid: {', '.join(FORMATS)}")
-    parts = {
+    parts = {  # in the order of ENERGY_COMPONENTS
         "mac_energy_pj": report.macs * energy.mac_pj[dtype],
+        "register_energy_pj": register_bytes(report, dtype) * energy.register_pj_per_byte,
         "idle_energy_pj": report.pe_count * report.total_cycles * energy.idle_pj_per_pe_cycle,
-        "ub_energy_pj": (report.act_read_bytes + report.ub_write_bytes) * energy.ub_pj_per_byte,
         "acc_energy_pj": (report.acc_write_bytes + report.acc_read_bytes) * energy.acc_pj_per_byte,
+        "ub_energy_pj": (report.act_read_bytes + report.ub_write_bytes) * energy.ub_pj_per_byte,
         "fifo_energy_pj": (report.dram_read_bytes + report.weight_read_bytes)
         * energy.fifo_pj_per_byte,
         "dram_energy_pj": report.dram_read_bytes * energy.dram_pj_per_byte,
-        "register_energy_pj": register_bytes(report, dtype) * energy.register_pj_per_byte,
         "host_energy_pj": report.host_read_bytes * energy.host_pj_per_byte,
     }
-    parts = {name: parts[name] for name in ENERGY_COMPONENTS}
     total = sum(parts.values())
     out = {"energy_pj": total, **parts}
     out["pj_per_mac"] = total / report.macs if report.macs else math.inf

@@ -313,11 +313,11 @@ def partition(
 
 @dataclass
 class _Schedule:
-    """The timing of a program on the machine: cycles per window (one per matrix op), DRAM
-    bytes read, and when each matrix op's last result left the array."""
+    """The timing of a program on the machine: per matrix op, its window's cycles and the
+    weight bytes it read from DRAM; and the bytes of the first op's inputs from the host."""
 
     windows: list[dict[str, int]]
-    dram_read_bytes: int
+    dram_read_bytes: list[int]
     host_read_bytes: int
 
 
@@ -434,7 +434,10 @@ def _schedule(
             f"the run would take {total:,} cycles, more than max_cycles={array.max_cycles:,}"
         )
     host_bytes = 0 if inputs_in_buffer else _first_inputs(ops[0]) * fmt.operand_bytes
-    return _Schedule(windows, sum(tile_bytes), host_bytes)
+    dram = dict.fromkeys(groups, 0)
+    for j, size in zip(op_of_fold, tile_bytes, strict=True):
+        dram[j] += size
+    return _Schedule(windows, list(dram.values()), host_bytes)
 
 
 def _first_inputs(op: MatrixOp | VectorOp) -> int:
@@ -516,21 +519,26 @@ class TPU:
         ValueError
             Bad operands, or activations and results that do not fit the unified buffer.
         """
-        config, array = self.config, self.config.array
-        fmt = FORMATS[config.dtype]
+        c, bare = self._values(a, b, FORMATS[self.config.dtype].acc_bytes)
+        (m, n), k = c.shape, np.shape(a)[1]
+        timing = _schedule(self.config, [MatrixOp(m, k, n)], inputs_in_buffer, activate=False)
+        report = dataclasses.replace(
+            bare, **timing.windows[0], dram_read_bytes=timing.dram_read_bytes[0],
+            host_read_bytes=timing.host_read_bytes,
+        )  # fmt: skip
+        return c, report
+
+    def _values(self, a: object, b: object, out_bytes: int) -> tuple[np.ndarray, Report]:
+        """``a @ b`` on the bare array, after the checks of a run and of the machine's
+        memories (results of ``out_bytes`` each in the unified buffer)."""
+        array, fmt = self.config.array, FORMATS[self.config.dtype]
         shape = gemm_shape(a, b)
         if shape is not None:
             check_run(*shape, array)  # before any work
         a, b = prepare_operands(a, b, fmt, array.max_elements)
         (m, k), n = a.shape, b.shape[1]
-        self._check_fits(m, k, n, fmt.acc_bytes)
-        c, bare = ws.simulate_fast(a, b, array)
-        timing = _schedule(config, [MatrixOp(m, k, n)], inputs_in_buffer, activate=False)
-        report = dataclasses.replace(
-            bare, **timing.windows[0], dram_read_bytes=timing.dram_read_bytes,
-            host_read_bytes=timing.host_read_bytes,
-        )  # fmt: skip
-        return c, report
+        self._check_fits(m, k, n, out_bytes)
+        return ws.simulate_fast(a, b, array)
 
     def run(
         self, program: Sequence[MatrixOp | VectorOp], inputs_in_buffer: bool = False
@@ -553,8 +561,6 @@ class TPU:
 
         config, fmt = self.config, FORMATS[self.config.dtype]
         ops = list(program)
-        if not ops:
-            raise ValueError("a program needs at least one matrix op")
         for op in ops:
             if not isinstance(op, MatrixOp | VectorOp):
                 raise ValueError(f"a program holds MatrixOp and VectorOp, got {op!r}")
@@ -563,23 +569,23 @@ class TPU:
         timing = _schedule(config, ops, inputs_in_buffer, activate=True)
         matrices = [op for op in ops if isinstance(op, MatrixOp)]
         reports = []
-        for op, cycles in zip(matrices, timing.windows, strict=True):
-            counts = estimate(op.m, op.k, op.n, config.array)
-            counts = sum([counts] * op.count)
+        windows = zip(matrices, timing.windows, timing.dram_read_bytes, strict=True)
+        for op, cycles, dram in windows:
+            counts = estimate(op.m, op.k, op.n, config.array).repeated(op.count)
             reports.append(
                 dataclasses.replace(
-                    counts, **cycles, dram_read_bytes=0,
+                    counts, **cycles, dram_read_bytes=dram,
                     ub_write_bytes=op.count * op.m * op.n * fmt.operand_bytes,
                 )
             )  # fmt: skip
         reports[0] = dataclasses.replace(reports[0], host_read_bytes=timing.host_read_bytes)
-        total = dataclasses.replace(
-            sum(reports),
-            dram_read_bytes=timing.dram_read_bytes,
-            ub_write_bytes=sum(r.ub_write_bytes for r in reports)
-            + sum(op.elements for op in ops if isinstance(op, VectorOp)) * fmt.operand_bytes,
+        vector_bytes = (
+            sum(op.elements for op in ops if isinstance(op, VectorOp)) * fmt.operand_bytes
         )
-        return total, reports
+        total = sum(reports)
+        return dataclasses.replace(
+            total, ub_write_bytes=total.ub_write_bytes + vector_bytes
+        ), reports
 
     def forward(
         self,
@@ -618,22 +624,25 @@ class TPU:
         bare, ops = [], []
         a = x
         for w, b in layers:
-            z, report = self.matmul(a, w, inputs_in_buffer=True)  # (batch, n_in) @ (n_in, n_out)
-            ops.append(MatrixOp(z.shape[0], a.shape[1], z.shape[1]))
-            bare.append(report)
+            z, values = self._values(a, w, fmt.operand_bytes)  # (batch, n_in) @ (n_in, n_out)
+            ops.append(MatrixOp(z.shape[0], np.shape(a)[1], z.shape[1]))
+            bare.append(values)
             a = (z + np.asarray(b, dtype=fmt.dtype)).astype(fmt.dtype)
             if activation is not None:
                 a = np.asarray(activation(a), dtype=fmt.dtype)
-        total, timed = self.run(ops)
+        _, timed = self.run(ops)
+        timing = (
+            "total_cycles",
+            *BREAKDOWN,
+            "dram_read_bytes",
+            "ub_write_bytes",
+            "host_read_bytes",
+        )
         reports = [
-            dataclasses.replace(
-                values, **{name: getattr(t, name) for name in ("total_cycles", *BREAKDOWN)},
-                dram_read_bytes=values.dram_read_bytes, ub_write_bytes=t.ub_write_bytes,
-                host_read_bytes=t.host_read_bytes,
-            )
+            dataclasses.replace(values, **{name: getattr(t, name) for name in timing})
             for values, t in zip(bare, timed, strict=True)
-        ]  # fmt: skip
-        return a, dataclasses.replace(sum(reports), dram_read_bytes=total.dram_read_bytes), reports
+        ]
+        return a, sum(reports), reports
 
 
 def achieved_ops_per_s(report: Report, config: TPUConfig) -> float:

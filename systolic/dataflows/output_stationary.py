@@ -217,14 +217,12 @@ def simulate_golden(
             counts["compute_cycles" if u < k else "fill_drain_cycles"] += 1
             moved["act_read_bytes"] += int(feed[1].sum()) * operand
             moved["weight_read_bytes"] += int(down[1].sum()) * operand
-            macs_before = int(array.pe_active_cycles.sum())
             south, south_valid = array.step(*feed, *down, drain)
             moved["acc_write_bytes"] += int(south_valid.sum()) * item
             # operands shift every cycle; a sum is written by a useful MAC or a drain shift
             moved["operand_register_writes"] += int(array.a_valid.sum() + array.b_valid.sum())
-            drained = int((array.acc_valid & drain).sum())
-            moved["psum_register_writes"] += int(array.pe_active_cycles.sum()) - macs_before
-            moved["psum_register_writes"] += drained
+            written = array.useful.sum() + (array.acc_valid & drain).sum()
+            moved["psum_register_writes"] += int(written)
             tile[rows - 1 - step[drain], column[drain]] = south[drain]  # bottom row first
         result[fold.m0 : fold.m1, fold.n0 : fold.n1] = tile[:m_used, :n_used]
     report = Report(

@@ -308,8 +308,9 @@ def execute(
         counts["act_read_bytes"] += int(west[1].sum()) * operand
         if loading:
             counts["weight_read_bytes"] += int(north[1].sum()) * operand
-            in_chain = (0 if cycle == load_cycles[bisect.bisect_right(load_cycles, cycle) - 1]
-                        else in_chain) + int(north[1].sum())  # fmt: skip
+            if cycle == load_cycles[busy.stop - 1]:  # the newest tile's first shift
+                in_chain = 0
+            in_chain += int(north[1].sum())
             counts["weight_register_writes"] += in_chain
         phase = "compute" if streaming else "weight_load" if loading else "fill_drain"
         counts[f"{phase}_cycles"] += 1

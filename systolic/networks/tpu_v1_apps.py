@@ -17,6 +17,7 @@ DRAM (they do not fit the on-chip FIFO), so each step costs the same.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -75,8 +76,7 @@ CATEGORIES = (
 
 def _fc_stack(batch: int, widths: list[int]) -> list[MatrixOp]:
     return [
-        MatrixOp(batch, k, n, name=f"fc{i}")
-        for i, (k, n) in enumerate(zip(widths, widths[1:], strict=False))
+        MatrixOp(batch, k, n, name=f"fc{i}") for i, (k, n) in enumerate(itertools.pairwise(widths))
     ]
 
 

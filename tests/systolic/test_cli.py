@@ -322,17 +322,28 @@ def test_file_errors_and_interrupts_are_one_line(monkeypatch, capsys):
         (["train", "--save", "{dir}"], "--save {dir} is a folder, not a file"),
         (["train", "--out", "{file}"], "--out {file} is a file, not a folder"),
         (["train", "--plot", "{file}/p.png"], "--plot {file} is a file, not a folder"),
+        (["tpu-apps", "--plot", "{file}/p.png"], "--plot {file} is a file, not a folder"),
+        (["rtl", "export", "--rows", "1", "--cols", "1", "--out", "{file}"],
+         "--out {file} is a file, not a folder"),
+        (["rtl", "cosim", "--rows", "1", "--cols", "1", "--vcd", "{file}/v"],
+         "--vcd {file}/v cannot be made: {file} is a file"),
     ],
-)
+)  # fmt: skip
 def test_output_paths_are_refused_before_any_work(tmp_path, monkeypatch, capsys, argv, message):
     import systolic.cli.gemm
     import systolic.compare
+    import systolic.networks.tpu_v1_apps
     import systolic.roofline
+    import systolic.rtl.cosim
+    import systolic.rtl.export
     import systolic.training
 
     def no_work(*args, **kwargs):
         raise AssertionError("the run started")
 
+    monkeypatch.setattr(systolic.networks.tpu_v1_apps, "run", no_work)
+    monkeypatch.setattr(systolic.rtl.export, "export", no_work)
+    monkeypatch.setattr(systolic.rtl.cosim, "cosimulate", no_work)
     monkeypatch.setattr(systolic.training, "run", no_work)
     monkeypatch.setattr(systolic.cli.gemm, "matmul", no_work)
     monkeypatch.setattr(systolic.compare, "compare", no_work)

@@ -432,3 +432,12 @@ def test_host_bytes_are_the_first_layers_inputs():
         0,
     )
     assert machine.run([VectorOp(64), MatrixOp(8, 8, 8)])[0].host_read_bytes == 64 * 4
+
+
+def test_the_layers_dram_bytes_add_up_to_the_programs():
+    memory = MemoryConfig(dram_bytes_per_cycle=4.0, weight_fifo_bytes=2 * 4 * 4 * 4)
+    machine = TPU(TPUConfig(rows=4, cols=4, memory=memory))
+    total, layers = machine.run([MatrixOp(5, 6, 7), VectorOp(9), MatrixOp(5, 7, 3, count=2)])
+    # fp32 partial tiles: 6 x 7 weights, then twice 7 x 3
+    assert [r.dram_read_bytes for r in layers] == [6 * 7 * 4, 2 * 7 * 3 * 4]
+    assert total.dram_read_bytes == sum(r.dram_read_bytes for r in layers)
