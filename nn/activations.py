@@ -18,7 +18,13 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     nearest float to the true value; that overflow is expected, so it is not warned about.
     """
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
+        return sigmoid_unguarded(z)
+
+
+def sigmoid_unguarded(z: np.ndarray) -> np.ndarray:
+    """:func:`sigmoid` for a caller that silences overflow itself (``np.errstate``), as the
+    trainer does once an epoch: the same numbers without entering a guard per call."""
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
@@ -91,3 +97,8 @@ GRADS_FROM_OUTPUT = {
     "tanh": tanh_grad_from_output,
     "relu": relu_grad_from_output,
 }
+
+#: the activations to use where the caller has silenced floating-point overflow already: only
+#: the sigmoid guards itself, the others cannot overflow
+UNGUARDED = {name: function for name, (function, _) in ACTIVATIONS.items()}
+UNGUARDED["sigmoid"] = sigmoid_unguarded

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nn.activations import ACTIVATIONS, GRADS_FROM_OUTPUT, HIDDEN_ACTIVATIONS
+from nn.activations import ACTIVATIONS, GRADS_FROM_OUTPUT, HIDDEN_ACTIVATIONS, UNGUARDED
 from nn.costs import COSTS
 from nn.init import INITS
 
@@ -69,6 +69,8 @@ class Network:
         self.hidden, self.hidden_grad = ACTIVATIONS[activation]
         self.hidden_grad_from_output = GRADS_FROM_OUTPUT[activation]
         self.output = ACTIVATIONS[self.cost.output][0]
+        self._hidden_unguarded = UNGUARDED[activation]
+        self._output_unguarded = UNGUARDED[self.cost.output]
         self.weights, self.biases = [], []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
             w, b = INITS[init](rng, n_in, n_out)
@@ -114,15 +116,30 @@ class Network:
         masks : list, one per layer: the dropout factor (0 or ``1 / keep``) of each hidden
             unit, or None where no dropout applies
         """
+        with np.errstate(over="ignore"):  # the sigmoid's expected overflow, see its doc
+            return self.forward_unguarded(x, keep, rng, phase)
+
+    def forward_unguarded(
+        self,
+        x: np.ndarray,
+        keep: float = 1.0,
+        rng: np.random.Generator | None = None,
+        phase: str = "forward",
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray | None]]:
+        """:meth:`forward` for a caller that silences floating-point overflow itself
+        (``np.errstate``), as the trainer does once an epoch: the same numbers, without a
+        guard entered per activation."""
         activations, zs, masks = [x], [], []
+        last = len(self.weights)
+        a = x
         for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True), start=1):
-            z = self._mm(activations[-1], w, layer, phase) + b  # (batch, n_in) @ (n_in, n_out)
+            z = self._mm(a, w, layer, phase) + b  # (batch, n_in) @ (n_in, n_out)
             zs.append(z)
             mask = None
-            if layer == self.layers:
-                a = self.output(z)
+            if layer == last:
+                a = self._output_unguarded(z)
             else:
-                a = self.hidden(z)
+                a = self._hidden_unguarded(z)
                 if keep < 1.0:
                     mask = (rng.random(a.shape) < keep) / keep
                     a = a * mask
@@ -152,8 +169,9 @@ class Network:
         """
         # errors of the mean cost: scaling delta once by 1/batch scales every gradient
         delta = self.cost.delta(zs[-1], activations[-1], y) * (1.0 / len(y))
-        weight_grads, bias_grads = [None] * self.layers, [None] * self.layers
-        for layer in range(self.layers, 0, -1):
+        layers = len(self.weights)
+        weight_grads, bias_grads = [None] * layers, [None] * layers
+        for layer in range(layers, 0, -1):
             i = layer - 1
             # (n_in, batch) @ (batch, n_out)
             weight_grads[i] = self._mm(activations[i].T, delta, layer, "gradient")

@@ -117,21 +117,25 @@ def train(
     batches = -(-len(x) // batch_size)
     report_every = max(1, batches // 100)
     history = []
+    # the outputs of the epoch's mini-batches, in training order: their costs are priced at
+    # once at the end of the epoch (the same numbers as pricing each batch as it comes)
+    outputs = np.empty_like(targets)
+    forward, gradients, step = network.forward_unguarded, network.gradients, opt.step
     for epoch in range(1, epochs + 1):
         seconds = dict.fromkeys(STEPS, 0.0)
+        data_s = forward_s = backward_s = update_s = 0.0
         order = rng.permutation(len(x))
-        costs = np.empty(batches)
         reported = 0
         # overflow is detected below and reported as divergence, not as numpy warnings
         with np.errstate(over="ignore", invalid="ignore"):
             for batch in range(batches):
                 t = time.perf_counter()
-                chosen = order[batch * batch_size : (batch + 1) * batch_size]
+                rows = slice(batch * batch_size, (batch + 1) * batch_size)
+                chosen = order[rows]
                 xb, yb = x[chosen], targets[chosen]
                 t0 = time.perf_counter()
-                seconds["data"] += t0 - t
                 try:
-                    zs, activations, masks = network.forward(xb, keep, rng)
+                    zs, activations, masks = forward(xb, keep, rng)
                 except ValueError as error:  # e.g. a matmul that refuses non-finite operands
                     if all(np.isfinite(p).all() for p in params):
                         raise
@@ -139,24 +143,33 @@ def train(
                     raise TrainingDiverged(
                         _diverged(message, epoch, batch, batches, eta)
                     ) from error
-                costs[batch] = network.cost.value(activations[-1], yb)
+                output = activations[-1]
+                outputs[rows] = output
                 t1 = time.perf_counter()
-                if not math.isfinite(costs[batch]):
-                    message = f"the cost became {costs[batch]}"
+                # the outputs lie in [0, 1] (sigmoid, softmax) or are NaN, and every cost
+                # clips its logarithms: the cost is non-finite exactly when an output is NaN
+                if not math.isfinite(output.sum()):
+                    cost = network.cost.value(output, yb)
+                    message = f"the cost became {cost}"
                     raise TrainingDiverged(_diverged(message, epoch, batch, batches, eta))
-                weight_grads, bias_grads = network.gradients(zs, activations, masks, yb)
+                weight_grads, bias_grads = gradients(zs, activations, masks, yb)
                 t2 = time.perf_counter()
-                opt.step(weight_grads + bias_grads)
+                step(weight_grads + bias_grads)
                 t3 = time.perf_counter()
-                seconds["forward"] += t1 - t0
-                seconds["backward"] += t2 - t1
-                seconds["update"] += t3 - t2
+                data_s += t0 - t
+                forward_s += t1 - t0
+                backward_s += t2 - t1
+                update_s += t3 - t2
                 if progress is not None and (
                     (batch + 1) % report_every == 0 or batch + 1 == batches
                 ):
                     done = min((batch + 1) * batch_size, len(x))
                     progress(done - reported)
                     reported = done
+            t = time.perf_counter()
+            costs = network.cost.batch_values(outputs, targets[order], batch_size)
+            forward_s += time.perf_counter() - t  # the costs belong to the forward pass
+        seconds.update(data=data_s, forward=forward_s, backward=backward_s, update=update_s)
         # the next mini-batch would catch weights made non-finite by the last update; the
         # epoch's last update is caught here, before evaluation could report NaN accuracies
         if not all(np.isfinite(p).all() for p in params):

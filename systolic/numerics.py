@@ -106,9 +106,10 @@ def _to_integer(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
 
 
 @njit(cache=True)
-def _round_to_float32(x, out):
-    """``out[:] = x`` rounded to float32 (as NumPy's cast: to nearest, overflow to inf), in one
-    pass over any layout of ``x``; returns how many results are not finite."""
+def round_to_float32(x, out):
+    """``out[:rows, :cols] = x`` (``x`` is ``rows x cols``, ``out`` at least as large) rounded
+    to float32 (as NumPy's cast: to nearest, overflow to inf), in one pass over any layout of
+    ``x``; returns how many results are not finite."""
     rows, cols = x.shape
     bad = 0
     for i in range(rows):
@@ -117,18 +118,6 @@ def _round_to_float32(x, out):
             out[i, j] = value
             bad += not np.isfinite(value)
     return bad
-
-
-def round_fp32(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``a.T`` and ``b`` rounded to fp32 (C-contiguous), for a weight-stationary kernel that
-    streams A from its transpose; None when an operand holds a non-finite value after
-    rounding (``prepare_operands`` then words the error). The operands must be 2-D float
-    arrays of matching inner size (the caller checks)."""
-    a_t = np.empty(a.shape[::-1], dtype=np.float32)
-    b32 = np.empty(b.shape, dtype=np.float32)
-    if _round_to_float32(a, a_t.T) or _round_to_float32(b, b32):
-        return None
-    return a_t, b32
 
 
 def _to_float(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
@@ -194,7 +183,7 @@ def prepare_operands(
     if fmt.name == "fp32" and a.dtype.kind == "f" and b.dtype.kind == "f":
         # the trainer's format: each operand rounded and checked in one compiled pass
         a32, b32 = np.empty(a.shape, np.float32), np.empty(b.shape, np.float32)
-        if _round_to_float32(a, a32) == 0 and _round_to_float32(b, b32) == 0:
+        if round_to_float32(a, a32) == 0 and round_to_float32(b, b32) == 0:
             return a32, b32
     with np.errstate(over="ignore", invalid="ignore"):  # counted below, not warned about
         rounded = [_to_float(x, name, fmt) for name, x in (("a", a), ("b", b))]

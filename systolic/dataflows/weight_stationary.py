@@ -40,7 +40,7 @@ from numba import njit, prange
 from systolic.accumulator import Accumulator, accumulate
 from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
-from systolic.numerics import FORMATS, round_fp32
+from systolic.numerics import FORMATS, round_to_float32
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
     Fold,
@@ -425,22 +425,30 @@ def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active):
                 active[i, j] += hi - lo
 
 
+#: float32 lanes of a 256-bit vector register, the width LLVM vectorizes for on x86-64: a
+#: short fold's row of PEs is run this many columns at a time (see :func:`_ws_fold_short`)
+LANES = 8
+
+
 @njit(cache=True)
-def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, psum, active):
+def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, width, psum, active):
     """One fold with a stream shorter than the row of PEs: the same MACs, in a plain layout.
 
     ``psum[t, j]`` is the partial sum of output row ``t`` in column ``j``. PE row ``i`` runs
     its cycles (one per ``t``) before row ``i + 1``, as in :func:`_ws_fold`, so each sum gets
     the rows' products in the golden order; the inner loop runs along the row of PEs, which is
-    the longer loop when ``m1 - m0 < n1 - n0``.
+    the longer loop when ``m1 - m0 < n1 - n0``. It runs over ``width >= n1 - n0`` columns of
+    ``b`` and ``psum``, a whole number of vectors where ``b`` has the columns (the next
+    tile's, or zeros a caller padded it with): that is cheaper than a scalar tail (a row of
+    30 PEs took a third longer than one of 32). The extra columns are never read back.
     """
     length, k_used, n_used = m1 - m0, k1 - k0, n1 - n0
     for i in range(k_used):
-        weight = b[k0 + i, n0:n1]
+        weight = b[k0 + i, n0 : n0 + width]
         for t in range(length):
             act = a_t[k0 + i, m0 + t]
             row = psum[t]
-            for j in range(n_used):
+            for j in range(width):
                 row[j] = row[j] + act * weight[j]
         for j in range(n_used):
             active[i, j] += length
@@ -466,11 +474,13 @@ def _ws_tile(a_t, b, table, k_tiles, tile, out, active):
     entries = out[m0:m1, n0:n1]  # the accumulator entries of this tile: the result itself
     entries[:] = 0
     if length < n_used:
-        psum = np.empty((length, n_used), dtype=out.dtype)
+        # the padded width, where b has the zero columns for it (see _ws_fold_short)
+        width = min(-(-n_used // LANES) * LANES, b.shape[1] - n0)
+        psum = np.empty((length, width), dtype=out.dtype)
         for f in range(tile * k_tiles, (tile + 1) * k_tiles):
             psum[:] = 0
-            _ws_fold_short(a_t, b, m0, m1, table[f, 2], table[f, 3], n0, n1, psum, active)
-            accumulate(entries, psum)
+            _ws_fold_short(a_t, b, m0, m1, table[f, 2], table[f, 3], n0, n1, width, psum, active)
+            accumulate(entries, psum[:, :n_used])
     else:
         south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
         for f in range(tile * k_tiles, (tile + 1) * k_tiles):
@@ -531,11 +541,35 @@ def _plan(m: int, k: int, n: int, config: ArrayConfig) -> tuple[dict, np.ndarray
     return cycles, table, fold_counts(m, k, n, *tiles(m, config)).k_tiles
 
 
+@njit(cache=True)
+def _ws_run_fp32(a, b, table, k_tiles, out, active):
+    """:func:`run_small_fp32`'s compiled part, one call: A rounded to fp32 straight into its
+    transpose, B into a copy padded with zero columns to whole vectors (``LANES``), then every
+    output tile in this thread. Returns the number of rounded values that are not finite;
+    nothing is run then."""
+    m, k = a.shape
+    n = b.shape[1]
+    a_t = np.empty((k, m), dtype=np.float32)
+    b32 = np.zeros((k, -(-n // LANES) * LANES), dtype=np.float32)
+    # each copy walks its source in memory order: A's rows, or its columns when A is a
+    # transposed view (a trainer's gradient GEMM); B fills the first n columns of a C array
+    if a.strides[0] < a.strides[1]:
+        bad = round_to_float32(a.T, a_t)
+    else:
+        bad = round_to_float32(a, a_t.T)
+    bad += round_to_float32(b, b32)
+    if bad:
+        return bad
+    for tile in range(len(table) // k_tiles):
+        _ws_tile(a_t, b32, table, k_tiles, tile, out, active)
+    return 0
+
+
 def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarray, Report] | None:
     """The fast engine's shortest path, for the GEMMs a trainer makes thousands of times: fp32,
     small enough for one thread, of a shape run before (its Report is known), on float
-    operands. A is rounded straight into its transpose and B rounded, one compiled pass each,
-    then the serial kernel runs: the values and Report of :func:`simulate_fast` on
+    operands. One compiled call rounds A straight into its transpose and B into a padded copy,
+    then runs the serial kernel: the values and Report of :func:`simulate_fast` on
     ``prepare_operands``' output, without the general path's steps. None when any of this does
     not hold, or an operand is not finite: the caller then takes the general path (which words
     the error). The run's checks (``api.check_run``) are the caller's.
@@ -550,13 +584,11 @@ def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarra
     report = FAST_REPORTS.peek((m, k, n, config))
     if report is None or thread_count(m * k * n, 2, config.threads) > 1:
         return None
-    rounded = round_fp32(a, b)
-    if rounded is None:
-        return None
     _, table, k_tiles = _plan(m, k, n, config)
     out = np.empty((m, n), dtype=np.float32)
-    counters = scratch_counters(1, config.rows, config.cols)  # the Report has the counts
-    _ws_kernel_serial(*rounded, table, k_tiles, 0, len(table) // k_tiles, out, counters)
+    counters = scratch_counters(1, config.rows, config.cols)[0]  # the Report has the counts
+    if _ws_run_fp32(a, b, table, k_tiles, out, counters):
+        return None
     return out, report
 
 

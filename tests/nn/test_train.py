@@ -86,6 +86,27 @@ def test_the_cost_of_one_full_batch_is_measured_before_its_update():
     assert net.loss(x, one_hot(labels, 2)) < before
 
 
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy", "log-likelihood"])
+def test_the_epoch_cost_is_the_mean_of_each_batch_cost_measured_before_its_update(cost):
+    # the trainer prices an epoch's batches at its end; by hand, each batch is priced as it
+    # comes, before its update. 57 samples in batches of 10: the last batch holds 7
+    x, labels = blobs(0, n=57)
+    net, twin = network(cost=cost), network(cost=cost)
+    (record,) = fit(net, x, labels, seed=5, batch_size=10, eta=0.3)
+    order = np.random.default_rng(5).permutation(57)
+    targets = one_hot(labels, 2)
+    costs = []
+    for start in range(0, 57, 10):
+        chosen = order[start : start + 10]
+        zs, activations, masks = twin.forward(x[chosen])
+        costs.append(twin.cost.value(activations[-1], targets[chosen]))
+        weight_grads, bias_grads = twin.gradients(zs, activations, masks, targets[chosen])
+        for param, grad in zip(twin.weights + twin.biases, weight_grads + bias_grads, strict=True):
+            param -= 0.3 * grad
+    assert record.train_cost == float(np.mean(costs))  # the same numbers, bit for bit
+    assert all(np.array_equal(a, b) for a, b in zip(net.weights, twin.weights, strict=True))
+
+
 def test_history_fields():
     x, labels = blobs(0, n=60)
     calls = []

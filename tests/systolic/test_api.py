@@ -171,17 +171,3 @@ def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, 
         systolic.matmul(np.full((3, 7), 1e39), np.ones((7, 9)), config, compare=False)
     assert ws.run_small_fp32(np.ones((3, 7), int), np.ones((7, 9)), config) is None
     assert ws.run_small_fp32(np.ones((2, 2)), np.ones((2, 2)), config) is None  # not yet run
-
-
-def test_the_float32_rounding_into_a_transpose_equals_numpys():
-    from systolic.numerics import round_fp32
-
-    rng = np.random.default_rng(8)
-    a = rng.standard_normal((37, 11)) * 10.0 ** rng.integers(-40, 38, (37, 11))
-    b = rng.standard_normal((11, 5))
-    a_t, b32 = round_fp32(a, b)
-    assert a_t.flags.c_contiguous and a_t.shape == (11, 37)
-    assert np.array_equal(a_t.view(np.uint32), a.astype(np.float32).T.view(np.uint32))
-    assert np.array_equal(b32.view(np.uint32), b.astype(np.float32).view(np.uint32))
-    a[3, 4] = np.nan
-    assert round_fp32(a, b) is None
