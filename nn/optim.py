@@ -51,6 +51,12 @@ class Optimizer:
         self.eta, self.mu, self.decay = eta, mu, lmbda / n
         self.velocity = [np.zeros_like(p) for p in params] if name == "momentum" else None
         self._steps = [np.empty_like(p) for p in params]
+        # per parameter, what an update needs, looked up once rather than at every step
+        self._slots = [
+            (param, self._steps[i], regularised[i],
+             None if self.velocity is None else self.velocity[i])
+            for i, param in enumerate(params)
+        ]  # fmt: skip
 
     def step(self, grads: list[np.ndarray]) -> None:
         """Apply one update with the mini-batch gradients ``grads`` (same order as params).
@@ -58,19 +64,17 @@ class Optimizer:
         The gradients are left as they are; the scaled step is computed in a buffer kept per
         parameter (the same numbers as ``eta * grad``, without allocating one per step).
         """
-        for i, (param, grad) in enumerate(zip(self.params, grads, strict=True)):
-            step = self._steps[i]
-            if self.decay and self.regularised[i]:
-                np.multiply(param, self.decay, out=step)
+        eta, decay, mu = self.eta, self.decay, self.mu
+        for (param, step, regularised, velocity), grad in zip(self._slots, grads, strict=True):
+            if decay and regularised:
+                np.multiply(param, decay, out=step)
                 step += grad  # grad + decay * param: addition commutes exactly
-                step *= self.eta
+                step *= eta
             else:
-                np.multiply(grad, self.eta, out=step)
-            grad = step
-            if self.velocity is None:
-                param -= grad
+                np.multiply(grad, eta, out=step)
+            if velocity is None:
+                param -= step
             else:
-                velocity = self.velocity[i]
-                velocity *= self.mu
-                velocity -= grad
+                velocity *= mu
+                velocity -= step
                 param += velocity

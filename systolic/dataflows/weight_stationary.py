@@ -43,6 +43,7 @@ from systolic.config import ArrayConfig, WeightLoad
 from systolic.numerics import FORMATS, round_to_float32
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
+    SERIAL_MACS,
     Fold,
     deskew,
     fold_counts,
@@ -567,7 +568,7 @@ def _ws_run_fp32(a, b, table, k_tiles, out, active):
 
 def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarray, Report] | None:
     """The fast engine's shortest path, for the GEMMs a trainer makes thousands of times: fp32,
-    small enough for one thread, of a shape run before (its Report is known), on float
+    below ``SERIAL_MACS`` (one thread), of a shape run before (its Report is known), on float
     operands. One compiled call rounds A straight into its transpose and B into a padded copy,
     then runs the serial kernel: the values and Report of :func:`simulate_fast` on
     ``prepare_operands``' output, without the general path's steps. None when any of this does
@@ -581,8 +582,12 @@ def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarra
     (m, k), (k_b, n) = a.shape, b.shape
     if k != k_b or m * k * n == 0:
         return None
+    # one thread below SERIAL_MACS whatever the settings (the shape's first run, on the
+    # general path, has read and checked SYSTOLIC_THREADS)
+    if m * k * n >= SERIAL_MACS:
+        return None
     report = FAST_REPORTS.peek((m, k, n, config))
-    if report is None or thread_count(m * k * n, 2, config.threads) > 1:
+    if report is None:
         return None
     _, table, k_tiles = _plan(m, k, n, config)
     out = np.empty((m, n), dtype=np.float32)
