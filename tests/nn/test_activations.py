@@ -170,3 +170,16 @@ def test_registry_pairs_each_function_with_its_derivative():
     assert ACTIVATIONS["relu"] == (relu, relu_grad)
     assert ACTIVATIONS["softmax"] == (softmax, softmax_grad)
     assert set(HIDDEN_ACTIVATIONS) == {"sigmoid", "tanh", "relu"}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_unguarded_activations_give_the_same_bits_and_only_the_sigmoid_differs(dtype):
+    from nn.activations import UNGUARDED, sigmoid_unguarded
+
+    z = np.concatenate([sample_z(5, (3, 40), 300.0).ravel(), [-800.0, 800.0, 0.0, -0.0, 1e-320]])
+    z = z.astype(dtype).reshape(1, -1)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(sigmoid_unguarded(z), sigmoid(z))
+        assert sigmoid_unguarded(z).dtype == sigmoid(z).dtype
+    assert UNGUARDED["sigmoid"] is sigmoid_unguarded
+    assert all(UNGUARDED[name] is ACTIVATIONS[name][0] for name in ("tanh", "relu", "softmax"))
