@@ -432,7 +432,7 @@ LANES = 8
 
 
 @njit(cache=True)
-def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, width, psum, active):
+def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, width, psum):
     """One fold with a stream shorter than the row of PEs: the same MACs, in a plain layout.
 
     ``psum[t, j]`` is the partial sum of output row ``t`` in column ``j``. PE row ``i`` runs
@@ -441,18 +441,17 @@ def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, n1, width, psum, active):
     the longer loop when ``m1 - m0 < n1 - n0``. It runs over ``width >= n1 - n0`` columns of
     ``b`` and ``psum``, a whole number of vectors where ``b`` has the columns (the next
     tile's, or zeros a caller padded it with): that is cheaper than a scalar tail (a row of
-    30 PEs took a third longer than one of 32). The extra columns are never read back.
+    30 PEs took a third longer than one of 32). The extra columns are never read back. The
+    caller counts the useful MACs (each PE of row ``i`` makes ``m1 - m0``).
     """
-    length, k_used, n_used = m1 - m0, k1 - k0, n1 - n0
-    for i in range(k_used):
+    length = m1 - m0
+    for i in range(k1 - k0):
         weight = b[k0 + i, n0 : n0 + width]
         for t in range(length):
             act = a_t[k0 + i, m0 + t]
             row = psum[t]
             for j in range(width):
                 row[j] = row[j] + act * weight[j]
-        for j in range(n_used):
-            active[i, j] += length
 
 
 @njit(parallel=True, cache=True)
@@ -478,10 +477,18 @@ def _ws_tile(a_t, b, table, k_tiles, tile, out, active):
         # the padded width, where b has the zero columns for it (see _ws_fold_short)
         width = min(-(-n_used // LANES) * LANES, b.shape[1] - n0)
         psum = np.empty((length, width), dtype=out.dtype)
+        # useful MACs per PE row over the tile's folds; each of the row's n_used PEs made
+        # them all (counted per row, not per PE and fold: a thirtieth of the work)
+        row_macs = np.zeros(active.shape[0], dtype=np.int64)
         for f in range(tile * k_tiles, (tile + 1) * k_tiles):
+            k0, k1 = table[f, 2], table[f, 3]
             psum[:] = 0
-            _ws_fold_short(a_t, b, m0, m1, table[f, 2], table[f, 3], n0, n1, width, psum, active)
+            _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, width, psum)
             accumulate(entries, psum[:, :n_used])
+            row_macs[: k1 - k0] += length
+        for i in range(active.shape[0]):
+            for j in range(n_used):
+                active[i, j] += row_macs[i]
     else:
         south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
         for f in range(tile * k_tiles, (tile + 1) * k_tiles):
