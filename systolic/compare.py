@@ -69,6 +69,7 @@ def compare(
     dataflows: Sequence[Dataflow] = tuple(Dataflow),
     *,
     weight_load: WeightLoad | str = WeightLoad.SERIAL,
+    accumulator_rows: int | None = None,
     dtype: str = "fp32",
     seed: int = 0,
     progress: Callable[[], None] | None = None,
@@ -81,15 +82,22 @@ def compare(
     ``values=False`` nothing is computed: every count comes from the closed forms
     (``api.estimate``), and the error fields are None.
 
-    ``weight_load`` applies to the dataflows with a stationary tile (WS, IS); output-stationary
-    runs are always serial. ``progress`` is called after each run. ``energy`` prices every
-    run (:data:`ENERGY_FIELDS`).
+    ``weight_load`` and ``accumulator_rows`` (``ArrayConfig``'s) apply to the dataflows with a
+    stationary tile (WS, IS); output-stationary runs are always serial and keep their sums in
+    the PEs. ``progress`` is called after each run. ``energy`` prices every run
+    (:data:`ENERGY_FIELDS`).
     """
     configs = []
     for rows, cols in sizes:
         for flow in dataflows:
-            mode = WeightLoad.SERIAL if flow is Dataflow.OS else weight_load
-            configs.append(ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, dtype=dtype))
+            stationary = flow is not Dataflow.OS
+            configs.append(
+                ArrayConfig(
+                    rows, cols, dataflow=flow, dtype=dtype,
+                    weight_load=weight_load if stationary else WeightLoad.SERIAL,
+                    accumulator_rows=accumulator_rows if stationary else None,
+                )
+            )  # fmt: skip
     if not values:
         return _estimates(gemms, configs, progress, energy)
     # every run is checked (sizes, cycles, memory, time) before any operand is made

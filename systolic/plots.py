@@ -384,3 +384,49 @@ def tpu_apps(ax, records: Sequence[dict]):
     ax.legend(fontsize=7, loc="upper center", ncols=5)
     ax.set_title("TPU v1 applications: cycle shares and TOPS (above the bars)")
     return ax
+
+
+def pareto_scatter(ax, records: Sequence[dict], x: str, y: str, xlabel: str, ylabel: str):
+    """Sweep points as dots, coloured by dataflow (machine presets by name), on log axes,
+    with the Pareto front of minimising ``x`` and ``y`` (``systolic.sweep.pareto.front``)
+    drawn as a line through circled points."""
+    from systolic.sweep.pareto import front
+
+    kinds = list(dict.fromkeys(r["machine"] or r["dataflow"] for r in records))
+    for kind, color in zip(kinds, plt_colors(len(kinds)), strict=True):
+        chosen = [r for r in records if (r["machine"] or r["dataflow"]) == kind]
+        ax.scatter([r[x] for r in chosen], [r[y] for r in chosen], s=14, color=color,
+                   alpha=0.7, label=kind)  # fmt: skip
+    best = [records[i] for i in front(records, x, y)]
+    ax.plot([r[x] for r in best], [r[y] for r in best], color="black", linewidth=1,
+            drawstyle="steps-post", zorder=3)  # fmt: skip
+    ax.scatter([r[x] for r in best], [r[y] for r in best], s=60, facecolors="none",
+               edgecolors="black", zorder=4, label=f"Pareto front ({len(best)})")  # fmt: skip
+    if len(best) <= 12:  # more names than that would hide the points
+        for r in best:
+            name = r["machine"] or f"{r['rows']}x{r['cols']} {r['dataflow']}"
+            ax.annotate(name, (r[x], r[y]), textcoords="offset points", xytext=(4, 4),
+                        fontsize=6)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.2)
+    ax.legend(fontsize=7, loc="upper right")  # a fixed place: "best" scans every point
+    return ax
+
+
+def pareto_figure(records: Sequence[dict], title: str):
+    """A sweep's points of one workload: cycles against energy and against area, each with
+    its Pareto front (:func:`pareto_scatter`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+    pareto_scatter(left, records, "total_cycles", "energy_pj", "total cycles", "energy, pJ")
+    pareto_scatter(right, records, "total_cycles", "area_mm2", "total cycles", "area, mm²")
+    fig.suptitle(f"{title}: {len(records)} points")
+    fig.tight_layout()
+    return fig

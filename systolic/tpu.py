@@ -246,6 +246,14 @@ class MatrixOp:
         """Values of the op's inputs in the unified buffer (and from the host, if first)."""
         return self.m * self.k if self.input_values is None else self.input_values
 
+    @classmethod
+    def from_conv(cls, shape, name: str = "") -> MatrixOp:
+        """The op of a convolution (a ``systolic.conv.ConvShape``): one GEMM of its im2col
+        lowering per group, reading the input map itself (not its lowering)."""
+        m, k, n = shape.gemm
+        values = shape.batch * shape.c_in * shape.height * shape.width
+        return cls(m, k, n, count=shape.groups, name=name, input_values=values)
+
 
 @dataclass(frozen=True)
 class VectorOp:

@@ -4,7 +4,8 @@
 workload on every dataflow and array size; ``train`` trains an MLP with its matmuls on the
 array; ``infer`` classifies with a saved model in a number format; ``roofline`` places layers
 on a TPU-like machine's roofline; ``rtl`` exports, co-simulates and synthesizes the Verilog;
-``workloads`` lists the bundled networks.
+``workloads`` lists the bundled networks; ``sweep`` runs a design-space sweep from a TOML
+spec as Dask tasks, resumably.
 
 Every command checks its arguments, output paths, sizes, memory and time before it runs, and
 writes its files last. Whatever goes wrong ends in one line on stderr, never a traceback:
@@ -20,7 +21,17 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from systolic.cli import compare, gemm, infer, roofline, rtl, tpu_apps, train, workloads
+from systolic.cli import (
+    compare,
+    gemm,
+    infer,
+    roofline,
+    rtl,
+    sweep,
+    tpu_apps,
+    train,
+    workloads,
+)
 from systolic.cli.common import Parser
 
 #: the commands, in the order ``systolic --help`` lists them
@@ -33,6 +44,7 @@ COMMANDS = {
     "tpu-apps": tpu_apps,
     "rtl": rtl,
     "workloads": workloads,
+    "sweep": sweep,
 }
 
 

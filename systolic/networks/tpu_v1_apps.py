@@ -131,12 +131,6 @@ def lstm1() -> list[MatrixOp | VectorOp]:
     return program
 
 
-def _conv(shape: ConvShape, name: str) -> MatrixOp:
-    m, k, n = shape.gemm
-    values = shape.batch * shape.c_in * shape.height * shape.width  # the map, not its lowering
-    return MatrixOp(m, k, n, count=shape.groups, name=name, input_values=values)
-
-
 def cnn0() -> list[MatrixOp | VectorOp]:
     """16 convolutions, 8M weights, batch 8, 2888 MACs per weight byte. 2888 / 8 = 361 = 19 x
     19: every weight is used at 361 positions per image, so every layer works on the 19 x 19
@@ -147,11 +141,12 @@ def cnn0() -> list[MatrixOp | VectorOp]:
     batch = PAPER["CNN0"].batch
     pad = (1, 1, 1, 1)
     program: list[MatrixOp | VectorOp] = [
-        _conv(ConvShape(batch, 48, 19, 19, 256, 3, 3, padding=pad), "conv0")
+        MatrixOp.from_conv(ConvShape(batch, 48, 19, 19, 256, 3, 3, padding=pad), "conv0")
     ]
     for i in range(1, 15):
-        program.append(_conv(ConvShape(batch, 256, 19, 19, 256, 3, 3, padding=pad), f"conv{i}"))
-    program.append(_conv(ConvShape(batch, 256, 19, 19, 1, 1, 1), "conv15"))
+        shape = ConvShape(batch, 256, 19, 19, 256, 3, 3, padding=pad)
+        program.append(MatrixOp.from_conv(shape, f"conv{i}"))
+    program.append(MatrixOp.from_conv(ConvShape(batch, 256, 19, 19, 1, 1, 1), "conv15"))
     return program
 
 
@@ -188,7 +183,7 @@ def cnn1() -> list[MatrixOp | VectorOp]:
     every = paper.conv / (paper.pool + 1)  # a pooling after every 72/14 convolutions
     pools = {round(every * (i + 1)) for i in range(paper.pool)}
     for i in range(paper.conv):
-        program.append(_conv(shape, f"conv{i}"))
+        program.append(MatrixOp.from_conv(shape, f"conv{i}"))
         if i + 1 in pools:
             values = paper.batch * side * side * channels
             program.append(VectorOp(values, passes=9, name=f"pool{i}"))

@@ -1,0 +1,236 @@
+"""Dask for sweeps: a local cluster or a running scheduler, and points run as tasks.
+
+::
+
+    client --submit--> scheduler --> workers: point.Task(chunk, context).run()
+       ^                                              |
+       +------------- results, chunk by chunk <-------+   (each stored on arrival)
+
+Without an address, a ``LocalCluster`` on 127.0.0.1 (no dashboard) runs one single-threaded
+worker process per core, each with one numba thread (:data:`WORKER_ENV`). With an address,
+the client connects to that scheduler, and everything after is the same. Dask imports only
+here, and only when a sweep has something to compute.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
+
+#: the environment of local workers: one thread each, as many processes as cores
+WORKER_ENV = {"SYSTOLIC_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+#: seconds to wait for a scheduler before giving up
+CONNECT_TIMEOUT_S = 10.0
+#: tasks in flight per worker thread: enough to keep every worker busy between results
+IN_FLIGHT = 4
+#: seconds of work a task aims at when its number of points is not fixed (:class:`Chunks`)
+TASK_S = 0.1
+#: the most points of one task
+MAX_CHUNK = 1000
+
+
+@contextlib.contextmanager
+def connect(
+    scheduler: str | None = None,
+    workers: int | None = None,
+    timeout_s: float = CONNECT_TIMEOUT_S,
+) -> Iterator:
+    """A ``dask.distributed.Client``: to the scheduler at ``scheduler``, or to a new local
+    cluster of ``workers`` processes (default: one per core). Closed, with the local
+    cluster, on the way out.
+
+    Raises
+    ------
+    ValueError
+        The scheduler cannot be reached within ``timeout_s`` seconds.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    # Dask logs what the sweep reports itself in one line (a lost scheduler, a failed task)
+    # with tracebacks; only its own fatal errors are shown
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] == "distributed"]  # fmt: skip
+    levels, cluster = [logger.level for logger in loggers], None
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        if scheduler is None:
+            with _ignoring_ctrl_c():
+                cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                    processes=True, host="127.0.0.1", dashboard_address=None, env=WORKER_ENV,
+                    silence_logs=logging.CRITICAL,
+                    # no dashboard; the scheduler's HTTP server (health checks) on any free
+                    # port of 127.0.0.1, not on 8787, which another cluster may hold
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                )  # fmt: skip
+            client = Client(cluster, timeout=timeout_s)
+        else:
+            client = _client(scheduler, timeout_s)
+        try:
+            yield client
+        finally:
+            client.close(timeout=timeout_s)
+    finally:
+        if cluster is not None:
+            cluster.close(timeout=timeout_s)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _ignoring_ctrl_c() -> Iterator[None]:
+    """Processes started inside ignore Ctrl-C (an ignored signal stays ignored in a child):
+    the terminal sends it to every process of the sweep, and only the sweep's own process
+    should act on it, by closing the cluster."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread, where Ctrl-C does not arrive anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _client(address: str, timeout_s: float):
+    """A client of the scheduler at ``address``; a one-line error if it cannot be reached."""
+    from dask.distributed import Client
+
+    try:
+        return Client(address, timeout=timeout_s)
+    except ValueError as error:  # Dask's word on the address itself
+        raise ValueError(f"--scheduler {address}: {error}") from None
+    except (OSError, TimeoutError) as error:
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(
+            f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s ({detail})"
+        ) from None
+
+
+def prepare_workers(client, values: bool) -> dict[str, str]:
+    """Get every worker ready before the first point is timed: import the point module and,
+    for value runs, load the kernels (a tiny GEMM on each dataflow). Returns the package
+    version each worker runs, by address.
+
+    Raises
+    ------
+    ValueError
+        A worker without the package.
+    """
+    try:
+        return client.run(_prepare, values)
+    except ImportError as error:
+        raise ValueError(f"a Dask worker cannot run sweep points: {error}; install the "
+                         "systolic package where the workers run") from None  # fmt: skip
+
+
+def _prepare(values: bool) -> str:
+    from systolic import compare
+    from systolic.sweep.store import package_version
+    from systolic.workloads import Gemm
+
+    if values:
+        compare.compare([Gemm("warm-up", 2, 2, 2)], [(2, 2)])
+    return package_version()
+
+
+def threads(client) -> int:
+    """Worker threads the scheduler has now (at least 1)."""
+    return max(1, sum(client.nthreads().values()))
+
+
+class Chunks:
+    """The points of a sweep, handed out a task at a time: ``size`` points each, or (without
+    ``size``) as many as take about :data:`TASK_S` by the time the points finished so far
+    took, one each until the first results arrive.
+
+    A fixed number cannot suit every sweep: a point costs from a tenth of a millisecond
+    (closed forms) to minutes (values of a large network), and Dask adds a few milliseconds
+    per task, so one point per task would cap a closed-form sweep at a few hundred points per
+    second, while many per task would hold back a slow sweep's progress and lose more to a
+    kill.
+    """
+
+    def __init__(self, points: Sequence[dict], size: int | None = None):
+        self._points = collections.deque(points)
+        self._size = size
+        self._seconds, self._timed = 0.0, 0
+        #: the most points a task has had
+        self.largest = 0
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    def take(self) -> list[dict]:
+        """The points of the next task (none when all are handed out)."""
+        size = self._size
+        if size is None:
+            per_point = self._seconds / self._timed if self._timed else TASK_S
+            size = max(1, min(MAX_CHUNK, int(TASK_S / max(per_point, 1e-9))))
+        chunk = [self._points.popleft() for _ in range(min(size, len(self._points)))]
+        self.largest = max(self.largest, len(chunk))
+        return chunk
+
+    def finished(self, records: Sequence[dict]) -> None:
+        """Learn from finished points how long a point takes."""
+        for record in records:
+            if record.get("seconds") is not None:
+                self._seconds += record["seconds"]
+                self._timed += 1
+
+
+def run_chunks(
+    client,
+    chunks: Chunks,
+    context_of: Callable[[list[dict]], dict],
+    done: Callable[[list[dict]], None],
+) -> int:
+    """Run the points of ``chunks`` as tasks (``point.Task``), at most
+    :data:`IN_FLIGHT` per worker thread at a time, and hand each task's records to ``done``
+    as it finishes. A task that fails as a whole (a worker killed again and again, a worker
+    without the package) gives failed records for its points. Returns the number of points
+    lost with the connection to the scheduler (0 when all finished); tasks still pending are
+    cancelled on the way out, on Ctrl-C too."""
+    from dask.distributed import as_completed
+
+    from systolic.sweep.point import Task, failed
+
+    running: dict = {}
+    queue = as_completed()
+
+    def submit(count: int) -> None:
+        for _ in range(count):
+            chunk = chunks.take()
+            if not chunk:
+                return
+            future = client.submit(Task.run, Task(chunk, context_of(chunk)), pure=False)
+            running[future] = chunk
+            queue.add(future)
+
+    lost = 0
+    try:
+        submit(IN_FLIGHT * threads(client))
+        for future in queue:
+            chunk = running.pop(future)
+            try:
+                if future.status == "error":  # the task itself raised
+                    records = [failed(point, future.exception()) for point in chunk]
+                else:
+                    records = future.result()
+            except (OSError, CancelledError):  # the scheduler went away with the results
+                lost += len(chunk)
+                continue
+            chunks.finished(records)
+            done(records)
+            submit(1)
+    finally:
+        if running:
+            client.cancel(list(running))
+    return lost + len(chunks)
