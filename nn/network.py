@@ -85,9 +85,8 @@ class Network:
         return len(self.weights)
 
     def _mm(self, a: np.ndarray, b: np.ndarray, layer: int, phase: str) -> np.ndarray:
-        if self._tagged:
-            return self.matmul(a, b, tag=f"layer{layer}.{phase}")
-        return self.matmul(a, b)
+        """``matmul(a, b)`` tagged with the layer and phase, for a matmul that accepts tags."""
+        return self.matmul(a, b, tag=f"layer{layer}.{phase}")
 
     def forward(
         self,
@@ -130,10 +129,11 @@ class Network:
         (``np.errstate``), as the trainer does once an epoch: the same numbers, without a
         guard entered per activation."""
         activations, zs, masks = [x], [], []
-        last = len(self.weights)
+        last, matmul, tagged = len(self.weights), self.matmul, self._tagged
         a = x
         for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True), start=1):
-            z = self._mm(a, w, layer, phase) + b  # (batch, n_in) @ (n_in, n_out)
+            # (batch, n_in) @ (n_in, n_out); a plain matmul is called without the tag's detour
+            z = (self._mm(a, w, layer, phase) if tagged else matmul(a, w)) + b
             zs.append(z)
             mask = None
             if layer == last:
@@ -169,16 +169,20 @@ class Network:
         """
         # errors of the mean cost: scaling delta once by 1/batch scales every gradient
         delta = self.cost.delta(zs[-1], activations[-1], y) * (1.0 / len(y))
-        layers = len(self.weights)
+        layers, matmul, tagged = len(self.weights), self.matmul, self._tagged
         weight_grads, bias_grads = [None] * layers, [None] * layers
         for layer in range(layers, 0, -1):
             i = layer - 1
             # (n_in, batch) @ (batch, n_out)
-            weight_grads[i] = self._mm(activations[i].T, delta, layer, "gradient")
+            a_t = activations[i].T
+            weight_grads[i] = (
+                self._mm(a_t, delta, layer, "gradient") if tagged else matmul(a_t, delta)
+            )
             bias_grads[i] = delta.sum(axis=0)
             if layer > 1:
                 # (batch, n_out) @ (n_out, n_in)
-                delta = self._mm(delta, self.weights[i].T, layer, "backward")
+                w_t = self.weights[i].T
+                delta = self._mm(delta, w_t, layer, "backward") if tagged else matmul(delta, w_t)
                 if masks[i - 1] is None:  # the layer's output is its activation: reuse it
                     delta = delta * self.hidden_grad_from_output(activations[i])
                 else:  # dropped out: the activation before dropout is gone, recompute it

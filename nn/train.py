@@ -7,7 +7,6 @@ the same run. Training never prints: it returns the history and calls the option
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,58 +119,60 @@ def train(
     batches = -(-len(x) // batch_size)
     report_every = max(1, batches // 100)
     history = []
-    # the outputs of the epoch's mini-batches, in training order: their costs are priced at
-    # once at the end of the epoch (the same numbers as pricing each batch as it comes)
+    # the outputs of the epoch's mini-batches, in training order, are priced a chunk of about
+    # 2**15 values at a time: the same numbers as pricing each batch as it comes, in a few
+    # array passes. A non-finite cost ends the run naming its batch; the batches trained
+    # after it, at most a chunk, are lost work only
     outputs = np.empty_like(targets)
+    chunk = max(1, 2**15 // outputs[:batch_size].size)
     forward, gradients, step = network.forward_unguarded, network.gradients, opt.step
     for epoch in range(1, epochs + 1):
         seconds = dict.fromkeys(STEPS, 0.0)
         data_s = forward_s = backward_s = update_s = 0.0
         order = rng.permutation(len(x))
-        reported = 0
+        ordered = targets[order]  # a batch's targets are a slice of these, not a gather
+        costs = _Costs(network.cost, outputs, ordered, batch_size, epoch, eta)
+        stored = reported = 0  # batches whose outputs are stored
+
         # overflow is detected below and reported as divergence, not as numpy warnings
         with np.errstate(over="ignore", invalid="ignore"):
             for batch in range(batches):
                 t = time.perf_counter()
                 rows = slice(batch * batch_size, (batch + 1) * batch_size)
                 chosen = order[rows]
-                xb, yb = x[chosen].astype(np.float64, copy=False), targets[chosen]
+                xb, yb = x[chosen].astype(np.float64, copy=False), ordered[rows]
                 t0 = time.perf_counter()
                 try:
                     zs, activations, masks = forward(xb, keep, rng)
+                    outputs[rows] = activations[-1]
+                    stored = batch + 1
+                    t1 = time.perf_counter()
+                    weight_grads, bias_grads = gradients(zs, activations, masks, yb)
+                    t2 = time.perf_counter()
+                    step(weight_grads + bias_grads)
+                    t3 = time.perf_counter()
                 except ValueError as error:  # e.g. a matmul that refuses non-finite operands
+                    costs.price(stored)  # a cost that went non-finite first is the cause
                     if all(np.isfinite(p).all() for p in params):
                         raise
                     message = "the weights became non-finite"
                     raise TrainingDiverged(
                         _diverged(message, epoch, batch, batches, eta)
                     ) from error
-                output = activations[-1]
-                outputs[rows] = output
-                t1 = time.perf_counter()
-                # the outputs lie in [0, 1] (sigmoid, softmax) or are NaN, and every cost
-                # clips its logarithms: the cost is non-finite exactly when an output is NaN
-                if not math.isfinite(output.sum()):
-                    cost = network.cost.value(output, yb)
-                    message = f"the cost became {cost}"
-                    raise TrainingDiverged(_diverged(message, epoch, batch, batches, eta))
-                weight_grads, bias_grads = gradients(zs, activations, masks, yb)
-                t2 = time.perf_counter()
-                step(weight_grads + bias_grads)
-                t3 = time.perf_counter()
                 data_s += t0 - t
                 forward_s += t1 - t0
                 backward_s += t2 - t1
                 update_s += t3 - t2
+                if stored - costs.priced >= chunk or stored == batches:
+                    t = time.perf_counter()
+                    costs.price(stored)
+                    forward_s += time.perf_counter() - t  # the costs belong to the forward
                 if progress is not None and (
                     (batch + 1) % report_every == 0 or batch + 1 == batches
                 ):
                     done = min((batch + 1) * batch_size, len(x))
                     progress(done - reported)
                     reported = done
-            t = time.perf_counter()
-            costs = network.cost.batch_values(outputs, targets[order], batch_size)
-            forward_s += time.perf_counter() - t  # the costs belong to the forward pass
         seconds.update(data=data_s, forward=forward_s, backward=backward_s, update=update_s)
         # the next mini-batch would catch weights made non-finite by the last update; the
         # epoch's last update is caught here, before evaluation could report NaN accuracies
@@ -182,7 +183,7 @@ def train(
         val = network.accuracy(*validation) if validation is not None else None
         tst = network.accuracy(*test) if test is not None else None
         seconds["evaluation"] = time.perf_counter() - start
-        train_cost = float(costs.mean())
+        train_cost = float(costs.values.mean())
         if l2:  # not 0 * sum: huge weights would make that NaN
             train_cost += l2 * sum(float(np.sum(w * w)) for w in network.weights)
         record = EpochRecord(epoch, train_cost, val, tst, seconds, collect() if collect else {})
@@ -190,6 +191,35 @@ def train(
         if on_epoch is not None:
             on_epoch(record)
     return history
+
+
+class _Costs:
+    """The mini-batch costs of epoch ``epoch``, priced from the outputs stored in training
+    order a chunk of batches at a time (``Cost.batch_values``: the same numbers as pricing
+    each batch as it comes). ``values[:priced]`` are known."""
+
+    def __init__(self, cost, outputs, targets, batch_size: int, epoch: int, eta: float):
+        self.cost, self.outputs, self.targets = cost, outputs, targets
+        self.batch_size, self.epoch, self.eta = batch_size, epoch, eta
+        self.values = np.empty(-(-len(outputs) // batch_size))
+        self.priced = 0
+
+    def price(self, upto: int) -> None:
+        """Price batches ``priced .. upto - 1``. Raises TrainingDiverged naming the first
+        whose cost is not finite."""
+        if upto <= self.priced:
+            return
+        rows = slice(self.priced * self.batch_size, upto * self.batch_size)
+        values = self.cost.batch_values(self.outputs[rows], self.targets[rows], self.batch_size)
+        self.values[self.priced : upto] = values
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            batch = self.priced + int(bad[0])
+            message = f"the cost became {values[bad[0]]}"
+            raise TrainingDiverged(
+                _diverged(message, self.epoch, batch, len(self.values), self.eta)
+            )
+        self.priced = upto
 
 
 def _diverged(what: str, epoch: int, batch: int, batches: int, eta: float) -> str:

@@ -385,6 +385,36 @@ def test_non_finite_weights_refused_by_the_matmul_are_reported_as_divergence():
         fit(net, x, labels)
 
 
+def poisoning_matmul(batch, refuse=False):
+    """A matmul whose output layer's product is NaN in mini-batch ``batch`` (from 1), and
+    that, with ``refuse``, refuses non-finite operands like the simulator."""
+    calls = []
+
+    def matmul(a, b):
+        if refuse and not (np.isfinite(a).all() and np.isfinite(b).all()):
+            raise ValueError("operand holds a non-finite value")
+        product = np.matmul(a, b)
+        if b.shape == (SIZES[1], SIZES[2]):  # the output layer's forward product
+            calls.append(1)
+            if len(calls) == batch:
+                product[:] = np.nan
+        return product
+
+    return matmul
+
+
+@pytest.mark.parametrize("refuse", [False, True])
+def test_a_cost_gone_nan_is_reported_at_its_own_batch(refuse):
+    # costs are priced a chunk of batches at a time: the report still names the batch whose
+    # cost went NaN, whether the run went on (NaN weights) or the matmul refused them next
+    x, labels = blobs(0)
+    net = network(matmul=poisoning_matmul(3, refuse))
+    with pytest.raises(
+        TrainingDiverged, match="the cost became nan in epoch 1, mini-batch 3 of 20"
+    ):
+        fit(net, x, labels, epochs=2)
+
+
 def test_other_matmul_errors_pass_through():
     def too_small(a, b):
         raise ValueError("the array is too small")
