@@ -120,6 +120,28 @@ def round_to_float32(x, out):
     return bad
 
 
+@njit(cache=True)
+def cast_to_float32(x, out):
+    """``out[:rows, :cols] = x`` (``x`` is ``rows x cols``) rounded to float32 as NumPy's cast
+    does, unchecked: :func:`round_to_float32` without its count, for a caller that checks
+    the values another way (it vectorizes; the count does not)."""
+    rows, cols = x.shape
+    for i in range(rows):
+        row, into = x[i], out[i]
+        for j in range(cols):
+            into[j] = np.float32(row[j])
+
+
+@njit(cache=True)
+def count_non_finite(x):
+    """How many values of the 2-D ``x`` are NaN or infinite."""
+    bad = 0
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            bad += not np.isfinite(x[i, j])
+    return bad
+
+
 def _to_float(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
     """Round to the float format, C-contiguous; refuse non-finite values (given, or made by an
     overflow in the rounding), counted."""

@@ -40,7 +40,7 @@ from numba import njit, prange
 from systolic.accumulator import Accumulator, accumulate
 from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
-from systolic.numerics import FORMATS, round_to_float32
+from systolic.numerics import FORMATS, cast_to_float32, count_non_finite
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
     SERIAL_MACS,
@@ -553,8 +553,16 @@ def _plan(m: int, k: int, n: int, config: ArrayConfig) -> tuple[dict, np.ndarray
 def _ws_run_fp32(a, b, table, k_tiles, out, active):
     """:func:`run_small_fp32`'s compiled part, one call: A rounded to fp32 straight into its
     transpose, B into a copy padded with zero columns to whole vectors (``LANES``), then every
-    output tile in this thread. Returns the number of rounded values that are not finite;
-    nothing is run then."""
+    output tile in this thread. Returns the number of rounded operand values that are not
+    finite; ``out`` is not the product then.
+
+    Where the product is smaller than the operands (a forward pass: 10 x 30 results of
+    10 x 784 and 784 x 30 operands), they are checked through it: a non-finite value in row
+    ``i`` of A (column ``j`` of B) reaches every element of row ``i`` (column ``j``) of the
+    product as an infinity or a NaN, so a finite product proves finite operands. Only a
+    product that is not finite, which finite operands can also make by overflowing, has its
+    operands counted.
+    """
     m, k = a.shape
     n = b.shape[1]
     a_t = np.empty((k, m), dtype=np.float32)
@@ -562,15 +570,20 @@ def _ws_run_fp32(a, b, table, k_tiles, out, active):
     # each copy walks its source in memory order: A's rows, or its columns when A is a
     # transposed view (a trainer's gradient GEMM); B fills the first n columns of a C array
     if a.strides[0] < a.strides[1]:
-        bad = round_to_float32(a.T, a_t)
+        cast_to_float32(a.T, a_t)
     else:
-        bad = round_to_float32(a, a_t.T)
-    bad += round_to_float32(b, b32)
-    if bad:
-        return bad
+        cast_to_float32(a, a_t.T)
+    cast_to_float32(b, b32)
+    through_product = m * n < k * (m + n)
+    if not through_product:
+        bad = count_non_finite(a_t) + count_non_finite(b32)
+        if bad:
+            return bad
     for tile in range(len(table) // k_tiles):
         _ws_tile(a_t, b32, table, k_tiles, tile, out, active)
-    return 0
+    if not through_product or count_non_finite(out) == 0:
+        return 0
+    return count_non_finite(a_t) + count_non_finite(b32)
 
 
 def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarray, Report] | None:

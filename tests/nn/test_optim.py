@@ -102,3 +102,20 @@ def test_bad_settings_are_refused_with_the_value(settings, message):
 
 def test_names():
     assert OPTIMIZERS == ("sgd", "momentum")
+
+
+@pytest.mark.parametrize("name, lmbda", [("sgd", 0.0), ("momentum", 0.0), ("sgd", 2.0)])
+def test_scratch_gradients_give_the_same_update_and_float32_ones_stay_untouched(name, lmbda):
+    rng = np.random.default_rng(3)
+    w, b = rng.standard_normal((5, 4)), rng.standard_normal(4)
+    grads = [rng.standard_normal((5, 4)), rng.standard_normal(4).astype(np.float32)]
+    kept = [g.copy() for g in grads]
+    plain = [w.copy(), b.copy()]
+    Optimizer(plain, [True, False], name, eta=0.3, lmbda=lmbda, n=7).step([g.copy() for g in grads])
+    scratched = [w.copy(), b.copy()]
+    Optimizer(scratched, [True, False], name, eta=0.3, lmbda=lmbda, n=7).step(grads, scratch=True)
+    for got, want in zip(scratched, plain, strict=True):
+        assert np.array_equal(got, want)  # the same bits
+    # the float64 weight gradient is scaled in place only without L2; the float32 one never is
+    assert np.array_equal(grads[0], kept[0]) == bool(lmbda)
+    assert np.array_equal(grads[1], kept[1])

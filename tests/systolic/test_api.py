@@ -151,7 +151,8 @@ def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, 
 
     rng = np.random.default_rng(6)
     config = ArrayConfig(4, 5, weight_load="double_buffered", dtype="fp32")
-    for m, k, n in [(3, 7, 9), (11, 4, 2), (1, 13, 6)]:
+    # checked through the product (smaller than the operands), and through the operands
+    for m, k, n in [(3, 7, 9), (11, 4, 2), (1, 13, 6), (20, 2, 20)]:
         a = np.asarray(rng.standard_normal((m, k)) * 1e3, dtype=dtype, order=layout)
         b = np.asarray(rng.standard_normal((k, n)), dtype=dtype, order=layout)
         general = ws.simulate_fast(*prepare_operands(a, b, FORMATS["fp32"], 2**28), config)
@@ -165,6 +166,14 @@ def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, 
     bad = np.ones((3, 7))
     bad[1, 2] = np.nan
     assert ws.run_small_fp32(bad, np.ones((7, 9)), config) is None
+    assert ws.run_small_fp32(np.ones((20, 2)), np.full((2, 20), np.inf), config) is None
+    # finite operands whose products overflow: the infinities are the result, not an error
+    huge = np.full((3, 7), 1e30)
+    general = ws.simulate_fast(
+        *prepare_operands(huge, np.full((7, 9), 1e30), FORMATS["fp32"], 2**28), config
+    )
+    quick = ws.run_small_fp32(huge, np.full((7, 9), 1e30), config)
+    assert np.isinf(general[0]).all() and np.array_equal(quick[0], general[0])
     with pytest.raises(ValueError, match="operand a holds 1 non-finite value"):
         systolic.matmul(bad, np.ones((7, 9)), config, compare=False)
     with pytest.raises(ValueError, match="overflow fp32 when rounded"):

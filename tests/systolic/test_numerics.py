@@ -155,7 +155,7 @@ def test_a_real_float32_error_is_near_the_bound_not_far_below_it():
 
 
 def test_the_compiled_float32_rounding_equals_numpys_bit_for_bit():
-    from systolic.numerics import round_to_float32
+    from systolic.numerics import cast_to_float32, count_non_finite, round_to_float32
 
     rng = np.random.default_rng(9)
     x = np.concatenate([
@@ -170,3 +170,7 @@ def test_the_compiled_float32_rounding_equals_numpys_bit_for_bit():
             bad = round_to_float32(layout, out)
             assert np.array_equal(out.view(np.uint32), expected.view(np.uint32))
             assert bad == int(np.count_nonzero(~np.isfinite(expected)))
+            out[:] = 0
+            cast_to_float32(layout, out)  # the same cast, unchecked
+            assert np.array_equal(out.view(np.uint32), expected.view(np.uint32))
+            assert count_non_finite(out) == bad
