@@ -426,6 +426,12 @@ def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active):
                 active[i, j] += hi - lo
 
 
+#: a tile runs in the plain layout of :func:`_ws_fold_short` when its stream is shorter than
+#: this many times its row of PEs and it has at most ``SHORT_SUMS`` partial sums (32 KiB of
+#: fp32); measured crossovers: a 64-row stream into 30 PEs is a quarter faster plain, a
+#: 784-row one a tenth faster skewed
+SHORT_RATIO = 8
+SHORT_SUMS = 8192
 #: float32 lanes of a 256-bit vector register, the width LLVM vectorizes for on x86-64: a
 #: short fold's row of PEs is run this many columns at a time (see :func:`_ws_fold_short`)
 LANES = 8
@@ -433,15 +439,15 @@ LANES = 8
 
 @njit(cache=True)
 def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, width, psum):
-    """One fold with a stream shorter than the row of PEs: the same MACs, in a plain layout.
+    """One fold of a short stream (see ``SHORT_RATIO``): the same MACs, in a plain layout.
 
     ``psum[t, j]`` is the partial sum of output row ``t`` in column ``j``. PE row ``i`` runs
     its cycles (one per ``t``) before row ``i + 1``, as in :func:`_ws_fold`, so each sum gets
-    the rows' products in the golden order; the inner loop runs along the row of PEs, which is
-    the longer loop when ``m1 - m0 < n1 - n0``. It runs over ``width >= n1 - n0`` columns of
-    ``b`` and ``psum``, a whole number of vectors where ``b`` has the columns (the next
-    tile's, or zeros a caller padded it with): that is cheaper than a scalar tail (a row of
-    30 PEs took a third longer than one of 32). The extra columns are never read back. The
+    the rows' products in the golden order; the inner loop runs along the row of PEs. It
+    runs over ``width >= n1 - n0`` columns of ``b`` and ``psum``, a whole number of vectors
+    where ``b`` has the columns (the next tile's, or zeros a caller padded it with): that is
+    cheaper than a scalar tail (a row of 30 PEs took a third longer than one of 32). The
+    extra columns are never read back. The
     caller counts the useful MACs (each PE of row ``i`` makes ``m1 - m0``).
     """
     length = m1 - m0
@@ -473,7 +479,10 @@ def _ws_tile(a_t, b, table, k_tiles, tile, out, active):
     length, n_used = m1 - m0, n1 - n0
     entries = out[m0:m1, n0:n1]  # the accumulator entries of this tile: the result itself
     entries[:] = 0
-    if length < n_used:
+    # the plain layout while its partial sums fit the first-level cache and the stream is
+    # not much longer than the row of PEs: it needs no de-skew, which is most of a short
+    # tile's time in the skewed layout (3.4 against 1.3 us for a 10-row tile of 10 PEs)
+    if length < SHORT_RATIO * n_used and length * n_used <= SHORT_SUMS:
         # the padded width, where b has the zero columns for it (see _ws_fold_short)
         width = min(-(-n_used // LANES) * LANES, b.shape[1] - n0)
         psum = np.empty((length, width), dtype=out.dtype)
