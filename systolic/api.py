@@ -312,7 +312,8 @@ class SystolicMatmul:
             # without errors a Report is the same for every call of one shape: count the calls
             # per shape and add them up when a total is asked for (adding a Report per call
             # cost more than the simulation of a training step's small GEMMs)
-            shape = (c.shape[0], np.shape(a)[1], c.shape[1])
+            k = a.shape[1] if type(a) is np.ndarray else np.shape(a)[1]
+            shape = (c.shape[0], k, c.shape[1])
             pending = self._pending.setdefault(tag, {})
             entry = pending.get(shape)
             pending[shape] = (report, 1) if entry is None else (entry[0], entry[1] + 1)
