@@ -23,6 +23,10 @@ from nn.activations import sigmoid_grad
 
 # a_j in (0, 1) can round to exactly 0 or 1; clip inside the logarithms only
 _TINY = 1e-300
+#: values priced at once by :meth:`Cost.batch_values` (whole batches of them): its
+#: temporaries stay in the cache, where a whole epoch's would be fresh memory, several times
+#: slower
+CHUNK_VALUES = 2**15
 
 
 def _mean(scale: float, terms: np.ndarray, samples: int) -> float:
@@ -98,9 +102,7 @@ class Cost:
         outputs and prices an epoch's mini-batches at once."""
         samples = len(a)
         values = np.empty(-(-samples // batch_size))
-        # whole batches at a time, about 2**15 values: the temporaries stay in the cache
-        # (a whole epoch's would be fresh memory, several times slower)
-        step = batch_size * max(1, 2**15 // max(1, batch_size * a[0].size))
+        step = batch_size * max(1, CHUNK_VALUES // max(1, batch_size * a[0].size))
         for start in range(0, samples, step):
             stop = min(start + step, samples)
             terms = self.terms(a[start:stop], y[start:stop])

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nn.costs import CHUNK_VALUES
 from nn.network import Network
 from nn.optim import Optimizer
 
@@ -119,12 +120,12 @@ def train(
     batches = -(-len(x) // batch_size)
     report_every = max(1, batches // 100)
     history = []
-    # the outputs of the epoch's mini-batches, in training order, are priced a chunk of about
-    # 2**15 values at a time: the same numbers as pricing each batch as it comes, in a few
-    # array passes. A non-finite cost ends the run naming its batch; the batches trained
-    # after it, at most a chunk, are lost work only
+    # the outputs of the epoch's mini-batches, in training order, are priced a chunk at a
+    # time (CHUNK_VALUES): the same numbers as pricing each batch as it comes, in a few array
+    # passes. A non-finite cost ends the run naming its batch; the batches trained after it,
+    # at most a chunk, are lost work only
     outputs = np.empty_like(targets)
-    chunk = max(1, 2**15 // outputs[:batch_size].size)
+    chunk = max(1, CHUNK_VALUES // outputs[:batch_size].size)
     forward, gradients, step = network.forward_unguarded, network.gradients, opt.step
     # np.matmul's products are new arrays, the gradients the trainer's own: the optimizer may
     # scale its steps in them (any other matmul might hand out an array it keeps)
