@@ -60,13 +60,18 @@ InterfaceBandwidth: CALC
 UseRamulatorTrace: False
 """
 
+#: SCALE-Sim 3.0.0 on a topology: ``python -c RUN_SCALESIM CONFIG TOPOLOGY OUT KIND`` with
+#: KIND ``conv`` or ``gemm``; prints the seconds of its run alone (no start-up)
 RUN_SCALESIM = """
-import contextlib, io, sys
+import contextlib, io, sys, time
 from scalesim.scale_sim import scalesim
 with contextlib.redirect_stdout(io.StringIO()):
+    start = time.perf_counter()
     s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2],
-                 layout=sys.argv[2], input_type_gemm=False)
+                 layout=sys.argv[2], input_type_gemm=sys.argv[4] == "gemm")
     s.run_scale(top_path=sys.argv[3])
+    seconds = time.perf_counter() - start
+print(seconds)
 """
 
 
@@ -130,7 +135,8 @@ def time_scalesim(python: str, layers, size: int, flow: Dataflow) -> float:
         (work / "scale.cfg").write_text(CONFIG.format(size=size, dataflow=flow.value))
         start = time.perf_counter()
         subprocess.run([python, "-c", RUN_SCALESIM, str(work / "scale.cfg"),
-                        str(work / "topology.csv"), str(work / "out")], check=True)  # fmt: skip
+                        str(work / "topology.csv"), str(work / "out"), "conv"], check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
         return time.perf_counter() - start
 
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_networks import CONFIG
+from bench_networks import CONFIG, RUN_SCALESIM
 
 from systolic.sweep import expand, load_spec, run_sweep
 from systolic.sweep.point import evaluate_chunk
@@ -59,19 +59,6 @@ array = {from = 2, to = 200, step = 2}
 weight_load = ["serial", "double_buffered"]
 batch = [1, 10, 100, 1000, 10000]
 dtype = ["fp32", "int8", "bf16", "fp16"]
-"""
-
-#: SCALE-Sim 3.0.0 on a GEMM topology; prints the seconds of its run alone (no start-up)
-RUN_SCALESIM = """
-import contextlib, io, sys, time
-from scalesim.scale_sim import scalesim
-with contextlib.redirect_stdout(io.StringIO()):
-    start = time.perf_counter()
-    s = scalesim(save_disk_space=True, verbose=False, config=sys.argv[1], topology=sys.argv[2],
-                 layout=sys.argv[2], input_type_gemm=True)
-    s.run_scale(top_path=sys.argv[3])
-    seconds = time.perf_counter() - start
-print(seconds)
 """
 
 
@@ -109,7 +96,7 @@ def time_scalesim(python: str, size: int) -> tuple[float, float]:
         (work / "scale.cfg").write_text(CONFIG.format(size=size, dataflow="ws"))
         start = time.perf_counter()
         run = subprocess.run([python, "-c", RUN_SCALESIM, str(work / "scale.cfg"),
-                              str(work / "gemms.csv"), str(work / "out")], check=True,
+                              str(work / "gemms.csv"), str(work / "out"), "gemm"], check=True,
                              capture_output=True, text=True)  # fmt: skip
         return float(run.stdout.split()[-1]), time.perf_counter() - start
 

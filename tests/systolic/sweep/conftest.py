@@ -85,19 +85,15 @@ def stop(process: subprocess.Popen) -> None:
     """Stop a process started by :func:`start` and everything in its group: SIGTERM, and
     SIGKILL for whatever is left after :data:`STOP_TIMEOUT_S`."""
     _signal_group(process, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL below ends it either way
         process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        pass
     _signal_group(process, signal.SIGKILL)
     process.wait(timeout=STOP_TIMEOUT_S)
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has gone
         os.killpg(process.pid, sig)
-    except ProcessLookupError:  # the whole group has gone
-        pass
 
 
 def wait_for(condition, what: str, timeout_s: float = START_TIMEOUT_S) -> None:

@@ -42,6 +42,7 @@ def test_a_malformed_spec_names_the_key_and_line(tmp_path, capsys):
 def test_a_missing_spec(tmp_path, capsys):
     one_line_error(capsys, ["sweep", tmp_path / "none.toml", "--out", tmp_path / "out"],
                    "none.toml: cannot read")  # fmt: skip
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_unreachable_scheduler_is_one_line_within_its_timeout(tmp_path):
@@ -63,6 +64,7 @@ def test_a_malformed_scheduler_address(tmp_path, capsys):
     spec = write_spec(tmp_path, SPEC)
     one_line_error(capsys, ["sweep", spec, "--out", tmp_path / "out", "--scheduler", "udp://x:1"],
                    "--scheduler udp://x:1: unknown address scheme 'udp'")  # fmt: skip
+    assert not (tmp_path / "out").exists()
 
 
 def test_results_of_another_spec_version_are_refused(tmp_path, capsys):
