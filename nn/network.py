@@ -7,10 +7,9 @@ For a mini-batch ``a`` of shape ``(batch, n_in)`` it computes, through ``matmul`
 - backward: ``delta_prev = matmul(delta, w.T) * f'(z_prev)  # (batch, n_out) @ (n_out, n_in)``;
 - gradient: ``dw = matmul(a.T, delta) / batch  # (n_in, batch) @ (batch, n_out)``.
 
-A ``matmul`` with the attribute ``accepts_tag = True`` is called as ``matmul(a, b, tag=...)``
-with tags ``"layer2.forward"``, ``"layer2.backward"``, ``"layer1.gradient"``, and
-``"layer1.inference"`` for evaluation, so it can count each phase (``systolic.SystolicMatmul``
-does); ``np.matmul`` (the default) is called as ``matmul(a, b)``.
+Every operation goes through the network's backend (``nn.backend``): by default NumPy with
+the given ``matmul``; a machine's backend (``systolic.backend.MachineBackend``) runs and
+prices each one.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nn.activations import ACTIVATIONS, GRADS_FROM_OUTPUT, HIDDEN_ACTIVATIONS, UNGUARDED
+from nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from nn.backend import NumpyBackend
 from nn.costs import COSTS
 from nn.init import INITS
 
@@ -47,6 +47,9 @@ class Network:
         Weight initialisation (``nn.init``).
     matmul : callable
         ``matmul(a, b)`` for 2-D arrays; default ``np.matmul``.
+    backend : object, optional
+        What computes the step's operations (``nn.backend``); default
+        ``NumpyBackend(matmul)``.
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class Network:
         cost: str = "cross-entropy",
         init: str = "scaled",
         matmul: Callable = np.matmul,
+        backend=None,
     ):
         if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1
                                  for s in sizes):  # fmt: skip
@@ -67,26 +71,19 @@ class Network:
         self.init = _choice(init, list(INITS), "init")
         self.cost = COSTS[cost]
         self.hidden, self.hidden_grad = ACTIVATIONS[activation]
-        self.hidden_grad_from_output = GRADS_FROM_OUTPUT[activation]
         self.output = ACTIVATIONS[self.cost.output][0]
-        self._hidden_unguarded = UNGUARDED[activation]
-        self._output_unguarded = UNGUARDED[self.cost.output]
         self.weights, self.biases = [], []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
             w, b = INITS[init](rng, n_in, n_out)
             self.weights.append(w)
             self.biases.append(b)
         self.matmul = matmul
-        self._tagged = getattr(matmul, "accepts_tag", False)
+        self.backend = NumpyBackend(matmul) if backend is None else backend
 
     @property
     def layers(self) -> int:
         """Number of weight layers."""
         return len(self.weights)
-
-    def _mm(self, a: np.ndarray, b: np.ndarray, layer: int, phase: str) -> np.ndarray:
-        """``matmul(a, b)`` tagged with the layer and phase, for a matmul that accepts tags."""
-        return self.matmul(a, b, tag=f"layer{layer}.{phase}")
 
     def forward(
         self,
@@ -129,20 +126,18 @@ class Network:
         (``np.errstate``), as the trainer does once an epoch: the same numbers, without a
         guard entered per activation."""
         activations, zs, masks = [x], [], []
-        last, matmul, tagged = len(self.weights), self.matmul, self._tagged
+        last, backend = len(self.weights), self.backend
         a = x
         for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True), start=1):
-            # (batch, n_in) @ (n_in, n_out); a plain matmul is called without the tag's detour
-            z = (self._mm(a, w, layer, phase) if tagged else matmul(a, w)) + b
+            z = backend.linear(a, w, b, layer, phase)  # (batch, n_in) @ (n_in, n_out) + b
             zs.append(z)
             mask = None
             if layer == last:
-                a = self._output_unguarded(z)
+                a = backend.activate(self.cost.output, z, layer, phase)
             else:
-                a = self._hidden_unguarded(z)
+                a = backend.activate(self.activation, z, layer, phase)
                 if keep < 1.0:
-                    mask = (rng.random(a.shape) < keep) / keep
-                    a = a * mask
+                    a, mask = backend.dropout(a, keep, rng, layer)
             activations.append(a)
             masks.append(mask)
         return zs, activations, masks
@@ -167,35 +162,27 @@ class Network:
         -------
         weight_grads, bias_grads : lists of arrays shaped like the weights and biases
         """
-        # errors of the mean cost: scaling delta once by 1/batch scales every gradient
-        delta = self.cost.delta(zs[-1], activations[-1], y) * (1.0 / len(y))
-        layers, matmul, tagged = len(self.weights), self.matmul, self._tagged
+        backend, layers = self.backend, len(self.weights)
+        delta = backend.output_error(self.cost, zs[-1], activations[-1], y, layers)
         weight_grads, bias_grads = [None] * layers, [None] * layers
         for layer in range(layers, 0, -1):
             i = layer - 1
-            # (n_in, batch) @ (batch, n_out)
-            a_t = activations[i].T
-            weight_grads[i] = (
-                self._mm(a_t, delta, layer, "gradient") if tagged else matmul(a_t, delta)
-            )
-            bias_grads[i] = delta.sum(axis=0)
-            if layer > 1:
-                # (batch, n_out) @ (n_out, n_in)
-                w_t = self.weights[i].T
-                delta = self._mm(delta, w_t, layer, "backward") if tagged else matmul(delta, w_t)
-                if masks[i - 1] is None:  # the layer's output is its activation: reuse it
-                    delta = delta * self.hidden_grad_from_output(activations[i])
-                else:  # dropped out: the activation before dropout is gone, recompute it
-                    delta = delta * self.hidden_grad(zs[i - 1])
-                    delta = delta * masks[i - 1]  # a dropped unit passes no error back
+            weight_grads[i] = backend.weight_gradient(activations[i], delta, layer)
+            bias_grads[i] = backend.bias_gradient(delta, layer)
+            if layer > 1:  # the error of layer i's output, from this layer's
+                delta = backend.backpropagate(
+                    delta, self.weights[i], self.activation, activations[i], zs[i - 1],
+                    masks[i - 1], layer,
+                )  # fmt: skip
         return weight_grads, bias_grads
 
     def predict(self, x: np.ndarray, batch: int = 10_000) -> np.ndarray:
         """Predicted class of every sample, evaluated in chunks of ``batch`` samples."""
-        labels = [
-            np.argmax(self.forward(x[i : i + batch], phase="inference")[1][-1], axis=1)
-            for i in range(0, len(x), batch)
-        ]
+        labels = []
+        for i in range(0, len(x), batch):
+            outputs = self.forward(x[i : i + batch], phase="inference")[1][-1]
+            labels.append(self.backend.argmax(outputs))
+            self.backend.end_step("evaluation")
         return np.concatenate(labels) if labels else np.empty(0, dtype=np.intp)
 
     def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
@@ -205,6 +192,7 @@ class Network:
     def loss(self, x: np.ndarray, y: np.ndarray, lmbda: float = 0.0, n: int = 1) -> float:
         """Mean cost per sample of a batch (one-hot ``y``), plus ``lmbda / (2 n) * sum(w**2)``."""
         value = self.cost.value(self.forward(x, phase="inference")[1][-1], y)
+        self.backend.end_step("evaluation")
         if lmbda:  # not 0 * sum: huge weights would make that NaN
             value += 0.5 * lmbda / n * sum(float(np.sum(w * w)) for w in self.weights)
         return value

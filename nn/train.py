@@ -126,10 +126,12 @@ def train(
     # at most a chunk, are lost work only
     outputs = np.empty_like(targets)
     chunk = max(1, CHUNK_VALUES // outputs[:batch_size].size)
-    forward, gradients, step = network.forward_unguarded, network.gradients, opt.step
+    forward, gradients = network.forward_unguarded, network.gradients
+    backend = network.backend
+    update, end_step = backend.update, backend.end_step
     # np.matmul's products are new arrays, the gradients the trainer's own: the optimizer may
     # scale its steps in them (any other matmul might hand out an array it keeps)
-    scratch = network.matmul is np.matmul
+    scratch = backend.scratch_gradients
     for epoch in range(1, epochs + 1):
         seconds = dict.fromkeys(STEPS, 0.0)
         data_s = forward_s = backward_s = update_s = 0.0
@@ -153,7 +155,8 @@ def train(
                     t1 = time.perf_counter()
                     weight_grads, bias_grads = gradients(zs, activations, masks, yb)
                     t2 = time.perf_counter()
-                    step(weight_grads + bias_grads, scratch)
+                    update(opt, weight_grads + bias_grads, scratch)
+                    end_step("train")
                     t3 = time.perf_counter()
                 except ValueError as error:  # e.g. a matmul that refuses non-finite operands
                     costs.price(stored)  # a cost that went non-finite first is the cause

@@ -20,6 +20,12 @@ in a preset has its source next to it. What is priced (the counts are the Report
 - ``register_energy_pj``: the array's register writes, each moving a value from a
   neighbouring PE (operands and weights at operand width, partial sums at accumulator width);
 - ``host_energy_pj``: ``host_read_bytes``, read from the host's memory.
+
+A training machine (``systolic.machine``) adds three units, priced by :func:`price_machine`
+from the counts of its steps: the VPU's element operations by op class
+(``vpu_pj_per_op``), the bytes the VPU reads and writes in VMEM (``vmem_pj_per_byte``) and
+the bytes the DMA moves to and from HBM (``hbm_pj_per_byte``); its MXUs are priced as arrays
+by :func:`price`. A table without these keys prices arrays and the TPU v1 only.
 """
 
 from __future__ import annotations
@@ -55,6 +61,9 @@ class EnergyTable:
     host_pj_per_byte: float
     sram_um2_per_byte: float
     nand2_um2: float
+    vpu_pj_per_op: dict[str, float] | None = None
+    vmem_pj_per_byte: float | None = None
+    hbm_pj_per_byte: float | None = None
 
     def __post_init__(self):
         for name in ("mac_pj", "mac_um2"):
@@ -69,9 +78,32 @@ class EnergyTable:
                     valid = ", ".join(FORMATS)
                     raise ValueError(f"{self.name}: {name}.{fmt}: unknown format; valid: {valid}")
                 _check_value(self.name, f"{name}.{fmt}", value)
+        if self.vpu_pj_per_op is not None:
+            from systolic.machine.config import OP_CLASSES
+
+            table = self.vpu_pj_per_op
+            if not isinstance(table, dict) or set(table) != set(OP_CLASSES):
+                raise ValueError(
+                    f"{self.name}: vpu_pj_per_op must be a table of the op classes "
+                    f"{', '.join(OP_CLASSES)}, got {table!r}"
+                )
+            for op_class, value in table.items():
+                _check_value(self.name, f"vpu_pj_per_op.{op_class}", value)
         for spec in fields(self):
-            if spec.name not in ("name", "mac_pj", "mac_um2"):
-                _check_value(self.name, spec.name, getattr(self, spec.name))
+            if spec.name in ("name", "mac_pj", "mac_um2", "vpu_pj_per_op"):
+                continue
+            value = getattr(self, spec.name)
+            if value is not None or spec.name not in _MACHINE_KEYS:
+                _check_value(self.name, spec.name, value)
+
+    @property
+    def prices_machines(self) -> bool:
+        """Whether the table has the training machine's units (VPU, VMEM, HBM)."""
+        return all(getattr(self, key) is not None for key in _MACHINE_KEYS)
+
+
+#: the keys a table needs to price a training machine, optional in a TOML file
+_MACHINE_KEYS = ("vpu_pj_per_op", "vmem_pj_per_byte", "hbm_pj_per_byte")
 
 
 def _check_value(source: str, key: str, value: object) -> None:
@@ -128,11 +160,27 @@ ENERGY_45_TO_28 = 0.51
 AREA_45_TO_28 = (28 / 45) ** 2
 
 
+#: HBM: 6.0 pJ per bit, Micron's average device power of HBM2E (micron.com, "Ultra-bandwidth
+#: solutions": 7.5 pJ/bit GDDR6, 7.25 GDDR6X, 6.0 HBM2E), per byte
+HBM2E_PJ_PER_BYTE = 6.0 * 8
+
+
+def _horowitz45_vpu() -> dict[str, float]:
+    """The VPU's element operations at 45 nm: an add-class op (add, multiply, compare,
+    select) at Horowitz's fp32 add, 0.9 pJ (a multiply costs 3.7 pJ, so a step of multiplies
+    is priced low); divide/reciprocal and exp/log/tanh at four fp32 multiplies and adds,
+    4 x 4.6 pJ (assumed: a table lookup and about three Newton or polynomial steps)."""
+    fused = _H45["fp32_mul"][0] + _H45["fp32_add"][0]
+    return {"add": _H45["fp32_add"][0], "divide": 4 * fused, "transcendental": 4 * fused}
+
+
 def horowitz45() -> EnergyTable:
     """45 nm, Horowitz's ISSCC 2014 table. Memories per byte: the unified buffer and the
     weight FIFO priced as 1 MB SRAM banks (100 pJ per 64 bits), the accumulators as 32 KB banks
     (20 pJ: 16 KiB per column on the TPU v1); DRAM at 2.6 nJ per 64 bits, the upper end of the
-    table's range (commodity DDR3, as the TPU v1's); the host's bytes at the same DRAM
+    table's range (commodity DDR3, as the TPU v1's); a training machine's HBM at
+    :data:`HBM2E_PJ_PER_BYTE`, its VMEM as the unified buffer (1 MB banks), its VPU by
+    :func:`_horowitz45_vpu`; the host's bytes at the same DRAM
     figure (read from the host's memory; the PCIe link's own energy is not included). A
     register write of one byte from a neighbouring PE: priced as an 8-bit add, 0.03 pJ
     (assumed: eight flip-flops and a short wire switch about the capacitance of an 8-bit
@@ -156,6 +204,9 @@ def horowitz45() -> EnergyTable:
         host_pj_per_byte=2600 / 8,
         sram_um2_per_byte=8 * 0.6,
         nand2_um2=0.798,
+        vpu_pj_per_op=_horowitz45_vpu(),
+        vmem_pj_per_byte=100 / 8,
+        hbm_pj_per_byte=HBM2E_PJ_PER_BYTE,
     )
 
 
@@ -177,6 +228,9 @@ def tpu_v1_28nm() -> EnergyTable:
         host_pj_per_byte=base.host_pj_per_byte,
         sram_um2_per_byte=base.sram_um2_per_byte * AREA_45_TO_28,
         nand2_um2=base.nand2_um2 * AREA_45_TO_28,
+        vpu_pj_per_op={c: v * ENERGY_45_TO_28 for c, v in base.vpu_pj_per_op.items()},
+        vmem_pj_per_byte=base.vmem_pj_per_byte * ENERGY_45_TO_28,
+        hbm_pj_per_byte=base.hbm_pj_per_byte,
     )
 
 
@@ -211,7 +265,7 @@ def load_table(path: str | Path) -> EnergyTable:
         if key not in keys:
             raise ValueError(f"{path}: unknown key {key!r}; valid: {', '.join(keys)}")
     for key in keys:
-        if key not in data:
+        if key not in data and key not in _MACHINE_KEYS:
             raise ValueError(f"{path}: missing key {key!r}")
     return EnergyTable(name=str(path), **data)  # named after the file: its errors say where
 
@@ -300,3 +354,35 @@ def synthesized_area_mm2(stats: dict, energy: EnergyTable) -> dict:
     synth = stats["nand2_equivalents"] * energy.nand2_um2 / 1e6
     table = area_mm2(energy, stats["rows"], stats["cols"], "int8")["array_mm2"]
     return {"synth_area_mm2": synth, "table_array_mm2": table, "synth_over_table": synth / table}
+
+
+def price_machine(counts: dict, energy: EnergyTable, dtype: str) -> dict[str, float]:
+    """The energy of a training machine's work under ``energy``, in joules.
+
+    ``counts`` holds ``mxu_report`` (the MXUs' summed Report, priced by :func:`price`),
+    ``vpu_element_ops`` (per op class), ``vmem_bytes`` (the VPU's reads and writes) and
+    ``hbm_bytes`` (the DMA's reads and writes). Returns ``energy_j`` and its parts
+    ``mxu_energy_j``, ``vpu_energy_j``, ``vmem_energy_j``, ``hbm_energy_j``.
+
+    Raises
+    ------
+    ValueError
+        A table without the machine's keys (``vpu_pj_per_op``, ``vmem_pj_per_byte``,
+        ``hbm_pj_per_byte``).
+    """
+    if not energy.prices_machines:
+        missing = [key for key in _MACHINE_KEYS if getattr(energy, key) is None]
+        raise ValueError(
+            f"energy table {energy.name} cannot price a training machine: it lacks "
+            f"{', '.join(missing)}"
+        )
+    mxu = price(counts["mxu_report"], energy, dtype)["energy_pj"] if counts["mxu_report"] else 0
+    parts = {
+        "mxu_energy_j": mxu * 1e-12,
+        "vpu_energy_j": sum(
+            n * energy.vpu_pj_per_op[op_class] for op_class, n in counts["vpu_element_ops"].items()
+        ) * 1e-12,
+        "vmem_energy_j": counts["vmem_bytes"] * energy.vmem_pj_per_byte * 1e-12,
+        "hbm_energy_j": counts["hbm_bytes"] * energy.hbm_pj_per_byte * 1e-12,
+    }  # fmt: skip
+    return {"energy_j": sum(parts.values()), **parts}

@@ -430,3 +430,38 @@ def pareto_figure(records: Sequence[dict], title: str):
     fig.suptitle(f"{title}: {len(records)} points")
     fig.tight_layout()
     return fig
+
+
+#: the colour of each phase in a Gantt chart
+PHASE_COLOURS = {
+    "forward": "tab:blue",
+    "backward": "tab:orange",
+    "gradient": "tab:green",
+    "update": "tab:red",
+    "evaluation": "tab:purple",
+}
+
+
+def gantt(ax, ops, placed, clock_mhz: float | None = None):
+    """A step's timeline as a Gantt chart: one lane per unit (MXU, VPU, DMA), every op a bar
+    from its start to its end, coloured by phase. ``ops`` are
+    ``systolic.machine.timeline.Op``s and ``placed`` their ``Schedule``; with
+    ``clock_mhz`` the x-axis is in microseconds, else in cycles."""
+    from matplotlib.patches import Patch
+
+    from systolic.machine.timeline import UNITS
+
+    scale = 1.0 if clock_mhz is None else 1.0 / clock_mhz  # cycles -> microseconds
+    lanes = {unit: len(UNITS) - 1 - i for i, unit in enumerate(UNITS)}
+    for op, start, end in zip(ops, placed.starts, placed.ends, strict=True):
+        if end > start:
+            ax.broken_barh([(start * scale, (end - start) * scale)], (lanes[op.unit] - 0.4, 0.8),
+                           facecolors=PHASE_COLOURS[op.phase], edgecolor="white",
+                           linewidth=0.3)  # fmt: skip
+    ax.set_yticks(list(lanes.values()), [unit.upper() for unit in lanes])
+    ax.set_xlabel("cycles" if clock_mhz is None else "microseconds")
+    ax.set_xlim(0, max(placed.total_cycles, 1) * scale)
+    used = [phase for phase in PHASE_COLOURS if any(op.phase == phase for op in ops)]
+    ax.legend(handles=[Patch(color=PHASE_COLOURS[p], label=p) for p in used], ncol=len(used),
+              loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)  # fmt: skip
+    return ax

@@ -22,9 +22,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from systolic.api import SystolicMatmul
+from systolic.backend import MachineBackend, check_fits
 from systolic.config import ArrayConfig
 from systolic.limits import check_memory
+from systolic.machine.config import MachineConfig
 from systolic.report import Report
+
+#: samples an evaluation pass takes at once (``nn.network.Network.predict``'s chunks)
+EVALUATION_BATCH = 10_000
 
 PHASES = ("forward", "backward", "gradient", "inference")
 
@@ -59,6 +64,8 @@ class Run:
     history: list = field(default_factory=list)
     network: object = None
     reports: list[dict[str, Report]] = field(default_factory=list)  # per epoch, per phase
+    #: on a machine: the ops and schedule of the first training step (a Gantt chart's)
+    timeline: tuple | None = None
 
 
 def _epoch_summary(mm: SystolicMatmul, reports: list) -> Callable[[], dict]:
@@ -85,20 +92,25 @@ def _epoch_summary(mm: SystolicMatmul, reports: list) -> Callable[[], dict]:
 
 def run(
     settings: Settings,
-    config: ArrayConfig | None,
+    config: ArrayConfig | MachineConfig | None,
     *,
     on_epoch: Callable | None = None,
     progress: Callable[[int], None] | None = None,
+    energy=None,
 ) -> Run:
-    """Train on bundled MNIST, on the array (``config``) or on NumPy (``config=None``).
+    """Train on bundled MNIST, on the array or a training machine (``config``) or on NumPy
+    (``config=None``).
 
     Parameters
     ----------
     settings : Settings
-    config : ArrayConfig or None
-        The simulated array, or None for the NumPy reference.
+    config : ArrayConfig, MachineConfig or None
+        The simulated array (every matmul on it), a TensorCore machine (every op of the step
+        on its units, ``systolic.backend``), or None for the NumPy reference.
     on_epoch, progress
         Passed to ``nn.train.train``.
+    energy : EnergyTable, optional
+        On a machine, prices every epoch (``systolic.backend.summarize``).
 
     Raises
     ------
@@ -109,15 +121,18 @@ def run(
     from nn.network import Network
     from nn.train import train
 
-    check(settings)
+    check(settings, config)
     splits = load_mnist()
     data = splits.train
     if settings.train_limit is not None:
         data = data.subset(settings.train_limit)
     result = Run()
-    matmul = np.matmul
+    matmul, backend = np.matmul, None
     collect = None
-    if config is not None:
+    if isinstance(config, MachineConfig):
+        backend = MachineBackend(config)
+        collect = _machine_summary(backend, result, energy)
+    elif config is not None:
         matmul = SystolicMatmul(config, compare=False, keep_calls=False)
         collect = _epoch_summary(matmul, result.reports)
     network = Network(
@@ -127,6 +142,7 @@ def run(
         cost=settings.cost,
         init=settings.init,
         matmul=matmul,
+        backend=backend,
     )
     result.history = train(
         network,
@@ -150,9 +166,25 @@ def run(
     return result
 
 
-def check(settings: Settings) -> None:
+def _machine_summary(backend: MachineBackend, result: Run, energy) -> Callable[[], dict]:
+    """A ``collect`` hook: price this epoch's steps on the machine (into ``result.reports``),
+    keep the first step's timeline, then forget them."""
+
+    def collect() -> dict:
+        summary = backend.summary(energy)
+        if result.timeline is None:
+            result.timeline = backend.first_step()
+        backend.reset()
+        result.reports.append(summary)
+        return summary
+
+    return collect
+
+
+def check(settings: Settings, config: ArrayConfig | MachineConfig | None = None) -> None:
     """Refuse, before any data is loaded or network made, settings whose sizes do not fit
-    MNIST or whose run would not fit in memory."""
+    MNIST or whose run would not fit in memory (or, on a machine, its HBM and VMEM:
+    ``systolic.backend.check_fits``)."""
     from nn.data import MNIST_CLASSES, MNIST_FEATURES, MNIST_SIZES
 
     sizes = ",".join(map(str, settings.sizes))
@@ -164,6 +196,8 @@ def check(settings: Settings) -> None:
     evaluated = max(MNIST_SIZES["val"], MNIST_SIZES["test"])  # scored in one pass each
     check_memory(training_bytes(settings.sizes, settings.batch, evaluated),
                  f"training a {sizes} network")  # fmt: skip
+    if isinstance(config, MachineConfig):
+        check_fits(config, settings.sizes, settings.batch, EVALUATION_BATCH)
 
 
 def training_bytes(sizes: Sequence[int], batch: int, evaluated: int) -> int:

@@ -4,7 +4,8 @@
 workload on every dataflow and array size; ``train`` trains an MLP with its matmuls on the
 array; ``infer`` classifies with a saved model in a number format; ``roofline`` places layers
 on a TPU-like machine's roofline; ``rtl`` exports, co-simulates and synthesizes the Verilog;
-``workloads`` lists the bundled networks; ``sweep`` runs a design-space sweep from a TOML
+``workloads`` lists the bundled networks; ``machines`` the training machines (TPU v2 to
+v6e) that ``train --machine`` takes; ``sweep`` runs a design-space sweep from a TOML
 spec as Dask tasks, resumably.
 
 Every command checks its arguments, output paths, sizes, memory and time before it runs, and
@@ -25,6 +26,7 @@ from systolic.cli import (
     compare,
     gemm,
     infer,
+    machines,
     roofline,
     rtl,
     sweep,
@@ -44,6 +46,7 @@ COMMANDS = {
     "tpu-apps": tpu_apps,
     "rtl": rtl,
     "workloads": workloads,
+    "machines": machines,
     "sweep": sweep,
 }
 

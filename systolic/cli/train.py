@@ -67,7 +67,25 @@ def add_parser(commands) -> None:
     train.add_argument(
         "--weight-load", default="serial", choices=[mode.value for mode in WeightLoad]
     )
-    train.add_argument("--dtype", default="fp32", choices=list(FORMATS), help="default fp32")
+    train.add_argument(
+        "--dtype", default=None, choices=list(FORMATS),
+        help="number format (default fp32 on the array, the machine's own, bf16, with "
+        "--machine)",
+    )  # fmt: skip
+    train.add_argument(
+        "--machine", type=machine_name, default=None, metavar="PRESET",
+        help="run every op of the step on a TensorCore machine (systolic machines lists "
+        "them: tpu_v2 ... tpu_v6e) instead of the bare array",
+    )  # fmt: skip
+    train.add_argument(
+        "--target-accuracy", type=real(0, 1, low_open=True), default=None, metavar="A",
+        help="with --machine: report the simulated seconds and joules until the validation "
+        "accuracy first reaches A, in (0, 1]",
+    )  # fmt: skip
+    train.add_argument(
+        "--timeline", metavar="PNG", default=None,
+        help="with --machine: draw one training step's Gantt chart (a lane per unit)",
+    )  # fmt: skip
     train.add_argument(
         "--clock-mhz", type=real(0, low_open=True), default=700.0,
         help="clock for the simulated time (default 700, the TPU v1's)",
@@ -83,25 +101,40 @@ def add_parser(commands) -> None:
     train.add_argument("--plot", help="save test accuracy per epoch with the cycles here (PNG)")
 
 
+def machine_name(text: str) -> str:
+    """Argument type: a training machine's preset name; an unknown one lists them all."""
+    from systolic.machine.config import MACHINES
+
+    if text not in MACHINES:
+        raise argparse.ArgumentTypeError(
+            f"unknown machine {text!r}; valid: {', '.join(MACHINES)}"
+        )
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``train``; return the exit status."""
     from tqdm import tqdm
 
     from systolic import training
 
+    if args.machine is None:
+        for option, value in (("--target-accuracy", args.target_accuracy),
+                              ("--timeline", args.timeline)):  # fmt: skip
+            if value is not None:
+                raise ValueError(f"{option} needs --machine (a training machine's preset)")
     # every output path is checked before a minute of training is spent
     out = Path(args.out) if args.out is not None else None
     if out is not None:
         check_output_dir(out, "--out")
     save = check_output_file(args.save, "--save") if args.save is not None else None
     plot = check_output_file(args.plot, "--plot") if args.plot is not None else None
+    timeline = check_output_file(args.timeline, "--timeline") if args.timeline else None
     prices = energy_table(args)
-    settings = Settings(
-        sizes=tuple(layer_sizes(args.sizes, "--sizes")), cost=args.cost, init=args.init,
-        activation=args.activation, optimizer=args.optimizer, eta=args.eta, mu=args.mu,
-        lmbda=args.lmbda, keep=args.dropout, batch=args.batch, epochs=args.epochs,
-        train_limit=args.train_limit, seed=args.seed,
-    )  # fmt: skip
+    if args.machine is not None:
+        return _run_machine(args, out, save, plot, timeline, prices)
+    args.dtype = args.dtype or "fp32"
+    settings = _settings(args)
     training.check(settings)  # before any output
     if FORMATS[args.dtype].is_integer:
         raise ValueError(
@@ -171,6 +204,87 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"epochs": rows, "summary": summary}, indent=2))
         return 0
     print(_summary_text(summary))
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(
+        sizes=tuple(layer_sizes(args.sizes, "--sizes")), cost=args.cost, init=args.init,
+        activation=args.activation, optimizer=args.optimizer, eta=args.eta, mu=args.mu,
+        lmbda=args.lmbda, keep=args.dropout, batch=args.batch, epochs=args.epochs,
+        train_limit=args.train_limit, seed=args.seed,
+    )  # fmt: skip
+
+
+def _run_machine(args, out, save, plot, timeline, prices) -> int:
+    """``train --machine``: every op of the step on a TensorCore machine, beside NumPy."""
+    from tqdm import tqdm
+
+    from systolic import energy as energy_tables
+    from systolic import training
+    from systolic.cli import train_machine as view
+    from systolic.machine.config import MXU_FORMATS, machine
+
+    dtype = args.dtype
+    if dtype is not None and dtype not in MXU_FORMATS:
+        raise ValueError(
+            f"--dtype {dtype} is not an MXU format; valid with --machine: "
+            f"{', '.join(f for f in MXU_FORMATS if f != 'int8')}"
+        )
+    if dtype == "int8":
+        raise ValueError("training needs float matmuls; --dtype int8 is for inference")
+    config = machine(args.machine, dtype)
+    prices = prices or energy_tables.horowitz45()
+    if not prices.prices_machines:
+        energy_tables.price_machine({}, prices, config.dtype)  # refuses, naming what lacks
+    settings = _settings(args)
+    training.check(settings, config)  # before any output
+    quiet = args.json
+    reference = None
+    if args.reference:
+        with tqdm(desc="NumPy reference", unit="img", file=sys.stderr, leave=False,
+                  disable=quiet or None) as bar:  # fmt: skip
+            reference = training.run(settings, None, progress=bar.update)
+    if not quiet:
+        print(f"training {args.sizes} ({settings.cost}, {settings.init} init, "
+              f"{settings.activation}, {settings.optimizer}"
+              f"{', dropout ' + str(settings.keep) if settings.keep < 1 else ''}) on "
+              f"{config.name}, {config.dtype} MXUs")  # fmt: skip
+        print(view.HEADER)
+    rows = []
+
+    def show(record) -> None:
+        ref = reference.history[record.epoch - 1] if reference else None
+        row = view.epoch_row(record, ref)
+        rows.append(row)
+        if not quiet:
+            bar.clear()
+            print(view.epoch_line(row, _pct))
+
+    size = settings.train_limit or 50_000
+    with tqdm(total=size * settings.epochs, desc=f"training on {config.name}", unit="img",
+              file=sys.stderr, leave=False, disable=quiet or None) as bar:  # fmt: skip
+        simulated = training.run(settings, config, on_epoch=show, progress=bar.update,
+                                 energy=prices)  # fmt: skip
+    wall = sum(sum(r.seconds.values()) for r in simulated.history)
+    summary = view.summary(rows, config, args.target_accuracy, reference, wall)
+    if save is not None:
+        import dataclasses
+
+        from nn.model import save_model
+
+        save_model(save, simulated.network, {**dataclasses.asdict(settings),
+                                             "machine": config.summary()})  # fmt: skip
+    if out is not None:
+        _write_history(out, rows, summary)
+    if plot is not None:
+        _plot_training(rows, plot)
+    if timeline is not None and simulated.timeline is not None:
+        view.plot_timeline(simulated.timeline, config, timeline)
+    if quiet:
+        print(view.dumps(rows, summary))
+        return 0
+    print(view.summary_text(summary, _pct))
     return 0
 
 
