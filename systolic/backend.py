@@ -37,7 +37,7 @@ import numpy as np
 from systolic import api
 from systolic.limits import format_bytes
 from systolic.machine.config import OP_CLASSES, MachineConfig
-from systolic.machine.mapping import GemmMapping, gemm_mapping
+from systolic.machine.mapping import GemmMapping, gemm_mapping, split_evenly
 from systolic.machine.timeline import PHASES, UNITS, Op, Schedule, schedule
 from systolic.machine.vpu import (
     VECTOR_OPS,
@@ -57,6 +57,12 @@ _PHASE = {"inference": "evaluation"}
 RANDOM_OPS_ASSUMED = 4
 #: bytes of a value in HBM and VMEM (float32)
 VALUE_BYTES = 4
+#: ASSUMED: the DMA moves a large operand in blocks of at most this many bytes, and a unit
+#: starts on a block as soon as it has arrived (as a Pallas kernel's pipelined blocks and
+#: XLA's asynchronous copies overlap transfers with compute). Not published; 1 MiB is a
+#: small part of every preset's VMEM, and blocks this large keep a GEMM's column blocks
+#: many MXU tiles wide.
+PIPELINE_BYTES = 1 << 20
 
 
 def _key(x: np.ndarray) -> tuple[int, int, int]:
@@ -162,11 +168,58 @@ class MachineBackend:
         op = self._add("vpu", cost.cycles, deps, phase, label, cost)
         return self._made_by(values, op, phase, label, save)
 
+    def _resident(self, x: np.ndarray, phase: str) -> int | None:
+        """The op that put ``x`` in VMEM for ``phase``'s stage, or None if it is in HBM."""
+        key, stage = _key(x), _STAGES[phase]
+        made = self._made.get(key)
+        if made is not None and made[1] == stage:
+            return made[0]
+        return self._loaded.get((key, stage))
+
+    def _blocks(self, x: np.ndarray, axis: int, bounds, phase: str, name: str) -> list[int]:
+        """The op after which each block of ``x`` (``bounds`` along ``axis``) is in VMEM:
+        its loads from HBM, one per block, when ``x`` is not there yet (see
+        :data:`PIPELINE_BYTES`)."""
+        resident = self._resident(x, phase)
+        if resident is not None or len(bounds) == 1:
+            return [self._use(x, phase, name) if resident is None else resident] * len(bounds)
+        key, stage = _key(x), _STAGES[phase]
+        made = self._made.get(key)
+        deps = ()
+        if made is not None:  # from an earlier stage: through HBM
+            if key not in self._stored:
+                self._stored[key] = self._dma("store", x.size * VALUE_BYTES, (made[0],),
+                                              phase, name)  # fmt: skip
+            deps = (self._stored[key],)
+        across = x.size // x.shape[axis]
+        loads = [self._dma("load", (hi - lo) * across * VALUE_BYTES, deps, phase, name)
+                 for lo, hi in bounds]  # fmt: skip
+        self._alive.append(x)
+        self._loaded[key, stage] = self._add("dma", 0, loads, phase, f"{name} loaded", _JOIN)
+        return loads
+
+    def _pieces(self, nbytes: int, tiles: int) -> int:
+        """Blocks a transfer of ``nbytes`` of ``tiles`` indivisible tiles is cut into."""
+        return max(1, min(tiles, math.ceil(nbytes / PIPELINE_BYTES)))
+
     def _gemm(self, a: np.ndarray, b: np.ndarray, layer: int, phase: str, label: str):
-        deps = [self._use(a, phase, label), self._use(b, phase, label)]
+        (m, k), n = a.shape, b.shape[1]
         c, _ = api.matmul(a, b, self.config.mxu, compare=False)
-        mapping = gemm_mapping(a.shape[0], a.shape[1], b.shape[1], self.config)
-        op = self._add("mxu", mapping.cycles, deps, phase, f"layer{layer} {label}", mapping)
+        a_ready = self._use(a, phase, label)
+        # a B to load from HBM arrives in blocks of whole MXU column tiles, as many per block
+        # as the chip has MXUs (so every block keeps them all busy), and each block's columns
+        # of C are computed once it is in (the mapping of that block's GEMM)
+        width = self.config.mxu_cols * self.config.mxu_count
+        groups = math.ceil(n / width)
+        pieces = 1 if self._resident(b, phase) is not None else self._pieces(b.nbytes, groups)
+        bounds = [(lo * width, min(n, hi * width)) for lo, hi in split_evenly(groups, pieces)]
+        ready = self._blocks(b, 1, bounds, phase, label)
+        ops = []
+        for (n0, n1), b_ready in zip(bounds, ready, strict=True):
+            mapping = gemm_mapping(m, k, n1 - n0, self.config)
+            ops.append(self._add("mxu", mapping.cycles, (a_ready, b_ready), phase,
+                                 f"layer{layer} {label}", mapping))  # fmt: skip
+        op = ops[0] if len(ops) == 1 else self._add("mxu", 0, ops, phase, label, _JOIN)
         return self._made_by(c, op, phase, label)
 
     def end_step(self, kind: str) -> None:
@@ -306,14 +359,22 @@ class MachineBackend:
                 new = p32 + v
                 inputs.append(velocity)
                 adds += 2
-            deps = [self._use(x, "update", label) for x in inputs]
-            cost = _elementwise(self.config, p32.shape, (("add", adds),), len(inputs))
-            op = self._add("vpu", cost.cycles, deps, "update", label, cost)
+            # a large parameter is updated in blocks of rows, each stored once updated
+            rows = param.shape[0]
+            pieces = self._pieces(param.nbytes * len(inputs), rows)
+            bounds = split_evenly(rows, pieces)
+            ready = [self._blocks(x, 0, bounds, "update", label) for x in inputs]
+            across = param.size // rows
+            for (lo, hi), deps in zip(bounds, zip(*ready, strict=True), strict=True):
+                shape = (hi - lo, *param.shape[1:])
+                cost = _elementwise(self.config, shape, (("add", adds),), len(inputs))
+                op = self._add("vpu", cost.cycles, deps, "update", label, cost)
+                stored = (hi - lo) * across * VALUE_BYTES
+                for _ in range(1 if velocity is None else 2):  # the parameter, its velocity
+                    self._dma("store", stored, (op,), "update", label)
             param[...] = new
-            self._dma("store", param.size * VALUE_BYTES, (op,), "update", label)
             if velocity is not None:
                 velocity[...] = v
-                self._dma("store", velocity.size * VALUE_BYTES, (op,), "update", label)
 
     def argmax(self, outputs) -> np.ndarray:
         """Each row's argmax on the VPU; the labels are written to HBM."""
@@ -439,6 +500,10 @@ def _transfer(direction: str, nbytes: int) -> tuple[str, int]:
     return (direction, nbytes)
 
 
+#: the cost of a zero-cycle op that joins blocks (a value is ready when all its blocks are)
+_JOIN = ("join", 0)
+
+
 @functools.lru_cache(maxsize=4096)
 def _elementwise(config, shape, ops, operands) -> VectorCost:
     return elementwise_cost(config, shape, dict(ops), operands)
@@ -476,7 +541,7 @@ def _step_cost(ops: tuple[Op, ...], costs: tuple[int, ...], objects: dict):
             direction, nbytes = cost
             if direction == "load":
                 read += nbytes
-            else:
+            elif direction == "store":
                 write += nbytes
     return timeline, StepCounts(mxu_report, macs, element_ops, vmem, read, write)
 
