@@ -50,6 +50,7 @@ reason (ASSUMED in the preset's docstring). Sources:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -264,18 +265,14 @@ class MachineConfig:
         }
 
 
+@functools.lru_cache(maxsize=64)
 def _mxu_array(rows: int, cols: int, accumulator_rows: int, dtype: str) -> ArrayConfig:
-    # one ArrayConfig per machine (a config keys the engines' caches): built once
-    return _MXU_ARRAYS.setdefault(
-        (rows, cols, accumulator_rows, dtype),
-        ArrayConfig(
-            rows, cols, weight_load=WeightLoad.DOUBLE_BUFFERED,
-            accumulator_rows=accumulator_rows, dtype=dtype, max_seconds=math.inf,
-        ),
+    # one ArrayConfig per machine, built once: a config keys the engines' caches, and a
+    # trainer asks for it at every matmul
+    return ArrayConfig(
+        rows, cols, weight_load=WeightLoad.DOUBLE_BUFFERED,
+        accumulator_rows=accumulator_rows, dtype=dtype,
     )  # fmt: skip
-
-
-_MXU_ARRAYS: dict[tuple, ArrayConfig] = {}
 
 #: ASSUMED on every preset: an MXU's result buffer holds 512 rows of sums. Not published; it
 #: only sets how many rows of A stream per weight tile before the tile is loaded again, and a
