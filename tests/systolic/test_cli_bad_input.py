@@ -57,6 +57,28 @@ def status(argv):
         (["rtl", "cosim", "--cases", "0", "--vcd", "{out}"], {}, "--cases: expected a positive"),
         (["rtl", "synth", "--rows", "2", "--cols", "2", "--dataflow", "is"], {},
          "--dataflow: invalid choice"),
+        (["train", "--machine", "tpu_v9", "--out", "{out}"], {},
+         "unknown machine 'tpu_v9'; valid: tpu_v2, tpu_v3, tpu_v4, tpu_v5e, tpu_v5p, tpu_v6e"),
+        (["train", "--machine", "tpu_v5e", "--target-accuracy", "0", "--out", "{out}"], {},
+         "--target-accuracy: expected a number in (0, 1]"),
+        (["train", "--machine", "tpu_v5e", "--target-accuracy", "1.5", "--out", "{out}"], {},
+         "--target-accuracy: expected a number in (0, 1]"),
+        (["train", "--target-accuracy", "0.9", "--out", "{out}"], {},
+         "--target-accuracy needs --machine"),
+        (["train", "--timeline", "{out}/t.png"], {}, "--timeline needs --machine"),
+        (["train", "--machine", "tpu_v2", "--batch", "20000", "--out", "{out}"], {},
+         "GEMM's tile needs"),
+        (["train", "--machine", "tpu_v2", "--dtype", "int8", "--out", "{out}"], {},
+         "training needs float matmuls"),
+        (["train", "--machine", "tpu_v5e", "--dtype", "fp16", "--out", "{out}"], {},
+         "--dtype fp16 is not an MXU format"),
+        (["train", "--machine", "tpu_v5e", "--energy", "{tmp}/e.toml", "--out", "{out}"],
+         {"e.toml": "\n".join(f"{k} = 1" for k in ("idle_pj_per_pe_cycle", "ub_pj_per_byte",
+          "acc_pj_per_byte", "fifo_pj_per_byte", "dram_pj_per_byte", "register_pj_per_byte",
+          "host_pj_per_byte", "sram_um2_per_byte", "nand2_um2")) + "\n[mac_pj]\n"
+          + "\n".join(f"{f} = 1" for f in ("fp32", "fp64", "bf16", "fp16", "int8"))
+          + "\n[mac_um2]\n" + "\n".join(f"{f} = 1" for f in ("fp32", "fp64", "bf16", "fp16",
+          "int8")) + "\n"}, "cannot price a training machine: it lacks vpu_pj_per_op"),
         # malformed input files
         (["compare", "--workload", "{tmp}/bad.csv", "--out", "{out}"],
          {"bad.csv": CONV_HEADER + "c1, 4, 4, 3, 3, 2, 2, 0,\n"},
@@ -109,3 +131,14 @@ def test_verilog_that_does_not_compile_is_one_line_status_2(tmp_path, capsys, co
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
     assert not out.exists()
+
+
+def test_a_network_too_large_for_hbm_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SYSTOLIC_MAX_MEMORY", "1T")  # the host would hold it: HBM refuses
+    out = tmp_path / "out"
+    argv = ["train", "--machine", "tpu_v5e", "--sizes", "784,100000,100000,10", "--out",
+            str(out)]  # fmt: skip
+    assert status(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "needs 120.2 GiB of HBM" in err and "more than tpu_v5e's 16.0 GiB by 104.2 GiB" in err
+    assert "\n" not in err and not out.exists()
