@@ -427,7 +427,8 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
       ``vpu_element_ops`` by op class, ``vmem_bytes``, ``hbm_read_bytes``,
       ``hbm_write_bytes``;
     - with an ``energy`` table: ``energy_j`` and its parts by unit
-      (``systolic.energy.price_machine``); else None.
+      (``energy_by_unit_j``, ``systolic.energy.price_machine``), and ``step_energy_j``, the
+      training steps' energy over their number (evaluation not included); else None.
     """
     from systolic.energy import price_machine
 
@@ -436,7 +437,9 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
     train_units = dict.fromkeys(UNIT_NAMES.values(), 0)
     totals = Counter()
     element_ops = dict.fromkeys(OP_CLASSES, 0)
-    mxu_report = None
+    # what energy prices, per kind of step
+    priced = {kind: {"mxu_report": None, "vpu_element_ops": dict.fromkeys(OP_CLASSES, 0),
+                     "vmem_bytes": 0, "hbm_bytes": 0} for kind in ("train", "evaluation")}  # fmt: skip
     most = (0, 0)  # (times, cycles) of the most frequent training step
     for timeline, counts, times, kind in steps:
         totals[kind] += timeline.total_cycles * times
@@ -455,11 +458,16 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
         totals["vmem_bytes"] += counts.vmem_bytes * times
         totals["hbm_read_bytes"] += counts.hbm_read_bytes * times
         totals["hbm_write_bytes"] += counts.hbm_write_bytes * times
+        into = priced[kind]
         for op_class, n in counts.vpu_element_ops.items():
             element_ops[op_class] += n * times
+            into["vpu_element_ops"][op_class] += n * times
+        into["vmem_bytes"] += counts.vmem_bytes * times
+        into["hbm_bytes"] += (counts.hbm_read_bytes + counts.hbm_write_bytes) * times
         if counts.mxu_report is not None:
             repeated = counts.mxu_report.repeated(times)
-            mxu_report = repeated if mxu_report is None else mxu_report + repeated
+            mxu = into["mxu_report"]
+            into["mxu_report"] = repeated if mxu is None else mxu + repeated
     total = totals["train"] + totals["evaluation"]
     for values in phases.values():
         values["seconds"] = config.seconds(values["cycles"])
@@ -482,15 +490,19 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
         "hbm_write_bytes": totals["hbm_write_bytes"],
         "energy_j": None,
         "energy_by_unit_j": None,
+        "step_energy_j": None,
         "energy_table": None if energy is None else energy.name,
     }
     if energy is not None:
-        counts = {"mxu_report": mxu_report, "vpu_element_ops": element_ops,
-                  "vmem_bytes": totals["vmem_bytes"],
-                  "hbm_bytes": totals["hbm_read_bytes"] + totals["hbm_write_bytes"]}  # fmt: skip
-        priced = price_machine(counts, energy, config.dtype)
-        out["energy_j"] = priced.pop("energy_j")
-        out["energy_by_unit_j"] = priced
+        by_kind = {kind: price_machine(counts, energy, config.dtype)
+                   for kind, counts in priced.items()}  # fmt: skip
+        out["energy_by_unit_j"] = {
+            part: by_kind["train"][part] + by_kind["evaluation"][part]
+            for part in by_kind["train"] if part != "energy_j"
+        }
+        out["energy_j"] = by_kind["train"]["energy_j"] + by_kind["evaluation"]["energy_j"]
+        if totals["steps"]:
+            out["step_energy_j"] = by_kind["train"]["energy_j"] / totals["steps"]
     return out
 
 

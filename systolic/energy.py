@@ -376,7 +376,8 @@ def price_machine(counts: dict, energy: EnergyTable, dtype: str) -> dict[str, fl
             f"energy table {energy.name} cannot price a training machine: it lacks "
             f"{', '.join(missing)}"
         )
-    mxu = price(counts["mxu_report"], energy, dtype)["energy_pj"] if counts["mxu_report"] else 0
+    report = counts["mxu_report"]
+    mxu = price(report, energy, dtype)["energy_pj"] if report is not None else 0.0
     parts = {
         "mxu_energy_j": mxu * 1e-12,
         "vpu_energy_j": sum(

@@ -465,3 +465,19 @@ def gantt(ax, ops, placed, clock_mhz: float | None = None):
     ax.legend(handles=[Patch(color=PHASE_COLOURS[p], label=p) for p in used], ncol=len(used),
               loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)  # fmt: skip
     return ax
+
+
+def stacked_bars(ax, values: dict[str, dict[str, float]], ylabel: str):
+    """One bar per name of ``values``, stacked from its parts (``{part: value}``), each part
+    in the same colour in every bar (phases in :data:`PHASE_COLOURS`' colours)."""
+    names = list(values)
+    parts = list(dict.fromkeys(part for bar in values.values() for part in bar))
+    bottom = np.zeros(len(names))
+    for part in parts:
+        heights = np.array([values[name].get(part, 0.0) for name in names])
+        ax.bar(names, heights, bottom=bottom, label=part, color=PHASE_COLOURS.get(part))
+        bottom += heights
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    ax.grid(True, axis="y", alpha=0.3)
+    return ax
