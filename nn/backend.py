@@ -9,8 +9,8 @@ what they cost lives with the machine (``systolic.backend``); ``nn`` never impor
 
 Every method takes the ``layer`` (numbered from 1) and ``phase`` (``"forward"``,
 ``"backward"``, ``"gradient"``, ``"update"``, ``"inference"``) it serves, so a backend can
-say where its costs go; :meth:`NumpyBackend.end_step` marks the end of a training step or an
-evaluation pass.
+say where its costs go; :meth:`NumpyBackend.begin_step` and :meth:`NumpyBackend.end_step` mark
+the start and end of a training step or an evaluation pass.
 """
 
 from __future__ import annotations
@@ -93,6 +93,10 @@ class NumpyBackend:
     def argmax(self, outputs: np.ndarray) -> np.ndarray:
         """The predicted class of every row of ``outputs``."""
         return np.argmax(outputs, axis=1)
+
+    def begin_step(self, kind: str, size: int) -> None:
+        """A training step (``"train"``) or an evaluation pass (``"evaluation"``) over
+        ``size`` samples begins (a backend may replay a step like an earlier one)."""
 
     def end_step(self, kind: str) -> None:
         """A training step (``"train"``) or an evaluation pass (``"evaluation"``) ended."""

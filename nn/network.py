@@ -180,7 +180,9 @@ class Network:
         """Predicted class of every sample, evaluated in chunks of ``batch`` samples."""
         labels = []
         for i in range(0, len(x), batch):
-            outputs = self.forward(x[i : i + batch], phase="inference")[1][-1]
+            chunk = x[i : i + batch]
+            self.backend.begin_step("evaluation", len(chunk))
+            outputs = self.forward(chunk, phase="inference")[1][-1]
             labels.append(self.backend.argmax(outputs))
             self.backend.end_step("evaluation")
         return np.concatenate(labels) if labels else np.empty(0, dtype=np.intp)
@@ -191,6 +193,7 @@ class Network:
 
     def loss(self, x: np.ndarray, y: np.ndarray, lmbda: float = 0.0, n: int = 1) -> float:
         """Mean cost per sample of a batch (one-hot ``y``), plus ``lmbda / (2 n) * sum(w**2)``."""
+        self.backend.begin_step("evaluation", len(x))
         value = self.cost.value(self.forward(x, phase="inference")[1][-1], y)
         self.backend.end_step("evaluation")
         if lmbda:  # not 0 * sum: huge weights would make that NaN

@@ -128,7 +128,7 @@ def train(
     chunk = max(1, CHUNK_VALUES // outputs[:batch_size].size)
     forward, gradients = network.forward_unguarded, network.gradients
     backend = network.backend
-    update, end_step = backend.update, backend.end_step
+    update, begin_step, end_step = backend.update, backend.begin_step, backend.end_step
     # np.matmul's products are new arrays, the gradients the trainer's own: the optimizer may
     # scale its steps in them (any other matmul might hand out an array it keeps)
     scratch = backend.scratch_gradients
@@ -149,6 +149,7 @@ def train(
                 xb, yb = x[chosen].astype(np.float64, copy=False), ordered[rows]
                 t0 = time.perf_counter()
                 try:
+                    begin_step("train", len(chosen))
                     zs, activations, masks = forward(xb, keep, rng)
                     outputs[rows] = activations[-1]
                     stored = batch + 1

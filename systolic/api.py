@@ -152,7 +152,7 @@ def matmul(
     if shape is not None:
         _checked(*shape, config, engine)
         if engine == "fast" and not compare and progress is None and config.dataflow is Dataflow.WS:
-            quick = ws.run_small_fp32(a, b, config)  # a trainer's calls: the same bits, sooner
+            quick = ws.run_small_float(a, b, config)  # a trainer's calls: the same bits, sooner
             if quick is not None:
                 return quick
     a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)

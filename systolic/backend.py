@@ -22,7 +22,12 @@ MXUs round their operands to the machine's format on the way in.
 
 The step's ops are recorded as they are called and placed on the timeline when the step
 ends (``end_step``); the counts of an epoch are kept per distinct step (a trainer's steps
-are all alike but the last), so a step is scheduled once, however many times it runs.
+are all alike but the last), so a step is scheduled once, however many times it runs. A
+step begun with ``begin_step(kind, size)`` like one recorded before (the trainer's next
+mini-batch of the same size) is replayed: its values are computed, its ops not recorded
+again, and it counts as that step. Each replayed step's calls (methods and shapes, in order)
+are checked against the recorded one's; the tests hold a replayed epoch's counts equal to
+one recorded step by step.
 """
 
 from __future__ import annotations
@@ -98,12 +103,13 @@ class MachineBackend:
     #: the gradients are the engines' new arrays, but the machine's update reads them itself
     scratch_gradients = False
 
-    def __init__(self, config: MachineConfig):
+    def __init__(self, config: MachineConfig, replay: bool = True):
         if not isinstance(config, MachineConfig):
             raise ValueError(f"config must be a MachineConfig, got {config!r}")
-        self.config = config
+        self.config, self.replay = config, replay
         self.epoch: Counter = Counter()
         self._keep: dict[int, object] = {}  # ids in step keys, kept alive
+        self._recorded: dict[tuple, tuple] = {}  # (kind, size) -> (epoch key, calls)
         self._begin()
 
     # ------------------------------------------------------------------ recording
@@ -115,6 +121,16 @@ class MachineBackend:
         self._stored: dict[tuple, int] = {}  # _key(value) -> its store op
         self._loaded: dict[tuple, int] = {}  # (_key(value), stage) -> its load op
         self._alive: list[np.ndarray] = []  # the arrays whose ids are keys above
+        self._calls: list[tuple] = []  # (what, shape) of every computation, in order
+        self._signature: tuple | None = None
+        self._replay: tuple | None = None  # (epoch key, calls) of the step being replayed
+
+    def begin_step(self, kind: str, size: int) -> None:
+        """A step of ``kind`` over ``size`` samples begins: replay it if one like it was
+        recorded (see the module docstring)."""
+        if self.replay:
+            self._signature = (kind, size)
+            self._replay = self._recorded.get(self._signature)
 
     def _add(self, unit: str, cycles: int, deps, phase: str, name: str, cost) -> int:
         self._ops.append(Op(unit, cycles, tuple(deps), _PHASE.get(phase, phase), name))
@@ -132,6 +148,8 @@ class MachineBackend:
         """The op whose end makes ``x`` readable in VMEM for an op of ``phase``: its
         producer in this stage, or a load from HBM (after its store, if an earlier stage
         made it)."""
+        if self._replay is not None:
+            return 0
         key, stage = _key(x), _STAGES[phase]
         made = self._made.get(key)
         if made is not None and made[1] == stage:
@@ -152,6 +170,8 @@ class MachineBackend:
 
     def _made_by(self, x: np.ndarray, op: int, phase: str, name: str, save: bool = False):
         """Record ``x`` as made by ``op``; ``save`` writes it to HBM (a saved value)."""
+        if self._replay is not None:
+            return x
         key = _key(x)
         self._alive.append(x)
         self._made[key] = (op, _STAGES[phase])
@@ -161,6 +181,9 @@ class MachineBackend:
 
     def _vector(self, name: str, inputs, phase: str, label: str, values, ops=None, save=False):
         """Record a VPU op producing ``values`` from ``inputs`` (arrays read from VMEM)."""
+        self._calls.append((label, values.shape))
+        if self._replay is not None:
+            return values
         deps = [self._use(x, phase, label) for x in inputs if isinstance(x, np.ndarray)]
         ops = VECTOR_OPS[name].ops if ops is None else ops
         operands = sum(1 for x in inputs if isinstance(x, np.ndarray) and x.ndim)
@@ -204,7 +227,13 @@ class MachineBackend:
 
     def _gemm(self, a: np.ndarray, b: np.ndarray, layer: int, phase: str, label: str):
         (m, k), n = a.shape, b.shape[1]
-        c, _ = api.matmul(a, b, self.config.mxu, compare=False)
+        # the MXUs read float32 values from VMEM (HBM holds float32) and round them to their
+        # format on the way in
+        c, _ = api.matmul(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32),
+                          self.config.mxu, compare=False)  # fmt: skip
+        self._calls.append((label, (m, k, n)))
+        if self._replay is not None:
+            return c
         a_ready = self._use(a, phase, label)
         # a B to load from HBM arrives in blocks of whole MXU column tiles, as many per block
         # as the chip has MXUs (so every block keeps them all busy), and each block's columns
@@ -223,15 +252,35 @@ class MachineBackend:
         return self._made_by(c, op, phase, label)
 
     def end_step(self, kind: str) -> None:
-        """Close the step: count it under its ops and costs, and start the next."""
-        if self._ops:
-            self.epoch[kind, tuple(self._ops), tuple(self._costs)] += 1
+        """Close the step: count it under its ops and costs (a replayed one under the step it
+        repeats), and start the next.
+
+        Raises
+        ------
+        RuntimeError
+            A replayed step whose calls differ from the recorded one's (a caller whose steps
+            of one size differ must make the backend with ``replay=False``).
+        """
+        if self._replay is not None:
+            key, calls = self._replay
+            if calls != tuple(self._calls):
+                raise RuntimeError(
+                    f"a {kind} step of {self._signature[1]} samples made other calls than the "
+                    "one recorded before it; use MachineBackend(config, replay=False)"
+                )
+            self.epoch[key] += 1
+        elif self._ops:
+            key = (kind, tuple(self._ops), tuple(self._costs))
+            self.epoch[key] += 1
+            if self._signature is not None:
+                self._recorded[self._signature] = (key, tuple(self._calls))
         self._begin()
 
     def reset(self) -> None:
         """Forget the counted steps (a new epoch)."""
         self.epoch.clear()
         self._keep.clear()
+        self._recorded.clear()
         self._begin()
 
     # ------------------------------------------------------------------ nn's operations
@@ -269,6 +318,9 @@ class MachineBackend:
         x32 = np.asarray(x, dtype=np.float32)
         values = functions[kind](x32, axis=axis)
         values = values if kind == "argmax" else values.astype(np.float32)
+        self._calls.append((label, kind, x32.shape))
+        if self._replay is not None:
+            return values
         deps = [self._use(x, phase, label)]
         cost = _reduction(self.config, x32.shape, axis, 3 if kind == "argmax" else 1)
         op = self._add("vpu", cost.cycles, deps, phase, f"{label} {kind}", cost)
@@ -359,6 +411,12 @@ class MachineBackend:
                 new = p32 + v
                 inputs.append(velocity)
                 adds += 2
+            self._calls.append((label, param.shape, adds))
+            if self._replay is not None:
+                param[...] = new
+                if velocity is not None:
+                    velocity[...] = v
+                continue
             # a large parameter is updated in blocks of rows, each stored once updated
             rows = param.shape[0]
             pieces = self._pieces(param.nbytes * len(inputs), rows)
@@ -379,6 +437,8 @@ class MachineBackend:
     def argmax(self, outputs) -> np.ndarray:
         """Each row's argmax on the VPU; the labels are written to HBM."""
         labels = self._reduce("argmax", outputs, 1, "inference", "predict")
+        if self._replay is not None:
+            return labels
         op = self._made[_key(labels)][0]
         self._dma("store", labels.size * VALUE_BYTES, (op,), "inference", "labels")
         return labels

@@ -133,6 +133,18 @@ def cast_to_float32(x, out):
 
 
 @njit(cache=True)
+def round_float32_to_bf16(x):
+    """Round every float32 of the C-contiguous 2-D ``x`` to bfloat16 in place (to nearest,
+    ties to even, as ml_dtypes' cast; overflow to inf; NaN and inf kept), on its bits: a
+    bfloat16 is a float32's upper 16 bits."""
+    bits = x.reshape(-1).view(np.uint32)
+    for i in range(bits.size):
+        u = bits[i]
+        if (u & 0x7F800000) != 0x7F800000:  # finite: add half an ulp, ties to the even one
+            bits[i] = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+
+
+@njit(cache=True)
 def count_non_finite(x):
     """How many values of the 2-D ``x`` are NaN or infinite."""
     bad = 0

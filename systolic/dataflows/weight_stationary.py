@@ -40,7 +40,7 @@ from numba import njit, prange
 from systolic.accumulator import Accumulator, accumulate
 from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
-from systolic.numerics import FORMATS, cast_to_float32, count_non_finite
+from systolic.numerics import FORMATS, cast_to_float32, count_non_finite, round_float32_to_bf16
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
     SERIAL_MACS,
@@ -559,11 +559,11 @@ def _plan(m: int, k: int, n: int, config: ArrayConfig) -> tuple[dict, np.ndarray
 
 
 @njit(cache=True)
-def _ws_run_fp32(a, b, table, k_tiles, out, active):
-    """:func:`run_small_fp32`'s compiled part, one call: A rounded to fp32 straight into its
-    transpose, B into a copy padded with zero columns to whole vectors (``LANES``), then every
-    output tile in this thread. Returns the number of rounded operand values that are not
-    finite; ``out`` is not the product then.
+def _ws_run_fp32(a, b, table, k_tiles, out, active, bf16):
+    """:func:`run_small_float`'s compiled part, one call: A rounded to fp32 (then, with
+    ``bf16``, to bfloat16) straight into its transpose, B into a copy padded with zero columns
+    to whole vectors (``LANES``), then every output tile in this thread. Returns the number of
+    rounded operand values that are not finite; ``out`` is not the product then.
 
     Where the product is smaller than the operands (a forward pass: 10 x 30 results of
     10 x 784 and 784 x 30 operands), they are checked through it: a non-finite value in row
@@ -583,6 +583,9 @@ def _ws_run_fp32(a, b, table, k_tiles, out, active):
     else:
         cast_to_float32(a, a_t.T)
     cast_to_float32(b, b32)
+    if bf16:  # float32 operands: one rounding, as prepare_operands' cast to bfloat16
+        round_float32_to_bf16(a_t)
+        round_float32_to_bf16(b32)
     through_product = m * n < k * (m + n)
     if not through_product:
         bad = count_non_finite(a_t) + count_non_finite(b32)
@@ -595,18 +598,22 @@ def _ws_run_fp32(a, b, table, k_tiles, out, active):
     return count_non_finite(a_t) + count_non_finite(b32)
 
 
-def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarray, Report] | None:
-    """The fast engine's shortest path, for the GEMMs a trainer makes thousands of times: fp32,
-    below ``SERIAL_MACS`` (one thread), of a shape run before (its Report is known), on float
-    operands. One compiled call rounds A straight into its transpose and B into a padded copy,
-    then runs the serial kernel: the values and Report of :func:`simulate_fast` on
-    ``prepare_operands``' output, without the general path's steps. None when any of this does
-    not hold, or an operand is not finite: the caller then takes the general path (which words
-    the error). The run's checks (``api.check_run``) are the caller's.
+def run_small_float(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarray, Report] | None:
+    """The fast engine's shortest path, for the GEMMs a trainer makes thousands of times: fp32
+    on float operands, or bf16 on float32 operands (rounded once, so to the same bfloat16 as
+    ``prepare_operands``' cast), below ``SERIAL_MACS`` (one thread), of a shape run before
+    (its Report is known). One compiled call rounds A straight into its transpose and B into a
+    padded copy, then runs the serial kernel: the values and Report of :func:`simulate_fast`
+    on ``prepare_operands``' output, without the general path's steps. None when any of this
+    does not hold, or an operand is not finite: the caller then takes the general path (which
+    words the error). The run's checks (``api.check_run``) are the caller's.
     """
-    if config.dtype != "fp32" or type(a) is not np.ndarray or type(b) is not np.ndarray:
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None
     if a.ndim != 2 or b.ndim != 2 or a.dtype.kind != "f" or b.dtype.kind != "f":
+        return None
+    bf16 = config.dtype == "bf16"
+    if not (config.dtype == "fp32" or bf16 and a.dtype == b.dtype == np.float32):
         return None
     (m, k), (k_b, n) = a.shape, b.shape
     if k != k_b or m * k * n == 0:
@@ -621,7 +628,7 @@ def run_small_fp32(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarra
     _, table, k_tiles = _plan(m, k, n, config)
     out = np.empty((m, n), dtype=np.float32)
     counters = scratch_counters(1, config.rows, config.cols)[0]  # the Report has the counts
-    if _ws_run_fp32(a, b, table, k_tiles, out, counters):
+    if _ws_run_fp32(a, b, table, k_tiles, out, counters, bf16):
         return None
     return out, report
 

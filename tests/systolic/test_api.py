@@ -144,19 +144,20 @@ def test_a_report_repeated_is_the_sum_of_its_copies():
 
 
 @pytest.mark.parametrize("layout", ["C", "F"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, dtype):
+@pytest.mark.parametrize("dtype, fmt", [(np.float64, "fp32"), (np.float32, "fp32"),
+                                        (np.float32, "bf16")])  # fmt: skip
+def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, dtype, fmt):
     from systolic.dataflows import weight_stationary as ws
     from systolic.numerics import FORMATS, prepare_operands
 
     rng = np.random.default_rng(6)
-    config = ArrayConfig(4, 5, weight_load="double_buffered", dtype="fp32")
+    config = ArrayConfig(4, 5, weight_load="double_buffered", dtype=fmt)
     # checked through the product (smaller than the operands), and through the operands
     for m, k, n in [(3, 7, 9), (11, 4, 2), (1, 13, 6), (20, 2, 20)]:
         a = np.asarray(rng.standard_normal((m, k)) * 1e3, dtype=dtype, order=layout)
         b = np.asarray(rng.standard_normal((k, n)), dtype=dtype, order=layout)
-        general = ws.simulate_fast(*prepare_operands(a, b, FORMATS["fp32"], 2**28), config)
-        quick = ws.run_small_fp32(a, b, config)  # the first call above made the Report known
+        general = ws.simulate_fast(*prepare_operands(a, b, FORMATS[fmt], 2**28), config)
+        quick = ws.run_small_float(a, b, config)  # the first call above made the Report known
         assert quick is not None
         assert np.array_equal(quick[0].view(np.int32), general[0].view(np.int32))
         assert quick[1] == general[1]
@@ -165,18 +166,18 @@ def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, 
     # what it does not take goes the general way, which words the errors
     bad = np.ones((3, 7))
     bad[1, 2] = np.nan
-    assert ws.run_small_fp32(bad, np.ones((7, 9)), config) is None
-    assert ws.run_small_fp32(np.ones((20, 2)), np.full((2, 20), np.inf), config) is None
+    assert ws.run_small_float(bad, np.ones((7, 9)), config) is None
+    assert ws.run_small_float(np.ones((20, 2)), np.full((2, 20), np.inf), config) is None
     # finite operands whose products overflow: the infinities are the result, not an error
-    huge = np.full((3, 7), 1e30)
+    huge = np.full((3, 7), 1e30, dtype=dtype)
     general = ws.simulate_fast(
-        *prepare_operands(huge, np.full((7, 9), 1e30), FORMATS["fp32"], 2**28), config
+        *prepare_operands(huge, np.full((7, 9), 1e30, dtype=dtype), FORMATS[fmt], 2**28), config
     )
-    quick = ws.run_small_fp32(huge, np.full((7, 9), 1e30), config)
+    quick = ws.run_small_float(huge, np.full((7, 9), 1e30, dtype=dtype), config)
     assert np.isinf(general[0]).all() and np.array_equal(quick[0], general[0])
     with pytest.raises(ValueError, match="operand a holds 1 non-finite value"):
         systolic.matmul(bad, np.ones((7, 9)), config, compare=False)
-    with pytest.raises(ValueError, match="overflow fp32 when rounded"):
+    with pytest.raises(ValueError, match=f"overflow {fmt} when rounded"):
         systolic.matmul(np.full((3, 7), 1e39), np.ones((7, 9)), config, compare=False)
-    assert ws.run_small_fp32(np.ones((3, 7), int), np.ones((7, 9)), config) is None
-    assert ws.run_small_fp32(np.ones((2, 2)), np.ones((2, 2)), config) is None  # not yet run
+    assert ws.run_small_float(np.ones((3, 7), int), np.ones((7, 9)), config) is None
+    assert ws.run_small_float(np.ones((2, 2)), np.ones((2, 2)), config) is None  # not yet run

@@ -152,3 +152,28 @@ def test_a_tile_that_does_not_fit_vmem_is_refused_naming_by_how_much():
     with pytest.raises(ValueError, match=r"the \(784, 20,000\) @ \(20,000, 30\) GEMM's tile "
                        r"needs [\d.]+ MiB of VMEM, more than tpu_v2's 16.0 MiB by"):  # fmt: skip
         check_fits(machine("tpu_v2"), (784, 30, 10), 20_000, 10_000)
+
+
+@pytest.mark.parametrize("options", [{}, {"keep": 0.5, "optimizer": "momentum"},
+                                     {"cost": "log-likelihood", "activation": "relu"}])
+def test_a_replayed_epoch_counts_what_recording_every_step_counts(options, monkeypatch):
+    # 25 mini-batches of 10 and a last one of 5: two kinds of training step, each evaluation
+    # pass of 10,000 images alike
+    settings = Settings(sizes=(784, 12, 10), epochs=1, train_limit=255, batch=10, **options)
+    config = machine("tpu_v4")
+    replayed = training.run(settings, config)
+    monkeypatch.setattr(training, "MachineBackend",
+                        lambda config: MachineBackend(config, replay=False))  # fmt: skip
+    recorded = training.run(settings, config)
+    assert replayed.history[0].collected == recorded.history[0].collected
+    assert replayed.history[0].collected["steps"] == 26
+    assert training.max_weight_difference(replayed, recorded) == 0
+
+
+def test_a_replayed_step_that_differs_from_its_recording_is_an_error():
+    backend = MachineBackend(small_machine(side=4))
+    backend.begin_step("train", 6)
+    one_step(backend, [20, 7, 5], 6)  # recorded
+    backend.begin_step("train", 6)  # same kind and size, another network: replayed, refused
+    with pytest.raises(RuntimeError, match="made other calls than the one recorded"):
+        one_step(backend, [20, 6, 5], 6)

@@ -174,3 +174,23 @@ def test_the_compiled_float32_rounding_equals_numpys_bit_for_bit():
             cast_to_float32(layout, out)  # the same cast, unchecked
             assert np.array_equal(out.view(np.uint32), expected.view(np.uint32))
             assert count_non_finite(out) == bad
+
+
+def test_the_compiled_bf16_rounding_is_ml_dtypes_cast_of_float32():
+    import ml_dtypes
+
+    from systolic.numerics import round_float32_to_bf16
+
+    rng = np.random.default_rng(3)
+    # random values over many binades, exact ties (a set bit 15 and nothing below), values
+    # that round up into the next binade or past the largest bfloat16, and specials
+    bits = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    ties = (rng.integers(0, 2**16, 1000, dtype=np.uint32) << 16) | 0x8000
+    x = np.concatenate([bits.view(np.float32), ties.view(np.float32),
+                        np.array([3.4e38, -3.4e38, np.inf, -np.inf, 0.0, -0.0, 1e-45],
+                                 dtype=np.float32)])  # fmt: skip
+    x = x[~np.isnan(x)].reshape(1, -1)
+    expected = x.astype(ml_dtypes.bfloat16).astype(np.float32)
+    with np.errstate(over="ignore"):
+        round_float32_to_bf16(x)
+    assert np.array_equal(x.view(np.uint32), expected.view(np.uint32))
