@@ -100,4 +100,3 @@ class NumpyBackend:
 
     def end_step(self, kind: str) -> None:
         """A training step (``"train"``) or an evaluation pass (``"evaluation"``) ended."""
-

@@ -26,8 +26,14 @@ from systolic.files import atomic_write  # noqa: E402
 from systolic.training import Run, Settings, epoch_row, run  # noqa: E402
 
 #: the columns a run on a machine adds to the CSV (its epoch's machine summary)
-MACHINE_FIELDS = ["seconds", "step_cycles", "step_seconds", "step_energy_j", "energy_j",
-                  "bottleneck"]
+MACHINE_FIELDS = [
+    "seconds",
+    "step_cycles",
+    "step_seconds",
+    "step_energy_j",
+    "energy_j",
+    "bottleneck",
+]
 
 TRAINING_IMAGES = 50_000
 FIELDS = [
@@ -255,7 +261,8 @@ def compare_on_machine(name, variants, args, title, always=()) -> dict[str, Run]
             m = record.collected
             print(
                 f"{label:<16} {record.epoch:>5} {record.train_cost:>8.4f} "
-                f"{100 * record.val_accuracy:>7.2f}% {1e6 * config.seconds(m['step_cycles']):>8.3f} "
+                f"{100 * record.val_accuracy:>7.2f}% "
+                f"{1e6 * config.seconds(m['step_cycles']):>8.3f} "
                 f"{1e6 * m['step_energy_j']:>8.3f}"
             )
 

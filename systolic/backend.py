@@ -150,23 +150,7 @@ class MachineBackend:
         made it)."""
         if self._replay is not None:
             return 0
-        key, stage = _key(x), _STAGES[phase]
-        made = self._made.get(key)
-        if made is not None and made[1] == stage:
-            return made[0]
-        loaded = self._loaded.get((key, stage))
-        if loaded is not None:
-            return loaded
-        deps = ()
-        if made is not None:  # from an earlier stage: through HBM
-            if key not in self._stored:
-                self._stored[key] = self._dma("store", x.size * VALUE_BYTES, (made[0],),
-                                              phase, name)  # fmt: skip
-            deps = (self._stored[key],)
-        self._alive.append(x)  # its memory's owner stays alive with it: the key stays unique
-        index = self._dma("load", x.size * VALUE_BYTES, deps, phase, name)
-        self._loaded[key, stage] = index
-        return index
+        return self._blocks(x, 0, ((0, len(x) if x.ndim else 1),), phase, name)[0]
 
     def _made_by(self, x: np.ndarray, op: int, phase: str, name: str, save: bool = False):
         """Record ``x`` as made by ``op``; ``save`` writes it to HBM (a saved value)."""
@@ -201,11 +185,11 @@ class MachineBackend:
 
     def _blocks(self, x: np.ndarray, axis: int, bounds, phase: str, name: str) -> list[int]:
         """The op after which each block of ``x`` (``bounds`` along ``axis``) is in VMEM:
-        its loads from HBM, one per block, when ``x`` is not there yet (see
-        :data:`PIPELINE_BYTES`)."""
+        where it is not yet, its loads from HBM, one per block (see :data:`PIPELINE_BYTES`),
+        after its store if an earlier stage made it."""
         resident = self._resident(x, phase)
-        if resident is not None or len(bounds) == 1:
-            return [self._use(x, phase, name) if resident is None else resident] * len(bounds)
+        if resident is not None:
+            return [resident] * len(bounds)
         key, stage = _key(x), _STAGES[phase]
         made = self._made.get(key)
         deps = ()
@@ -214,16 +198,16 @@ class MachineBackend:
                 self._stored[key] = self._dma("store", x.size * VALUE_BYTES, (made[0],),
                                               phase, name)  # fmt: skip
             deps = (self._stored[key],)
+        self._alive.append(x)  # its memory's owner stays alive with it: the key stays unique
+        if len(bounds) == 1:
+            loads = [self._dma("load", x.size * VALUE_BYTES, deps, phase, name)]
+            self._loaded[key, stage] = loads[0]
+            return loads
         across = x.size // x.shape[axis]
         loads = [self._dma("load", (hi - lo) * across * VALUE_BYTES, deps, phase, name)
                  for lo, hi in bounds]  # fmt: skip
-        self._alive.append(x)
         self._loaded[key, stage] = self._add("dma", 0, loads, phase, f"{name} loaded", _JOIN)
         return loads
-
-    def _pieces(self, nbytes: int, tiles: int) -> int:
-        """Blocks a transfer of ``nbytes`` of ``tiles`` indivisible tiles is cut into."""
-        return max(1, min(tiles, math.ceil(nbytes / PIPELINE_BYTES)))
 
     def _gemm(self, a: np.ndarray, b: np.ndarray, layer: int, phase: str, label: str):
         (m, k), n = a.shape, b.shape[1]
@@ -235,13 +219,9 @@ class MachineBackend:
         if self._replay is not None:
             return c
         a_ready = self._use(a, phase, label)
-        # a B to load from HBM arrives in blocks of whole MXU column tiles, as many per block
-        # as the chip has MXUs (so every block keeps them all busy), and each block's columns
-        # of C are computed once it is in (the mapping of that block's GEMM)
-        width = self.config.mxu_cols * self.config.mxu_count
-        groups = math.ceil(n / width)
-        pieces = 1 if self._resident(b, phase) is not None else self._pieces(b.nbytes, groups)
-        bounds = [(lo * width, min(n, hi * width)) for lo, hi in split_evenly(groups, pieces)]
+        # a B to load from HBM arrives in column blocks, each computed once it is in
+        resident = self._resident(b, phase) is not None
+        bounds = column_blocks(self.config, n, 0 if resident else b.size * VALUE_BYTES)
         ready = self._blocks(b, 1, bounds, phase, label)
         ops = []
         for (n0, n1), b_ready in zip(bounds, ready, strict=True):
@@ -419,8 +399,7 @@ class MachineBackend:
                 continue
             # a large parameter is updated in blocks of rows, each stored once updated
             rows = param.shape[0]
-            pieces = self._pieces(param.nbytes * len(inputs), rows)
-            bounds = split_evenly(rows, pieces)
+            bounds = split_evenly(rows, pieces(param.size * VALUE_BYTES * len(inputs), rows))
             ready = [self._blocks(x, 0, bounds, "update", label) for x in inputs]
             across = param.size // rows
             for (lo, hi), deps in zip(bounds, zip(*ready, strict=True), strict=True):
@@ -482,7 +461,7 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
       and its ops' busy ``mxu_cycles``, ``vpu_cycles`` and ``hbm_cycles`` (the DMA's);
     - ``unit_cycles`` and ``unit_share``: busy cycles per unit (``mxu``, ``vpu``, ``hbm``)
       and their share of ``total_cycles``; ``bottleneck``: the busiest unit of the training
-      steps;
+      steps (of all steps when there is no training step);
     - ``macs``, ``utilization`` (MACs over all MXUs' PEs times ``total_cycles``),
       ``vpu_element_ops`` by op class, ``vmem_bytes``, ``hbm_read_bytes``,
       ``hbm_write_bytes``;
@@ -498,8 +477,11 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
     totals = Counter()
     element_ops = dict.fromkeys(OP_CLASSES, 0)
     # what energy prices, per kind of step
-    priced = {kind: {"mxu_report": None, "vpu_element_ops": dict.fromkeys(OP_CLASSES, 0),
-                     "vmem_bytes": 0, "hbm_bytes": 0} for kind in ("train", "evaluation")}  # fmt: skip
+    priced = {
+        kind: {"mxu_report": None, "vpu_element_ops": dict.fromkeys(OP_CLASSES, 0),
+               "vmem_bytes": 0, "hbm_bytes": 0}
+        for kind in ("train", "evaluation")
+    }  # fmt: skip
     most = (0, 0)  # (times, cycles) of the most frequent training step
     for timeline, counts, times, kind in steps:
         totals[kind] += timeline.total_cycles * times
@@ -541,7 +523,12 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
         "phases": {p: v for p, v in phases.items() if v["cycles"]},
         "unit_cycles": units,
         "unit_share": {u: (busy / total if total else 0.0) for u, busy in units.items()},
-        "bottleneck": max(train_units, key=train_units.get) if totals["steps"] else None,
+        "bottleneck": max(
+            train_units if totals["steps"] else units,
+            key=lambda u: (train_units if totals["steps"] else units)[u],
+        )
+        if total
+        else None,
         "macs": totals["macs"],
         "utilization": totals["macs"] / (config.pe_count * total) if total else 0.0,
         "vpu_element_ops": element_ops,
@@ -558,12 +545,30 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
                    for kind, counts in priced.items()}  # fmt: skip
         out["energy_by_unit_j"] = {
             part: by_kind["train"][part] + by_kind["evaluation"][part]
-            for part in by_kind["train"] if part != "energy_j"
+            for part in by_kind["train"]
+            if part != "energy_j"
         }
         out["energy_j"] = by_kind["train"]["energy_j"] + by_kind["evaluation"]["energy_j"]
         if totals["steps"]:
             out["step_energy_j"] = by_kind["train"]["energy_j"] / totals["steps"]
     return out
+
+
+def pieces(nbytes: int, tiles: int) -> int:
+    """Blocks a transfer of ``nbytes`` made of ``tiles`` indivisible tiles is cut into: as
+    many as :data:`PIPELINE_BYTES` asks for, at most one per tile."""
+    return max(1, min(tiles, math.ceil(nbytes / PIPELINE_BYTES)))
+
+
+def column_blocks(config: MachineConfig, n: int, nbytes: int) -> list[tuple[int, int]]:
+    """The column blocks ``(n0, n1)`` of a GEMM's ``n`` columns whose B (``nbytes`` of it)
+    arrives from HBM block by block: whole MXU column tiles, as many per block as the chip
+    has MXUs (so every block keeps them all busy); one block when ``nbytes`` is 0 (B is in
+    VMEM already)."""
+    width = config.mxu_cols * config.mxu_count
+    groups = math.ceil(n / width)
+    return [(lo * width, min(n, hi * width))
+            for lo, hi in split_evenly(groups, pieces(nbytes, groups))]  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4096)

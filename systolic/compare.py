@@ -273,3 +273,59 @@ def format_tables(records: Sequence[dict]) -> str:
 
 def _error(value: float | None) -> str:
     return f"{'-':>11}" if value is None else f"{value:>11.2e}"
+
+
+def machine_records(layers: Sequence[Layer], names: Sequence[str], energy=None) -> list[dict]:
+    """The workload's layers on each machine preset of ``names``, in the preset's own format,
+    timed without values: a TensorCore machine's inference pass
+    (``systolic.machine.program.run_layers``) or the TPU v1's program (``TPU.run``). One
+    record each: ``machine``, ``total_cycles``, ``seconds``, ``utilization``, ``macs``,
+    ``bottleneck`` (the busiest unit; None on the TPU v1, which has one timeline) and
+    ``energy_pj`` (None without ``energy``)."""
+    from systolic.machine import preset
+    from systolic.machine.config import MachineConfig
+    from systolic.machine.program import layer_gemms, run_layers
+    from systolic.tpu import TPU, MatrixOp
+
+    records = []
+    for name in names:
+        config = preset(name)
+        if isinstance(config, MachineConfig):
+            run = run_layers(
+                config,
+                layer_gemms(layers),
+                energy if energy is not None and energy.prices_machines else None,
+            )
+            records.append({
+                "machine": name, "dtype": config.dtype, "total_cycles": run["total_cycles"],
+                "seconds": run["seconds"], "utilization": run["utilization"],
+                "macs": run["macs"], "bottleneck": run["bottleneck"],
+                "energy_pj": None if run["energy_j"] is None else run["energy_j"] * 1e12,
+            })  # fmt: skip
+            continue
+        program = [MatrixOp.from_conv(layer.shape, layer.name) if isinstance(layer, ConvLayer)
+                   else MatrixOp(layer.m, layer.k, layer.n, name=layer.name)
+                   for layer in layers]  # fmt: skip
+        report, _ = TPU(config).run(program)
+        records.append({
+            "machine": name, "dtype": config.dtype, "total_cycles": report.total_cycles,
+            "seconds": report.total_cycles / (config.clock_mhz * 1e6),
+            "utilization": report.utilization, "macs": report.macs, "bottleneck": None,
+            "energy_pj": None if energy is None else price(report, energy, config.dtype)[
+                "energy_pj"],
+        })  # fmt: skip
+    return records
+
+
+def format_machines(records: list[dict]) -> str:
+    """:func:`machine_records` as a table."""
+    lines = [f"{'machine':<9} {'format':>6} {'cycles':>14} {'time us':>10} {'util %':>7} "
+             f"{'bound':>5} {'energy uJ':>10}"]  # fmt: skip
+    for r in records:
+        energy = "-" if r["energy_pj"] is None else f"{r['energy_pj'] / 1e6:,.2f}"
+        lines.append(
+            f"{r['machine']:<9} {r['dtype']:>6} {r['total_cycles']:>14,} "
+            f"{1e6 * r['seconds']:>10.3f} {100 * r['utilization']:>7.2f} "
+            f"{r['bottleneck'] or '-':>5} {energy:>10}"
+        )
+    return "\n".join(lines)

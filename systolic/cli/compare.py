@@ -54,6 +54,12 @@ def add_parser(commands) -> None:
         help="compute nothing: cycles, utilization and bytes from the closed forms (fast, for "
         "whole networks at large sizes); the error columns stay empty",
     )  # fmt: skip
+    cmp.add_argument(
+        "--machines", default=None, metavar="PRESETS",
+        help="also run the workload on these machines, comma-separated (tpu_v1, teaching, "
+        "tpu_v2 ... tpu_v6e: systolic machines lists the training machines), each in its own "
+        "number format, timed without values",
+    )  # fmt: skip
     add_energy_option(cmp)
     cmp.add_argument("--json", action="store_true", help="print the records as JSON")
 
@@ -69,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_output_dir(out, "--out")
     prices = energy_table(args)
+    machines = _machines(args.machines)
     if args.workload is not None:
         gemms = workloads.load_workload(args.workload, args.batch)
     else:
@@ -86,9 +93,31 @@ def run(args: argparse.Namespace) -> int:
     compare.write_csv(records, out / "compare.csv", run_id)
     plots.save_figure(plots.compare_figure(records), out / "compare.png",
                       metadata={"Description": f"systolic compare run {run_id}"})  # fmt: skip
-    if args.json:
-        print(json.dumps(records, indent=2))
+    on_machines = compare.machine_records(gemms, machines, prices) if machines else None
+    if args.json:  # with --machines: the array records and the machines' beside them
+        document = records if on_machines is None else {"records": records,
+                                                         "machines": on_machines}  # fmt: skip
+        print(json.dumps(document, indent=2))
     else:
         print(compare.format_tables(records))
+        if on_machines is not None:
+            print()
+            print(compare.format_machines(on_machines))
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'} (run {run_id})", file=sys.stderr)
     return 0
+
+
+def _machines(text: str | None) -> list[str]:
+    """The ``--machines`` presets, each checked (an unknown one lists them all)."""
+    if text is None:
+        return []
+    from systolic.machine import preset_names
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    valid = preset_names()
+    for name in names:
+        if name not in valid:
+            raise ValueError(f"--machines: unknown machine {name!r}; valid: {', '.join(valid)}")
+    if not names:
+        raise ValueError(f"--machines {text!r}: expected presets like tpu_v4,tpu_v5e")
+    return names

@@ -106,9 +106,7 @@ def machine_name(text: str) -> str:
     from systolic.machine.config import MACHINES
 
     if text not in MACHINES:
-        raise argparse.ArgumentTypeError(
-            f"unknown machine {text!r}; valid: {', '.join(MACHINES)}"
-        )
+        raise argparse.ArgumentTypeError(f"unknown machine {text!r}; valid: {', '.join(MACHINES)}")
     return text
 
 
@@ -146,11 +144,7 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
     )  # fmt: skip
     quiet = args.json
-    reference = None
-    if args.reference:
-        with tqdm(desc="NumPy reference", unit="img", file=sys.stderr, leave=False,
-                  disable=quiet or None) as bar:  # fmt: skip
-            reference = training.run(settings, None, progress=bar.update)
+    reference = _reference(settings, args.reference, quiet)
     rows = []
     header = (
         f"{'epoch':>5} {'cost':>8} {'val acc':>8} {'test acc':>8} {'ref val':>8} "
@@ -207,6 +201,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reference(settings: Settings, wanted: bool, quiet: bool):
+    """The NumPy reference run from the same seed (None unless ``wanted``), with a progress
+    bar unless ``quiet``."""
+    if not wanted:
+        return None
+    from tqdm import tqdm
+
+    from systolic import training
+
+    with tqdm(desc="NumPy reference", unit="img", file=sys.stderr, leave=False,
+              disable=quiet or None) as bar:  # fmt: skip
+        return training.run(settings, None, progress=bar.update)
+
+
+def reference_row(reference, seconds: bool = True) -> dict | None:
+    """A reference epoch's accuracies and cost for a row of ``--json`` (with its wall
+    seconds per step when ``seconds``); None without a reference."""
+    if reference is None:
+        return None
+    row = {
+        "train_cost": reference.train_cost,
+        "val_accuracy": reference.val_accuracy,
+        "test_accuracy": reference.test_accuracy,
+    }
+    return {**row, "seconds": reference.seconds} if seconds else row
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
         sizes=tuple(layer_sizes(args.sizes, "--sizes")), cost=args.cost, init=args.init,
@@ -240,11 +261,7 @@ def _run_machine(args, out, save, plot, timeline, prices) -> int:
     settings = _settings(args)
     training.check(settings, config)  # before any output
     quiet = args.json
-    reference = None
-    if args.reference:
-        with tqdm(desc="NumPy reference", unit="img", file=sys.stderr, leave=False,
-                  disable=quiet or None) as bar:  # fmt: skip
-            reference = training.run(settings, None, progress=bar.update)
+    reference = _reference(settings, args.reference, quiet)
     if not quiet:
         print(f"training {args.sizes} ({settings.cost}, {settings.init} init, "
               f"{settings.activation}, {settings.optimizer}"
@@ -319,15 +336,8 @@ def _epoch_row(record, reference) -> dict:
         "cycles_by_phase": record.collected["cycles_by_phase"],
         "utilization_by_phase": record.collected["utilization_by_phase"],
         "seconds": record.seconds,
-        "reference": None,
+        "reference": reference_row(reference),
     }
-    if reference is not None:
-        row["reference"] = {
-            "train_cost": reference.train_cost,
-            "val_accuracy": reference.val_accuracy,
-            "test_accuracy": reference.test_accuracy,
-            "seconds": reference.seconds,
-        }
     return row
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from systolic.cli.train import reference_row
+
 #: the per-phase fields of ``--json`` (``systolic.backend.summarize``)
 PHASE_FIELDS = ("cycles", "seconds", "mxu_cycles", "vpu_cycles", "hbm_cycles")
 
@@ -21,14 +23,8 @@ def epoch_row(record, reference) -> dict:
         "phases": {p: {f: v[f] for f in PHASE_FIELDS} for p, v in machine["phases"].items()},
         **{key: value for key, value in machine.items() if key != "phases"},
         "wall_seconds": record.seconds,
-        "reference": None,
+        "reference": reference_row(reference, seconds=False),
     }
-    if reference is not None:
-        row["reference"] = {
-            "train_cost": reference.train_cost,
-            "val_accuracy": reference.val_accuracy,
-            "test_accuracy": reference.test_accuracy,
-        }
     return row
 
 

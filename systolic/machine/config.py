@@ -197,9 +197,7 @@ class MachineConfig:
         if not isinstance(self.int8, bool):
             raise ValueError(f"int8 must be True or False, got {self.int8!r}")
         if self.dtype not in MXU_FORMATS:
-            raise ValueError(
-                f"unknown MXU format {self.dtype!r}; valid: {', '.join(MXU_FORMATS)}"
-            )
+            raise ValueError(f"unknown MXU format {self.dtype!r}; valid: {', '.join(MXU_FORMATS)}")
         if self.dtype == "int8" and not self.int8:
             raise ValueError(f"{self.name}'s MXUs have no int8 mode; use bf16 or fp32")
 
@@ -207,9 +205,7 @@ class MachineConfig:
     def mxu(self) -> ArrayConfig:
         """One MXU as the array engines see it: weight-stationary, double-buffered, in the
         machine's format, with ``accumulator_rows`` rows of sums."""
-        return _mxu_array(
-            self.mxu_rows, self.mxu_cols, self.accumulator_rows, self.dtype
-        )
+        return _mxu_array(self.mxu_rows, self.mxu_cols, self.accumulator_rows, self.dtype)
 
     @property
     def mxu_count(self) -> int:
@@ -273,6 +269,7 @@ def _mxu_array(rows: int, cols: int, accumulator_rows: int, dtype: str) -> Array
         rows, cols, weight_load=WeightLoad.DOUBLE_BUFFERED,
         accumulator_rows=accumulator_rows, dtype=dtype,
     )  # fmt: skip
+
 
 #: ASSUMED on every preset: an MXU's result buffer holds 512 rows of sums. Not published; it
 #: only sets how many rows of A stream per weight tile before the tile is loaded again, and a

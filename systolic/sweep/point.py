@@ -48,11 +48,11 @@ _SUMMED = ("weight_load_cycles", "fill_drain_cycles", "folds")
 
 
 def machine_config(name: str, dtype: str | None):
-    """The ``systolic.tpu`` preset ``name``, in ``dtype`` (None: the preset's own)."""
-    from systolic.tpu import PRESETS
+    """The machine preset ``name``, in ``dtype`` (None: the preset's own):
+    ``systolic.machine.preset``."""
+    from systolic.machine import preset
 
-    config = PRESETS[name]()
-    return config if dtype is None else dataclasses.replace(config, dtype=dtype)
+    return preset(name, dtype)
 
 
 def evaluate(point: dict, layers: Sequence[Layer], energy: EnergyTable) -> dict:
@@ -155,9 +155,12 @@ def _accumulator_bytes(point: dict, layers: Sequence[Layer]) -> int:
 
 def _machine_results(point: dict, layers: Sequence[Layer], energy: EnergyTable) -> dict:
     """A machine preset's run of the workload as one program, priced, with its area."""
+    from systolic.machine.config import MachineConfig
     from systolic.tpu import TPU, MatrixOp
 
     config = machine_config(point["machine"], point["dtype"])
+    if isinstance(config, MachineConfig):
+        return _tensorcore_results(point, layers, energy, config)
     program = [
         MatrixOp.from_conv(layer.shape, layer.name) if isinstance(layer, ConvLayer)
         else MatrixOp(layer.m, layer.k, layer.n, name=layer.name)
@@ -175,6 +178,28 @@ def _machine_results(point: dict, layers: Sequence[Layer], energy: EnergyTable) 
             weight_load=WeightLoad.DOUBLE_BUFFERED,
             accumulator_rows=config.memory.accumulator_rows, dtype=config.dtype,
             seed=point["seed"],
+        )  # fmt: skip
+        out.update(_errors(records, True))
+    return out
+
+
+def _tensorcore_results(point: dict, layers, energy: EnergyTable, config) -> dict:
+    """A TensorCore machine's inference pass of the workload (``run_layers``), priced with the
+    table's machine units; the array-only fields (cycle breakdown, area) stay None."""
+    from systolic.machine.program import layer_gemms, run_layers
+
+    run = run_layers(config, layer_gemms(layers), energy if energy.prices_machines else None)
+    out = {
+        "total_cycles": run["total_cycles"], "macs": run["macs"], "pe_count": config.pe_count,
+        "folds": run["folds"], "utilization": run["utilization"],
+        "dram_read_bytes": run["hbm_read_bytes"],
+        "energy_pj": None if run["energy_j"] is None else run["energy_j"] * 1e12,
+    }  # fmt: skip
+    if point["values"]:  # each MXU computes the bits of the bare array
+        records = compare.compare(
+            layers, [(config.mxu_rows, config.mxu_cols)], [Dataflow.WS],
+            weight_load=WeightLoad.DOUBLE_BUFFERED, accumulator_rows=config.accumulator_rows,
+            dtype=config.dtype, seed=point["seed"],
         )  # fmt: skip
         out.update(_errors(records, True))
     return out

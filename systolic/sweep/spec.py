@@ -32,6 +32,7 @@ from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.energy import PRESETS as ENERGY_PRESETS
 from systolic.energy import EnergyTable
 from systolic.energy import table as energy_table
+from systolic.machine.config import MachineConfig
 from systolic.numerics import FORMATS
 from systolic.sweep.point import PARAMS, machine_config
 from systolic.workloads import Layer, load_workload, mlp_gemms
@@ -199,9 +200,9 @@ def _energy(value: object) -> str:
 
 
 def _machine(value: object) -> str:
-    from systolic.tpu import PRESETS
+    from systolic.machine import preset_names
 
-    return _choice(list(PRESETS), "machine")(value)
+    return _choice(preset_names(), "machine")(value)
 
 
 #: how each axis reads one of its values
@@ -533,10 +534,13 @@ def _combinations(workload: Workload, axes: dict, values: bool) -> Iterator[tupl
                                  dtype=dtype)  # fmt: skip
                 yield params, " ".join(str(error).split())
                 continue
+            if isinstance(config, MachineConfig):  # a TensorCore machine: its MXUs' shape
+                rows, cols, acc = config.mxu_rows, config.mxu_cols, config.accumulator_rows
+            else:
+                rows, cols, acc = config.rows, config.cols, config.memory.accumulator_rows
             params = _params(
-                base, machine=name, rows=config.rows, cols=config.cols, dataflow="ws",
-                weight_load="double_buffered", accumulator_rows=config.memory.accumulator_rows,
-                dtype=config.dtype,
+                base, machine=name, rows=rows, cols=cols, dataflow="ws",
+                weight_load="double_buffered", accumulator_rows=acc, dtype=config.dtype,
             )  # fmt: skip
             yield params, dataclasses.asdict(config)
 

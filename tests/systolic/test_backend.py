@@ -47,8 +47,10 @@ def the_step(backend):
     return timeline, counts
 
 
-@pytest.mark.parametrize("optimizer, keep, cost", [("sgd", 1.0, "cross-entropy"),
-                         ("momentum", 0.5, "quadratic"), ("sgd", 1.0, "log-likelihood")])
+@pytest.mark.parametrize(
+    "optimizer, keep, cost",
+    [("sgd", 1.0, "cross-entropy"), ("momentum", 0.5, "quadratic"), ("sgd", 1.0, "log-likelihood")],
+)
 def test_every_backend_computes_the_same_step(optimizer, keep, cost):
     sizes = [20, 7, 5]
     reference = one_step(NumpyBackend(), sizes, 6, optimizer, keep, cost=cost)
@@ -142,8 +144,9 @@ def test_an_fp32_machine_trains_like_numpy_to_fp32_rounding():
 
 
 def test_a_network_that_does_not_fit_hbm_is_refused_naming_by_how_much():
-    with pytest.raises(ValueError, match=r"a 784,100000,100000,10 network at batch 10 needs "
-                       r"[\d.]+ GiB of HBM .* more than tpu_v5e's 16.0 GiB by [\d.]+ GiB"):  # fmt: skip
+    message = (r"a 784,100000,100000,10 network at batch 10 needs [\d.]+ GiB of HBM .* more "
+               r"than tpu_v5e's 16.0 GiB by [\d.]+ GiB")  # fmt: skip
+    with pytest.raises(ValueError, match=message):
         check_fits(machine("tpu_v5e"), (784, 100_000, 100_000, 10), 10, 10_000)
 
 
@@ -154,8 +157,10 @@ def test_a_tile_that_does_not_fit_vmem_is_refused_naming_by_how_much():
         check_fits(machine("tpu_v2"), (784, 30, 10), 20_000, 10_000)
 
 
-@pytest.mark.parametrize("options", [{}, {"keep": 0.5, "optimizer": "momentum"},
-                                     {"cost": "log-likelihood", "activation": "relu"}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"keep": 0.5, "optimizer": "momentum"}, {"cost": "log-likelihood", "activation": "relu"}],
+)
 def test_a_replayed_epoch_counts_what_recording_every_step_counts(options, monkeypatch):
     # 25 mini-batches of 10 and a last one of 5: two kinds of training step, each evaluation
     # pass of 10,000 images alike

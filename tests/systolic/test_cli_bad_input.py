@@ -142,3 +142,12 @@ def test_a_network_too_large_for_hbm_is_refused_before_training(tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert "needs 120.2 GiB of HBM" in err and "more than tpu_v5e's 16.0 GiB by 104.2 GiB" in err
     assert "\n" not in err and not out.exists()
+
+
+def test_compare_refuses_an_unknown_machine_before_writing(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--mlp", "4,3", "--machines", "tpu_v5e,tpu_v9", "--out", str(out)]
+    assert status(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--machines: unknown machine 'tpu_v9'; valid: tpu_v1, teaching, tpu_v2" in err
+    assert "\n" not in err and not out.exists()

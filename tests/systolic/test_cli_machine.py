@@ -83,3 +83,22 @@ def test_train_machine_table_and_summary(capsys):
     out = capsys.readouterr().out
     assert "on tpu_v5e, bf16 MXUs" in out and "step cycles" in out
     assert "to 20.00% validation" in out and "energy (horowitz45)" in out
+
+
+def test_compare_runs_the_workload_on_each_machine_preset(tmp_path, capsys):
+    from systolic import compare, workloads
+    from systolic.machine.config import tpu_v5e
+    from systolic.machine.program import layer_gemms, run_layers
+
+    argv = ["compare", "--mlp", "784,64,10", "--batch", "32", "--sizes", "8x8", "--dataflows",
+            "ws", "--no-values", "--machines", "tpu_v1,tpu_v5e", "--json", "--out",
+            str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    v1, v5e = document["machines"]
+    assert (v1["machine"], v5e["machine"]) == ("tpu_v1", "tpu_v5e")
+    assert v1["dtype"] == "int8" and v5e["dtype"] == "bf16"
+    gemms = workloads.mlp_gemms([784, 64, 10], 32)
+    assert v5e["total_cycles"] == run_layers(tpu_v5e(), layer_gemms(gemms))["total_cycles"]
+    assert compare.machine_records(gemms, ["tpu_v5e"])[0]["bottleneck"] == v5e["bottleneck"]
+    assert document["records"][0]["rows"] == 8

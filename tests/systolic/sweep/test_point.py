@@ -60,6 +60,23 @@ def test_a_machine_point_runs_the_workload_as_one_program():
     assert result["max_abs_error"] < 1e-4 and result["scalesim_cycles"] is None
 
 
+@pytest.mark.parametrize("values", [True, False])
+def test_a_training_machine_point_runs_the_workload_as_one_pass(values):
+    from systolic.machine.config import tpu_v5e
+    from systolic.machine.program import run_layers
+
+    layers, table = mlp_gemms([20, 12, 5], 4), horowitz45()
+    point = {**PARAMS, "machine": "tpu_v5e", "rows": 128, "cols": 128, "dtype": "bf16",
+             "accumulator_rows": 512, "values": values}  # fmt: skip
+    result = evaluate(point, layers, table)
+    run = run_layers(tpu_v5e(), [(g.m, g.k, g.n, 1, g.m * g.k) for g in layers], table)
+    assert result["total_cycles"] == run["total_cycles"] and result["macs"] == run["macs"]
+    assert result["pe_count"] == 4 * 128 * 128
+    assert result["energy_pj"] == pytest.approx(run["energy_j"] * 1e12)
+    assert result["area_mm2"] is None and result["stall_cycles"] is None  # array-only fields
+    assert (result["max_abs_error"] is None) is not values
+
+
 def test_a_failing_point_is_recorded_and_the_next_one_runs():
     huge = [Gemm("huge", 100_000, 100_000, 100_000)]
     context = {"layers": {("mlp:20,12,5", 4): mlp_gemms([20, 12, 5], 4), ("huge", None): huge},

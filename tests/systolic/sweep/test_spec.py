@@ -155,8 +155,9 @@ def test_key_line_finds_keys_tables_and_dotted_keys():
          "line 4: space.array: unknown range key 'by'; valid: from, to, step"),
         ('[workloads]\nmlp = ["4,3"]\n[space]\narray = {from = 4, to = 8, step = "x1"}\n',
          "line 4: space.array: step must be a positive integer or \"xN\" with N >= 2"),
-        ('[workloads]\nmlp = ["4,3"]\n[space]\narray = [4]\nmachine = ["tpu_v2"]\n',
-         "line 5: space.machine: unknown machine 'tpu_v2'; valid: tpu_v1, teaching"),
+        ('[workloads]\nmlp = ["4,3"]\n[space]\narray = [4]\nmachine = ["tpu_v9"]\n',
+         "line 5: space.machine: unknown machine 'tpu_v9'; valid: tpu_v1, teaching, tpu_v2, "
+         "tpu_v3, tpu_v4, tpu_v5e, tpu_v5p, tpu_v6e"),
         ('[workloads]\nmlp = ["4,3"]\n[space]\narray = [4]\nenergy = "e.toml"\n',
          "line 5: space.energy: "),
         ('[workloads]\nmlp = ["4;3"]\n[space]\narray = [4]\n',
@@ -190,3 +191,20 @@ def test_a_bad_spec_is_one_line_naming_the_key_and_its_line(tmp_path, text, mess
     message = message.replace("{tmp}", str(tmp_path))
     assert message in str(error.value) and "\n" not in str(error.value)
     assert str(error.value).startswith(str(tmp_path / "sweep.toml"))
+
+
+def test_the_training_machines_are_machines_of_the_space(tmp_path):
+    text = """
+[workloads]
+mlp = ["20,10,5"]
+[space]
+machine = ["tpu_v5e", "tpu_v6e", "tpu_v2"]
+dtype = ["bf16", "int8"]
+"""
+    expansion = points_of(tmp_path, text)
+    shapes = {(p["machine"], p["dtype"]): (p["rows"], p["cols"]) for p in expansion.points}
+    assert shapes == {("tpu_v5e", "bf16"): (128, 128), ("tpu_v5e", "int8"): (128, 128),
+                      ("tpu_v6e", "bf16"): (256, 256), ("tpu_v6e", "int8"): (256, 256),
+                      ("tpu_v2", "bf16"): (128, 128)}  # fmt: skip
+    ((skipped, reason),) = expansion.skipped  # the v2's MXUs have no int8
+    assert skipped["machine"] == "tpu_v2" and "no int8 mode" in reason
