@@ -1,8 +1,9 @@
 """Speed of one training epoch of [784, 30, 10], mini-batch 10, on the full 50,000 images.
 
 Run: ``python bench/bench_train.py [--epochs 3] [--busy N]``. Trains with ``np.matmul``
-(float64) and with every matmul on simulated 32x32 and 128x128 weight-stationary arrays (fp32),
-from the same seed, and prints the median epoch time of each (data preparation, forward,
+(float64), with every matmul on simulated 32x32 and 128x128 weight-stationary arrays (fp32),
+and with every op of the step on the tpu_v5e training machine (bf16 MXUs), from the same
+seed, and prints the median epoch time of each (data preparation, forward,
 backward and update; evaluation is not part of an epoch here) and its ratio to the NumPy
 epoch. A minimal hand-vectorised NumPy loop of the same epoch shows what this machine allows
 any float64 NumPy trainer. The backends take turns, an epoch each. Timing here never decides a
@@ -25,19 +26,23 @@ import systolic
 from nn.data import load_mnist
 from nn.network import Network
 from nn.train import train
+from systolic.backend import MachineBackend
+from systolic.machine.config import tpu_v5e
 
 #: the nn NumPy epoch against the minimal loop; the simulated epochs against the nn NumPy epoch
 TARGETS = {
     "nn, np.matmul (float64)": 1.2,
     "nn, 32x32 array (fp32)": 2.5,
     "nn, 128x128 array (fp32)": 2.5,
+    "nn, tpu_v5e machine (bf16)": 3.0,
 }
 
 
-def nn_epochs(matmul, data):
-    """An endless run of training epochs with ``nn``: each ``next`` trains one more epoch of the
-    same network and returns its wall time (all steps but evaluation)."""
-    network = Network([784, 30, 10], np.random.default_rng(0), matmul=matmul)
+def nn_epochs(matmul, data, backend=None):
+    """An endless run of training epochs with ``nn`` (on ``backend`` if given): each ``next``
+    trains one more epoch of the same network and returns its wall time (all steps but
+    evaluation)."""
+    network = Network([784, 30, 10], np.random.default_rng(0), matmul=matmul, backend=backend)
     rng = np.random.default_rng(1)
     while True:
         (record,) = train(network, data.x, data.y, rng=rng, epochs=1, batch_size=10, eta=0.5)
@@ -81,6 +86,11 @@ def backends(data, epochs: int) -> dict[str, float]:
                                      keep_calls=False)  # fmt: skip
         mm(np.ones((1, 1)), np.ones((1, 1)))  # compile or load the kernels first
         runs[f"nn, {side}x{side} array (fp32)"] = nn_epochs(mm, data)
+    machine = MachineBackend(tpu_v5e())
+    machine.matmul(np.ones((1, 1)), np.ones((1, 1)), 1, "forward")  # compile the kernels first
+    machine.end_step("train")
+    machine.reset()
+    runs["nn, tpu_v5e machine (bf16)"] = nn_epochs(np.matmul, data, machine)
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(epochs):
         for name, run in runs.items():
@@ -94,7 +104,8 @@ def main() -> None:
     add_busy_option(parser)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numba {numba.__version__} "
-          f"with {numba.get_num_threads()} threads, numpy {np.__version__}")  # fmt: skip
+          f"with {numba.get_num_threads()} threads, numpy {np.__version__}, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")  # fmt: skip
     data = load_mnist().train
     quiet = backends(data, args.epochs)
     numpy_s = quiet["nn, np.matmul (float64)"]

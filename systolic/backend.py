@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from systolic import api
+from systolic.dataflows import weight_stationary as ws
 from systolic.limits import format_bytes
 from systolic.machine.config import OP_CLASSES, MachineConfig
 from systolic.machine.mapping import GemmMapping, gemm_mapping, split_evenly
@@ -213,9 +214,16 @@ class MachineBackend:
         (m, k), n = a.shape, b.shape[1]
         # the MXUs read float32 values from VMEM (HBM holds float32) and round them to their
         # format on the way in
-        c, _ = api.matmul(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32),
-                          self.config.mxu, compare=False)  # fmt: skip
-        self._calls.append((label, (m, k, n)))
+        a32, b32 = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+        call = (label, (m, k, n))
+        quick = None
+        if self._replay is not None and self._replay[1][len(self._calls)] == call:
+            # the recorded step ran this very GEMM through every check: the engine's short
+            # path directly (None, and the checked way, when it does not take the operands)
+            quick = ws.run_small_float(a32, b32, self.config.mxu)
+        c = quick[0] if quick is not None else api.matmul(a32, b32, self.config.mxu,
+                                                           compare=False)[0]  # fmt: skip
+        self._calls.append(call)
         if self._replay is not None:
             return c
         a_ready = self._use(a, phase, label)
