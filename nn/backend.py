@@ -49,7 +49,9 @@ class NumpyBackend:
 
     def linear(self, a, w, b, layer: int, phase: str) -> np.ndarray:
         """``z = a @ w + b  # (batch, n_in) @ (n_in, n_out)``."""
-        return self.matmul(a, w, layer, phase) + b
+        if self._tagged:
+            return self.matmul(a, w, layer, phase) + b
+        return self.matmul_function(a, w) + b  # a plain matmul: no detour (every step)
 
     def activate(self, name: str, z: np.ndarray, layer: int, phase: str) -> np.ndarray:
         """The activation ``name`` of ``z`` (``nn.activations.UNGUARDED``: the caller has
@@ -69,7 +71,9 @@ class NumpyBackend:
 
     def weight_gradient(self, a: np.ndarray, delta: np.ndarray, layer: int) -> np.ndarray:
         """``a.T @ delta  # (n_in, batch) @ (batch, n_out)``."""
-        return self.matmul(a.T, delta, layer, "gradient")
+        if self._tagged:
+            return self.matmul(a.T, delta, layer, "gradient")
+        return self.matmul_function(a.T, delta)
 
     def bias_gradient(self, delta: np.ndarray, layer: int) -> np.ndarray:
         """``delta`` summed over the batch."""
@@ -80,7 +84,10 @@ class NumpyBackend:
         (n_out, n_in)``), then times the dropout ``mask`` if there is one. ``f'`` comes
         from the layer's output ``a`` when it is the activation itself, else (dropped out)
         from ``z``."""
-        delta = self.matmul(delta, w.T, layer, "backward")
+        if self._tagged:
+            delta = self.matmul(delta, w.T, layer, "backward")
+        else:
+            delta = self.matmul_function(delta, w.T)
         if mask is None:  # the layer's output is its activation: reuse it
             return delta * GRADS_FROM_OUTPUT[activation](a)
         delta = delta * ACTIVATIONS[activation][1](z)  # the activation before dropout is gone

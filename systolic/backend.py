@@ -49,6 +49,7 @@ from systolic.machine.vpu import (
     VECTOR_OPS,
     VectorCost,
     elementwise_cost,
+    optimizer_step,
     reduction_cost,
 )
 from systolic.report import Report
@@ -214,15 +215,18 @@ class MachineBackend:
         (m, k), n = a.shape, b.shape[1]
         # the MXUs read float32 values from VMEM (HBM holds float32) and round them to their
         # format on the way in
-        a32, b32 = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
         call = (label, (m, k, n))
         quick = None
         if self._replay is not None and self._replay[1][len(self._calls)] == call:
             # the recorded step ran this very GEMM through every check: the engine's short
-            # path directly (None, and the checked way, when it does not take the operands)
-            quick = ws.run_small_float(a32, b32, self.config.mxu)
-        c = quick[0] if quick is not None else api.matmul(a32, b32, self.config.mxu,
-                                                           compare=False)[0]  # fmt: skip
+            # path directly, rounding through float32 in its compiled copy (None, and the
+            # checked way, when it does not take the operands)
+            quick = ws.run_small_float(a, b, self.config.mxu, via_float32=True)
+        if quick is None:
+            a32, b32 = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+            c = api.matmul(a32, b32, self.config.mxu, compare=False)[0]
+        else:
+            c = quick[0]
         self._calls.append(call)
         if self._replay is not None:
             return c
@@ -381,29 +385,20 @@ class MachineBackend:
         p += v``)."""
         eta, mu, decay = (np.float32(v) for v in (optimizer.eta, optimizer.mu, optimizer.decay))
         velocities = optimizer.velocity or [None] * len(optimizer.params)
+        unused = np.zeros(0)
         for i, (param, grad) in enumerate(zip(optimizer.params, grads, strict=True)):
             label = f"update {i}"
-            p32, g32 = np.asarray(param, dtype=np.float32), np.asarray(grad, dtype=np.float32)
-            inputs = [param, grad]
-            adds = 2
-            if optimizer.decay and optimizer.regularised[i]:
-                step = (g32 + p32 * decay) * eta
-                adds += 2
-            else:
-                step = g32 * eta
             velocity = velocities[i]
-            if velocity is None:
-                new = p32 - step
-            else:
-                v = np.asarray(velocity, dtype=np.float32) * mu - step
-                new = p32 + v
-                inputs.append(velocity)
-                adds += 2
+            regularised = bool(optimizer.decay) and optimizer.regularised[i]
+            inputs = [param, grad] + ([] if velocity is None else [velocity])
+            adds = 2 + 2 * regularised + 2 * (velocity is not None)
             self._calls.append((label, param.shape, adds))
+            values = (
+                param, np.ascontiguousarray(grad), unused if velocity is None else velocity,
+                eta, mu, decay, regularised, velocity is not None,
+            )  # fmt: skip
             if self._replay is not None:
-                param[...] = new
-                if velocity is not None:
-                    velocity[...] = v
+                optimizer_step(*values)
                 continue
             # a large parameter is updated in blocks of rows, each stored once updated
             rows = param.shape[0]
@@ -417,9 +412,7 @@ class MachineBackend:
                 stored = (hi - lo) * across * VALUE_BYTES
                 for _ in range(1 if velocity is None else 2):  # the parameter, its velocity
                     self._dma("store", stored, (op,), "update", label)
-            param[...] = new
-            if velocity is not None:
-                velocity[...] = v
+            optimizer_step(*values)  # after the ops that read the old values are recorded
 
     def argmax(self, outputs) -> np.ndarray:
         """Each row's argmax on the VPU; the labels are written to HBM."""

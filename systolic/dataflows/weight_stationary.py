@@ -598,7 +598,9 @@ def _ws_run_fp32(a, b, table, k_tiles, out, active, bf16):
     return count_non_finite(a_t) + count_non_finite(b32)
 
 
-def run_small_float(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarray, Report] | None:
+def run_small_float(
+    a: object, b: object, config: ArrayConfig, via_float32: bool = False
+) -> tuple[np.ndarray, Report] | None:
     """The fast engine's shortest path, for the GEMMs a trainer makes thousands of times: fp32
     on float operands, or bf16 on float32 operands (rounded once, so to the same bfloat16 as
     ``prepare_operands``' cast), below ``SERIAL_MACS`` (one thread), of a shape run before
@@ -607,13 +609,17 @@ def run_small_float(a: object, b: object, config: ArrayConfig) -> tuple[np.ndarr
     on ``prepare_operands``' output, without the general path's steps. None when any of this
     does not hold, or an operand is not finite: the caller then takes the general path (which
     words the error). The run's checks (``api.check_run``) are the caller's.
+
+    ``via_float32``: bf16 takes any float operands and rounds them to float32 first, then to
+    bfloat16 (a training machine's values live in float32: the same numbers as converting
+    the operands to float32 before the call).
     """
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None
     if a.ndim != 2 or b.ndim != 2 or a.dtype.kind != "f" or b.dtype.kind != "f":
         return None
     bf16 = config.dtype == "bf16"
-    if not (config.dtype == "fp32" or bf16 and a.dtype == b.dtype == np.float32):
+    if not (config.dtype == "fp32" or bf16 and (via_float32 or a.dtype == b.dtype == np.float32)):
         return None
     (m, k), (k_b, n) = a.shape, b.shape
     if k != k_b or m * k * n == 0:

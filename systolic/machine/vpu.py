@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from systolic.machine.config import OP_CLASSES, MachineConfig
 
@@ -191,3 +192,26 @@ class VPU:
         if kind != "argmax":
             out = out.astype(np.float32)
         return out, reduction_cost(self.config, x.shape, axis, 3 if kind == "argmax" else 1)
+
+
+@njit(cache=True)
+def optimizer_step(param, grad, velocity, eta, mu, decay, regularised, momentum):
+    """The optimizer's update of one parameter on the VPU, in float32, in place: ``step = g
+    * eta`` (``regularised``: ``(g + p * decay) * eta``), then ``p = p - step``
+    (``momentum``: ``v = v * mu - step; p = p + v``). ``param`` and ``velocity`` are
+    C-contiguous and keep their type (float64 holding float32 values); ``eta``, ``mu`` and
+    ``decay`` are float32. The same numbers as those expressions on float32 NumPy arrays
+    (tested): each operation one IEEE float32 rounding, in the same order."""
+    p, g, v = param.reshape(-1), grad.reshape(-1), velocity.reshape(-1)
+    for i in range(p.size):
+        p32, g32 = np.float32(p[i]), np.float32(g[i])
+        if regularised:
+            step = (g32 + p32 * decay) * eta
+        else:
+            step = g32 * eta
+        if momentum:
+            v32 = np.float32(v[i]) * mu - step
+            v[i] = v32
+            p[i] = p32 + v32
+        else:
+            p[i] = p32 - step

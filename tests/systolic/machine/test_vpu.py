@@ -87,3 +87,26 @@ def test_transcendental_ops_cost_more_than_a_compare_on_the_presets():
     sigmoid = VPU(tpu_v4()).run("sigmoid", np.ones(shape))[1]
     tanh = VPU(tpu_v4()).run("tanh", np.ones(shape))[1]
     assert relu.cycles < tanh.cycles < sigmoid.cycles
+
+
+@pytest.mark.parametrize("regularised", [False, True])
+@pytest.mark.parametrize("momentum", [False, True])
+def test_the_compiled_update_is_numpys_float32_update_bit_for_bit(regularised, momentum):
+    from systolic.machine.vpu import optimizer_step
+
+    rng = np.random.default_rng(5)
+    param = rng.normal(size=(40, 30))  # float64, as the trainer keeps them
+    velocity = rng.normal(size=(40, 30)) if momentum else np.zeros(0)
+    grad = rng.normal(size=(40, 30)).astype(np.float32) * np.float32(1e-3)
+    eta, mu, decay = np.float32(0.5), np.float32(0.9), np.float32(5e-5)
+    p32, g32 = param.astype(np.float32), grad
+    step = (g32 + p32 * decay) * eta if regularised else g32 * eta
+    if momentum:
+        v = velocity.astype(np.float32) * mu - step
+        expected_p, expected_v = p32 + v, v
+    else:
+        expected_p = p32 - step
+    optimizer_step(param, grad, velocity, eta, mu, decay, regularised, momentum)
+    assert np.array_equal(param, expected_p.astype(np.float64))
+    if momentum:
+        assert np.array_equal(velocity, expected_v.astype(np.float64))
