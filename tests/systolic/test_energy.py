@@ -245,3 +245,40 @@ def test_machine_area_by_hand():
         record["area_mm2"]
         == energy.machine_area_mm2(TPUConfig.tpu_v1(), energy.tpu_v1_28nm())["area_mm2"]
     )
+
+
+def test_a_table_file_may_price_the_training_machines(tmp_path):
+    from systolic.energy import horowitz45, load_table, price_machine
+
+    base = horowitz45()
+    lines = [f"{key} = {getattr(base, key)}" for key in (
+        "idle_pj_per_pe_cycle", "ub_pj_per_byte", "acc_pj_per_byte", "fifo_pj_per_byte",
+        "dram_pj_per_byte", "register_pj_per_byte", "host_pj_per_byte", "sram_um2_per_byte",
+        "nand2_um2")]  # fmt: skip
+    tables = "".join(
+        f"[{name}]\n" + "".join(f"{fmt} = {value}\n" for fmt, value in getattr(base, name).items())
+        for name in ("mac_pj", "mac_um2")
+    )
+    plain = tmp_path / "plain.toml"
+    plain.write_text("\n".join(lines) + "\n" + tables)
+    assert not load_table(plain).prices_machines
+    with pytest.raises(ValueError, match="plain.toml cannot price a training machine: it lacks "
+                       "vpu_pj_per_op, vmem_pj_per_byte, hbm_pj_per_byte"):  # fmt: skip
+        price_machine({}, load_table(plain), "bf16")
+    machine = tmp_path / "machine.toml"
+    machine.write_text(
+        "\n".join(lines)
+        + "\nvmem_pj_per_byte = 1.5\nhbm_pj_per_byte = 40\n"
+        + tables
+        + "[vpu_pj_per_op]\nadd = 1\ndivide = 2\ntranscendental = 3\n"
+    )
+    table = load_table(machine)
+    assert table.prices_machines and table.vpu_pj_per_op["divide"] == 2
+    counts = {"mxu_report": None, "vpu_element_ops": {"add": 10, "divide": 1,
+              "transcendental": 2}, "vmem_bytes": 100, "hbm_bytes": 1000}  # fmt: skip
+    priced = price_machine(counts, table, "bf16")
+    assert priced["energy_j"] == pytest.approx((10 + 2 + 6 + 150 + 40_000) * 1e-12)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(machine.read_text().replace("transcendental = 3", "sqrt = 3"))
+    with pytest.raises(ValueError, match="vpu_pj_per_op must be a table of the op classes"):
+        load_table(bad)
