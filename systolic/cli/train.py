@@ -61,12 +61,16 @@ def add_parser(commands) -> None:
         help="train on the first N of the 50,000 training images (default all)",
     )  # fmt: skip
     train.add_argument("--seed", type=non_negative, default=defaults.seed, help="random seed (0)")
-    train.add_argument("--rows", type=positive, default=32, help="PE rows (default 32)")
-    train.add_argument("--cols", type=positive, default=32, help="PE columns (default 32)")
-    train.add_argument("--dataflow", default="ws", choices=[flow.value for flow in Dataflow])
+    # the bare array's options default to None, so that --machine can refuse them when given
+    train.add_argument("--rows", type=positive, default=None, help="PE rows (default 32)")
+    train.add_argument("--cols", type=positive, default=None, help="PE columns (default 32)")
     train.add_argument(
-        "--weight-load", default="serial", choices=[mode.value for mode in WeightLoad]
+        "--dataflow", default=None, choices=[flow.value for flow in Dataflow], help="default ws"
     )
+    train.add_argument(
+        "--weight-load", default=None, choices=[mode.value for mode in WeightLoad],
+        help="default serial",
+    )  # fmt: skip
     train.add_argument(
         "--dtype", default=None, choices=list(FORMATS),
         help="number format (default fp32 on the array, the machine's own, bf16, with "
@@ -87,7 +91,7 @@ def add_parser(commands) -> None:
         help="with --machine: draw one training step's Gantt chart (a lane per unit)",
     )  # fmt: skip
     train.add_argument(
-        "--clock-mhz", type=real(0, low_open=True), default=700.0,
+        "--clock-mhz", type=real(0, low_open=True), default=None,
         help="clock for the simulated time (default 700, the TPU v1's)",
     )  # fmt: skip
     train.add_argument(
@@ -99,6 +103,11 @@ def add_parser(commands) -> None:
     train.add_argument("--out", help="folder to write train.json and train.csv into")
     train.add_argument("--save", help="write the network trained on the array to this .npz")
     train.add_argument("--plot", help="save test accuracy per epoch with the cycles here (PNG)")
+
+
+#: the bare array's options and their defaults (a machine has its own MXUs and clock)
+ARRAY_DEFAULTS = {"rows": 32, "cols": 32, "dataflow": "ws", "weight_load": "serial",
+                  "clock_mhz": 700.0, "dtype": "fp32"}  # fmt: skip
 
 
 def machine_name(text: str) -> str:
@@ -131,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
     prices = energy_table(args)
     if args.machine is not None:
         return _run_machine(args, out, save, plot, timeline, prices)
-    args.dtype = args.dtype or "fp32"
+    for name, value in ARRAY_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     settings = _settings(args)
     training.check(settings)  # before any output
     if FORMATS[args.dtype].is_integer:
@@ -246,6 +257,13 @@ def _run_machine(args, out, save, plot, timeline, prices) -> int:
     from systolic.cli import train_machine as view
     from systolic.machine.config import MXU_FORMATS, machine
 
+    for name in ARRAY_DEFAULTS:
+        if name != "dtype" and getattr(args, name) is not None:
+            option = "--" + name.replace("_", "-")
+            raise ValueError(
+                f"{option} is the bare array's; with --machine the MXUs and clock are the "
+                f"preset's (systolic machines lists them)"
+            )
     dtype = args.dtype
     if dtype is not None and dtype not in MXU_FORMATS:
         raise ValueError(
