@@ -481,3 +481,24 @@ def stacked_bars(ax, values: dict[str, dict[str, float]], ylabel: str):
     ax.legend(fontsize="small")
     ax.grid(True, axis="y", alpha=0.3)
     return ax
+
+
+#: the colour of each unit in per-node charts
+UNIT_COLOURS = {"mxu": "tab:blue", "vpu": "tab:orange", "dma": "tab:green"}
+
+
+def node_cycles(ax, nodes: list[dict]):
+    """Each node's cycles (``systolic.onnx.graph.GraphRun.nodes``) as a bar in graph order,
+    coloured by the unit that runs it."""
+    from matplotlib.patches import Patch
+
+    heights = [node["cycles"] for node in nodes]
+    colours = [UNIT_COLOURS[node["unit"]] for node in nodes]
+    ax.bar(range(len(nodes)), heights, color=colours, width=0.8)
+    ax.set_xlabel("node (graph order)")
+    ax.set_ylabel("cycles")
+    if max(heights, default=0) > 0:
+        ax.set_yscale("log")
+    used = [unit for unit in UNIT_COLOURS if any(node["unit"] == unit for node in nodes)]
+    ax.legend(handles=[Patch(color=UNIT_COLOURS[u], label=u.upper()) for u in used])
+    return ax

@@ -5,8 +5,8 @@ workload on every dataflow and array size; ``train`` trains an MLP with its matm
 array; ``infer`` classifies with a saved model in a number format; ``roofline`` places layers
 on a TPU-like machine's roofline; ``rtl`` exports, co-simulates and synthesizes the Verilog;
 ``workloads`` lists the bundled networks; ``machines`` the training machines (TPU v2 to
-v6e) that ``train --machine`` takes; ``sweep`` runs a design-space sweep from a TOML
-spec as Dask tasks, resumably.
+v6e) that ``train --machine`` takes; ``run`` runs an ONNX model on one, with values;
+``sweep`` runs a design-space sweep from a TOML spec as Dask tasks, resumably.
 
 Every command checks its arguments, output paths, sizes, memory and time before it runs, and
 writes its files last. Whatever goes wrong ends in one line on stderr, never a traceback:
@@ -29,6 +29,7 @@ from systolic.cli import (
     machines,
     roofline,
     rtl,
+    run,
     sweep,
     tpu_apps,
     train,
@@ -47,6 +48,7 @@ COMMANDS = {
     "rtl": rtl,
     "workloads": workloads,
     "machines": machines,
+    "run": run,
     "sweep": sweep,
 }
 

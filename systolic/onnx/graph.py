@@ -1,0 +1,182 @@
+"""An ONNX graph run on a TensorCore machine with values: each node on its unit, on one
+timeline, and each node's cost.
+
+::
+
+    graph inputs, initializers --DMA load--> node 0 --> node 1 --> ... --DMA store--> outputs
+    node: OPS[op_type] -> values and cost -> ops on the machine's timeline (an MXU node whose
+          GEMMs are followed by element-wise work, a bias, adds a VPU op after them)
+
+A node starts when the nodes that made its inputs have ended and its unit is free
+(``systolic.machine.timeline.schedule``). A graph input or initializer is read from HBM by
+the DMA before the first node that uses it (weights stream in while earlier nodes compute);
+every graph output is written back. An MXU node's GEMMs run one after another, each over
+all MXUs (``systolic.machine.mapping``), with the machine format's values; a VPU node costs
+its operations per element by class (``systolic.machine.vpu``), plus one add-class
+operation per vector register of elements a reduction folds; a data-movement node reads and
+writes its bytes through HBM.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from systolic import api
+from systolic.machine.config import MachineConfig
+from systolic.machine.mapping import gemm_mapping
+from systolic.machine.timeline import Op, Schedule, schedule
+from systolic.machine.vpu import elementwise_cost
+from systolic.onnx.ops import OPS, Gemms, Move, Vector
+
+
+def unsupported(model) -> list[tuple[str, str]]:
+    """``(node name, op type)`` of every node the machine cannot run (its op type is not in
+    :data:`OPS`, or it is outside the default ONNX domain), looked up before anything runs."""
+    bad = []
+    for index, node in enumerate(model.graph.node):
+        if node.domain not in ("", "ai.onnx") or node.op_type not in OPS:
+            bad.append((node.name or f"node {index}", node.op_type))
+    return bad
+
+
+def check_supported(model) -> None:
+    """Refuse, in one line, a model with a node the machine cannot run, naming the first
+    such op and node and the supported set."""
+    bad = unsupported(model)
+    if bad:
+        name, op_type = bad[0]
+        more = f" (and {len(bad) - 1} more nodes)" if len(bad) > 1 else ""
+        raise ValueError(
+            f"unsupported op {op_type!r} in node {name!r}{more}; supported: "
+            f"{', '.join(sorted(OPS))}"
+        )
+
+
+@dataclass
+class GraphRun:
+    """A graph's run: ``outputs`` by name, one record per node (``nodes``: ``name``, ``op``,
+    ``unit``, ``cycles``, ``utilization``, ``bytes``, ``macs``), the ``schedule`` of its
+    ops and its ``total_cycles``."""
+
+    outputs: dict[str, np.ndarray]
+    nodes: list[dict]
+    schedule: Schedule
+    total_cycles: int
+
+
+def _opset(model) -> int:
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return entry.version
+    return 1
+
+
+def run_graph(model, inputs: dict[str, np.ndarray], config: MachineConfig) -> GraphRun:
+    """Run ``model``'s graph on ``config`` from ``inputs`` (every graph input that is not an
+    initializer, by name).
+
+    Raises
+    ------
+    ValueError
+        An unsupported op (before anything runs), or a missing input.
+    """
+    from onnx import helper, numpy_helper
+
+    check_supported(model)
+    graph = model.graph
+    values: dict[str, np.ndarray] = {}
+    for tensor in graph.initializer:
+        values[tensor.name] = numpy_helper.to_array(tensor)
+    for value in graph.input:
+        if value.name in values:
+            continue
+        if value.name not in inputs:
+            raise ValueError(f"input {value.name!r} is not given")
+        values[value.name] = np.asarray(inputs[value.name])
+    opset = _opset(model)
+    ops: list[Op] = []
+    ready: dict[str, int] = {}  # value name -> the op after which it is in VMEM
+    records = []
+
+    def add(unit: str, cycles: int, deps, name: str) -> int:
+        ops.append(Op(unit, int(cycles), tuple(deps), "evaluation", name))
+        return len(ops) - 1
+
+    def dma_cycles(nbytes: int) -> int:
+        return math.ceil(nbytes / config.hbm_bytes_per_cycle)
+
+    def mxu(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        (m, k), n = a.shape, b.shape[1]
+        if m * k * n == 0:
+            return np.zeros((m, n), dtype=np.float32)
+        # float16, bfloat16 and small integer operands are exact in float32: the MXU takes
+        # them so
+        a, b = (x.astype(np.float32) if x.dtype.itemsize < 4 else x for x in (a, b))
+        return api.matmul(a, b, config.mxu, compare=False)[0]
+
+    for index, node in enumerate(graph.node):
+        name = node.name or f"{node.op_type}_{index}"
+        spec = OPS[node.op_type]
+        attrs = {a.name: _attribute(helper.get_attribute_value(a)) for a in node.attribute}
+        attrs["_opset"] = opset
+        attrs["_outputs"] = len(node.output)
+        node_inputs = [values[n] if n else None for n in node.input]
+        deps, moved = [], 0
+        for input_name, array in zip(node.input, node_inputs, strict=True):
+            if not input_name:
+                continue
+            if input_name not in ready:  # a graph input or initializer: from HBM
+                moved += array.nbytes
+                ready[input_name] = add("dma", dma_cycles(array.nbytes), (), f"load {input_name}")
+            deps.append(ready[input_name])
+        outputs, cost = spec.run(attrs, node_inputs, mxu)
+        cycles, macs, last = _place(cost, config, deps, name, add, dma_cycles)
+        if isinstance(cost, Move):
+            moved += 2 * cost.bytes
+        for output_name, array in zip(node.output, outputs, strict=False):
+            if output_name:
+                values[output_name] = array
+                ready[output_name] = last
+        utilization = macs / (config.pe_count * cycles) if cycles and macs else 0.0
+        records.append({"name": name, "op": node.op_type, "unit": spec.unit, "cycles": cycles,
+                        "utilization": utilization, "bytes": moved, "macs": macs})  # fmt: skip
+    for value in graph.output:  # written back
+        array = values[value.name]
+        if value.name in ready:
+            add("dma", dma_cycles(np.asarray(array).nbytes), (ready[value.name],),
+                f"store {value.name}")  # fmt: skip
+    placed = schedule(ops)
+    outputs = {value.name: values[value.name] for value in graph.output}
+    return GraphRun(outputs, records, placed, placed.total_cycles)
+
+
+def _attribute(value):
+    """An attribute's value with strings as ``str`` (ONNX stores them as bytes)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list) and value and isinstance(value[0], bytes):
+        return [v.decode() for v in value]
+    return value
+
+
+def _place(cost, config: MachineConfig, deps, name: str, add, dma_cycles):
+    """Append a node's ops for its ``cost``; return its cycles, MACs and the op that ends it."""
+    if isinstance(cost, Gemms):
+        cycles = sum(gemm_mapping(m, k, n, config).cycles for m, k, n in cost.shapes if m * k * n)
+        macs = sum(m * k * n for m, k, n in cost.shapes)
+        last = add("mxu", cycles, deps, name)
+        if cost.ops:
+            vector = elementwise_cost(config, tuple(cost.vector_shape), cost.ops, 1)
+            last = add("vpu", vector.cycles, (last,), f"{name} epilogue")
+            cycles += vector.cycles
+        return cycles, macs, last
+    if isinstance(cost, Vector):
+        vector = elementwise_cost(config, tuple(cost.shape), cost.ops, cost.operands)
+        steps = math.ceil(cost.reduce / config.vpu.vector) if cost.reduce else 0
+        cycles = vector.cycles + math.ceil(steps / config.cores) * cost.reduce_ops
+        return cycles, 0, add("vpu", cycles, deps, name)
+    cycles = dma_cycles(2 * cost.bytes)  # read and written back
+    return cycles, 0, add("dma", cycles, deps, name)

@@ -1,0 +1,155 @@
+"""``systolic run``'s work: an ONNX model's inputs, its run on the machine, and the check of
+every output against ONNX's reference runtime (and onnxruntime, when installed).
+
+Inputs not given are random from the seed: floats standard normal, integers in 0..9,
+booleans half true; a dimension without a size (a name, or unknown) is ``batch`` if it is
+the first, else 1. An output is within its format's bound when its largest absolute error
+against the reference is at most :data:`TOLERANCE` of the format times the reference's
+largest magnitude (or 1, if smaller): errors of a whole graph have no closed-form bound, so
+the bound is a rounding tolerance of the format, named here once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+#: the share of an output's scale its error may reach, per MXU format: fp32 a few hundred
+#: float32 ulps (2^-23 each) summed over long dot products; bf16 a few of its 2^-8 ulps
+TOLERANCE = {"fp32": 1e-4, "bf16": 1 / 32}
+#: the most elements a random input may have (bounds the memory of a model with huge inputs)
+MAX_INPUT_ELEMENTS = 2**28
+
+
+def load_model(path: str | Path):
+    """Read an ONNX model, or a one-line error naming the file."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such model file")
+    try:
+        return onnx.load(str(path))
+    except Exception as error:  # a protobuf that is not a model
+        raise ValueError(f"{path}: not an ONNX model ({type(error).__name__})") from None
+
+
+def input_specs(model, batch: int) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
+    """Every graph input that is not an initializer: its NumPy type and shape (a free first
+    dimension is ``batch``, any other free one 1)."""
+    from onnx import helper
+
+    initializers = {t.name for t in model.graph.initializer}
+    specs = {}
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        tensor = value.type.tensor_type
+        if not value.type.HasField("tensor_type"):
+            raise ValueError(f"input {value.name!r} is not a tensor; only tensors are supported")
+        dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type))
+        shape = []
+        for i, dim in enumerate(tensor.shape.dim):
+            shape.append(dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else (
+                batch if i == 0 else 1))  # fmt: skip
+        specs[value.name] = (dtype, tuple(shape))
+    return specs
+
+
+def make_inputs(specs: dict, given: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """The inputs of a run: those ``given`` (checked against the model's types and ranks),
+    the rest random from ``seed`` (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    for name in given:
+        if name not in specs:
+            raise ValueError(f"--input {name}: the model has no such input; its inputs: "
+                             f"{', '.join(specs) or 'none'}")  # fmt: skip
+    inputs = {}
+    for name, (dtype, shape) in specs.items():
+        if name in given:
+            array = np.asarray(given[name])
+            if array.dtype != dtype or array.ndim != len(shape):
+                raise ValueError(
+                    f"--input {name}: a {array.dtype} array of shape {array.shape}; the model "
+                    f"takes {dtype} of rank {len(shape)} (shape {shape})"
+                )
+            inputs[name] = array
+            continue
+        size = int(np.prod(shape, dtype=np.int64))
+        if size > MAX_INPUT_ELEMENTS:
+            raise ValueError(f"input {name} of shape {shape} has {size:,} elements, more than "
+                             f"{MAX_INPUT_ELEMENTS:,}; give a smaller --batch")  # fmt: skip
+        if dtype.kind == "f":
+            inputs[name] = rng.standard_normal(shape).astype(dtype)
+        elif dtype.kind in "iu":
+            inputs[name] = rng.integers(0, 10, shape).astype(dtype)
+        elif dtype.kind == "b":
+            inputs[name] = rng.random(shape) < 0.5
+        else:
+            raise ValueError(f"input {name} has type {dtype}, which cannot be made at random")
+    return inputs
+
+
+def compare(ours: dict, reference: dict, fmt: str) -> list[dict]:
+    """Per output: ``name``, ``max_abs_error``, ``max_rel_error`` (of elements whose
+    reference is not 0) and ``within_bound`` (see the module docstring)."""
+    records = []
+    for name, expected in reference.items():
+        got = np.asarray(ours[name])
+        expected = np.asarray(expected)
+        if got.shape != expected.shape:
+            records.append({"name": name, "max_abs_error": None, "max_rel_error": None,
+                            "within_bound": False, "shape": list(got.shape),
+                            "reference_shape": list(expected.shape)})  # fmt: skip
+            continue
+        if expected.dtype.kind not in "fiub":
+            equal = got.tolist() == expected.tolist()
+            error = 0.0 if equal else None
+            records.append({"name": name, "max_abs_error": error, "max_rel_error": error,
+                            "within_bound": equal})  # fmt: skip
+            continue
+        a, b = got.astype(np.float64), expected.astype(np.float64)
+        error = np.abs(a - b)
+        both = np.isnan(a) & np.isnan(b) | (a == b)  # equal NaNs and infinities count as equal
+        error = np.where(both, 0.0, error)
+        max_abs = float(error.max()) if error.size else 0.0
+        nonzero = np.abs(b) > 0
+        max_rel = float((error[nonzero] / np.abs(b[nonzero])).max()) if nonzero.any() else 0.0
+        finite = b[np.isfinite(b)]
+        scale = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+        exact = expected.dtype.kind in "iub"
+        within = max_abs == 0.0 if exact else max_abs <= TOLERANCE[fmt] * scale
+        records.append({"name": name, "max_abs_error": max_abs, "max_rel_error": max_rel,
+                        "within_bound": bool(within and np.isfinite(max_abs))})  # fmt: skip
+    return records
+
+
+def reference_outputs(model, inputs: dict) -> dict[str, np.ndarray]:
+    """The outputs of ONNX's reference runtime on ``inputs``."""
+    from onnx.reference import ReferenceEvaluator
+
+    names = [v.name for v in model.graph.output]
+    with np.errstate(all="ignore"):
+        values = ReferenceEvaluator(model).run(None, inputs)
+    return dict(zip(names, values, strict=True))
+
+
+def onnxruntime_outputs(model, inputs: dict) -> dict[str, np.ndarray] | None:
+    """The outputs of onnxruntime on ``inputs``, or None when it is not installed."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])  # fmt: skip
+    names = [v.name for v in model.graph.output]
+    return dict(zip(names, session.run(names, inputs), strict=True))
+
+
+def file_name(name: str) -> str:
+    """A graph value's name made safe for a file system: every character but letters,
+    digits, ``.``, ``_`` and ``-`` becomes ``_``, and a name of dots only is prefixed."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+    return "_" + safe if set(safe) == {"."} else safe

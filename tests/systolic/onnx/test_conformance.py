@@ -1,0 +1,67 @@
+"""ONNX's own conformance cases on the machine's backend: the per-operator node cases (in
+memory) and the model cases the wheel ships (ONNX's BackendTest runner, against their
+stored outputs)."""
+
+import io
+import unittest
+import warnings
+
+import pytest
+
+from systolic.onnx import SystolicBackend
+from systolic.onnx.conformance import node_cases, run_cases
+
+#: the supported node cases that fail, and why (onnx 1.23): float8 e8m0's rounding of the
+#: cast is not ml_dtypes'; celu's expanded bf16 graph rounds each step in bf16, the reference
+#: in float32; training-mode dropout draws its masks from the reference's generator
+KNOWN_FAILURES = {
+    "test_cast_e8m0_FLOAT_to_FLOAT8E8M0", "test_cast_e8m0_FLOAT16_to_FLOAT8E8M0",
+    "test_celu_bfloat16_expanded", "test_training_dropout", "test_training_dropout_default",
+    "test_training_dropout_default_mask", "test_training_dropout_mask",
+    "test_training_dropout_zero_ratio", "test_training_dropout_zero_ratio_mask",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run_cases(node_cases())
+
+
+def test_every_supported_node_case_passes_but_the_known_ones(results):
+    assert set(results.failed) <= KNOWN_FAILURES, {
+        name: reason for name, reason in results.failed.items() if name not in KNOWN_FAILURES
+    }
+    # onnx 1.23 ships 1,884 cases; the backend runs 1,130 of them and 1,121 pass
+    assert len(results.passed) >= 1100
+    assert len(results.passed) + len(results.failed) + len(results.unsupported) == len(node_cases())
+
+
+def test_the_core_operators_pass_every_case(results):
+    for prefix in ("test_conv_", "test_gemm_", "test_matmul_", "test_softmax_", "test_relu",
+                   "test_maxpool_", "test_averagepool_", "test_batchnorm_"):  # fmt: skip
+        cases = [name for name in results.passed if name.startswith(prefix)]
+        assert cases, prefix
+        assert not [name for name in results.failed if name.startswith(prefix)]
+
+
+@pytest.mark.parametrize(
+    "suite, cpu_cases, compatible",
+    [("OnnxBackendRealModelTest", 9, 9), ("OnnxBackendPyTorchOperatorModelTest", 35, 30)],
+)
+def test_onnxs_backend_test_runner_passes_what_it_runs(tmp_path, monkeypatch, suite, cpu_cases,
+                                                      compatible):  # fmt: skip
+    # the light models (AlexNet, VGG-19, ResNet-50, Inception v1 and v2, SqueezeNet,
+    # ShuffleNet, DenseNet-121, ZFNet-512) against their stored outputs, and the
+    # pytorch-operator cases; the runner writes its inputs under ONNX_HOME
+    import onnx.backend.test
+
+    monkeypatch.setenv("ONNX_HOME", str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = onnx.backend.test.BackendTest(SystolicBackend, __name__).test_cases
+    tests = unittest.defaultTestLoader.loadTestsFromTestCase(cases[suite])
+    result = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(tests)
+    assert not result.failures and not result.errors, (result.failures + result.errors)[:3]
+    # each case has a CPU and a CUDA variant; CUDA and incompatible models are skipped
+    assert result.testsRun == 2 * cpu_cases
+    assert result.testsRun - len(result.skipped) == compatible
