@@ -82,15 +82,6 @@ def op(unit: str, *names: str):
     return register
 
 
-def _f32(x):
-    return np.asarray(x, dtype=np.float32) if np.asarray(x).dtype.kind == "f" else np.asarray(x)
-
-
-def _float_like(x: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """``value`` in ``x``'s float type (float64 stays float64; the rest float32)."""
-    return value.astype(x.dtype if x.dtype.kind == "f" else np.float32, copy=False)
-
-
 # ----------------------------------------------------------------------- element-wise (VPU)
 
 #: unary element-wise ops: their values and operations per element by class

@@ -46,13 +46,18 @@ def test_the_core_operators_pass_every_case(results):
 
 @pytest.mark.parametrize(
     "suite, cpu_cases, compatible",
-    [("OnnxBackendRealModelTest", 9, 9), ("OnnxBackendPyTorchOperatorModelTest", 35, 30)],
+    [
+        ("OnnxBackendRealModelTest", 9, 9),
+        ("OnnxBackendPyTorchOperatorModelTest", 35, 30),
+        ("OnnxBackendPyTorchConvertedModelTest", 82, 73),
+    ],
 )
 def test_onnxs_backend_test_runner_passes_what_it_runs(tmp_path, monkeypatch, suite, cpu_cases,
                                                       compatible):  # fmt: skip
     # the light models (AlexNet, VGG-19, ResNet-50, Inception v1 and v2, SqueezeNet,
     # ShuffleNet, DenseNet-121, ZFNet-512) against their stored outputs, and the
-    # pytorch-operator cases; the runner writes its inputs under ONNX_HOME
+    # pytorch-operator and pytorch-converted cases; the runner writes its inputs under
+    # ONNX_HOME
     import onnx.backend.test
 
     monkeypatch.setenv("ONNX_HOME", str(tmp_path))
