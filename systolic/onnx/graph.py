@@ -108,14 +108,7 @@ def run_graph(model, inputs: dict[str, np.ndarray], config: MachineConfig) -> Gr
     def dma_cycles(nbytes: int) -> int:
         return math.ceil(nbytes / config.hbm_bytes_per_cycle)
 
-    def mxu(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        (m, k), n = a.shape, b.shape[1]
-        if m * k * n == 0:
-            return np.zeros((m, n), dtype=np.float32)
-        # float16, bfloat16 and small integer operands are exact in float32: the MXU takes
-        # them so
-        a, b = (x.astype(np.float32) if x.dtype.itemsize < 4 else x for x in (a, b))
-        return api.matmul(a, b, config.mxu, compare=False)[0]
+    mxu = MXU(config)
 
     for index, node in enumerate(graph.node):
         name = node.name or f"{node.op_type}_{index}"
@@ -151,6 +144,35 @@ def run_graph(model, inputs: dict[str, np.ndarray], config: MachineConfig) -> Gr
     placed = schedule(ops)
     outputs = {value.name: values[value.name] for value in graph.output}
     return GraphRun(outputs, records, placed, placed.total_cycles)
+
+
+class MXU:
+    """The machine's MXUs as the operators call them: ``mxu(a, b)`` in the machine's format,
+    ``mxu.integer(a, b)`` for int8 operands into int32 sums (the quantized ops)."""
+
+    def __init__(self, config: MachineConfig):
+        self.config = config
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        (m, k), n = a.shape, b.shape[1]
+        if m * k * n == 0:
+            return np.zeros((m, n), dtype=np.float32)
+        # float16, bfloat16 and small integer operands are exact in float32: the MXU takes
+        # them so
+        a, b = (x.astype(np.float32) if x.dtype.itemsize < 4 else x for x in (a, b))
+        return api.matmul(a, b, self.config.mxu, compare=False)[0]
+
+    def integer(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``a @ b`` of int8 operands in int32, on the MXUs' int8 mode.
+
+        Raises
+        ------
+        ValueError
+            A machine whose MXUs have no int8 mode.
+        """
+        if not self.config.int8:
+            raise ValueError(f"{self.config.name}'s MXUs have no int8 mode for the quantized ops")
+        return api.matmul(a, b, self.config.with_dtype("int8").mxu, compare=False)[0]
 
 
 def _attribute(value):

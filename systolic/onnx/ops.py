@@ -537,10 +537,11 @@ def _gemm(attrs, inputs, mxu):
     return [y.astype(np.result_type(a, b), copy=False)], Gemms(((m, k, n),), y.shape, ops)
 
 
-@op("mxu", "Conv")
-def _conv(attrs, inputs, mxu):
-    x, w = inputs[0], inputs[1]
-    bias = inputs[2] if len(inputs) > 2 else None
+def _convolve(x, w, attrs, gemm, pad_value=0, dtype=None):
+    """A convolution of ``x`` (N, C_in, *spatial) with ``w`` (C_out, C_in / groups, *kernel)
+    lowered to one im2col GEMM per group, each run by ``gemm(a, b, group)``; returns the
+    output (in ``dtype``, default ``x``'s and ``w``'s) and the GEMMs' shapes. Padding takes
+    ``pad_value`` (a quantized input's zero point)."""
     attrs = dict(attrs)
     attrs.setdefault("kernel_shape", w.shape[2:])
     kernel, strides, dilations, pads = _pool_geometry(attrs, x.shape[2:])
@@ -549,11 +550,11 @@ def _conv(attrs, inputs, mxu):
     c_out = w.shape[0]
     dims = len(kernel)
     width = [(0, 0), (0, 0)] + [(pads[i], pads[i + dims]) for i in range(dims)]
-    padded = np.pad(x, width)
+    padded = np.pad(x, width, constant_values=pad_value)
     out = [(padded.shape[2 + i] - ((kernel[i] - 1) * dilations[i] + 1)) // strides[i] + 1
            for i in range(dims)]  # fmt: skip
     per_in, per_out = c_in // groups, c_out // groups
-    y = np.empty((n_images, c_out, *out), dtype=np.result_type(x, w))
+    y = np.empty((n_images, c_out, *out), dtype=dtype or np.result_type(x, w))
     shapes = []
     for g in range(groups):
         # im2col: one row per output position, one column per (channel, kernel position)
@@ -567,15 +568,234 @@ def _conv(attrs, inputs, mxu):
                 columns.append(padded[tuple(slices)].reshape(n_images, -1))
         a = np.stack(columns, axis=-1).reshape(-1, len(columns))  # (N * positions, K)
         b = w[g * per_out : (g + 1) * per_out].reshape(per_out, -1).T  # (K, C_out / groups)
-        product = mxu(a, b) if a.size and b.size else np.zeros((a.shape[0], b.shape[1]))
+        product = gemm(a, b, g)
         rows = np.moveaxis(product.reshape(n_images, -1, per_out), 2, 1)  # (N, C_out / g, .)
         y[:, g * per_out : (g + 1) * per_out] = rows.reshape(n_images, per_out, *out)
         shapes.append((a.shape[0], a.shape[1], per_out))
+    return y, tuple(shapes)
+
+
+@op("mxu", "Conv")
+def _conv(attrs, inputs, mxu):
+    x, w = inputs[0], inputs[1]
+    bias = inputs[2] if len(inputs) > 2 else None
+
+    def gemm(a, b, group):
+        return mxu(a, b) if a.size and b.size else np.zeros((a.shape[0], b.shape[1]))
+
+    y, shapes = _convolve(x, w, attrs, gemm)
     ops = {}
     if bias is not None:
-        y = y + bias.reshape(1, -1, *(1,) * dims)
+        y = y + bias.reshape(1, -1, *(1,) * (x.ndim - 2))
         ops = {"add": 1}
-    return [y.astype(np.result_type(x, w), copy=False)], Gemms(tuple(shapes), y.shape, ops)
+    return [y.astype(np.result_type(x, w), copy=False)], Gemms(shapes, y.shape, ops)
+
+
+@op("mxu", "ConvTranspose")
+def _conv_transpose(attrs, inputs, mxu):
+    # every input pixel times the kernel, added into the output at stride steps: one GEMM
+    # per group, (N * pixels, C_in / g) @ (C_in / g, C_out / g * kernel), then col2im adds
+    x, w = inputs[0], inputs[1]
+    bias = inputs[2] if len(inputs) > 2 else None
+    groups = int(attrs.get("group", 1))
+    n_images, c_in, *spatial = x.shape
+    per_in, per_out = c_in // groups, w.shape[1]
+    kernel = tuple(attrs.get("kernel_shape", w.shape[2:]))
+    dims = len(kernel)
+    strides = tuple(attrs.get("strides", (1,) * dims))
+    dilations = tuple(attrs.get("dilations", (1,) * dims))
+    extra = tuple(attrs.get("output_padding", (0,) * dims))
+    span = [(kernel[i] - 1) * dilations[i] + 1 for i in range(dims)]
+    full = [strides[i] * (spatial[i] - 1) + extra[i] + span[i] for i in range(dims)]
+    pads = list(attrs.get("pads", (0,) * (2 * dims)))
+    shape = attrs.get("output_shape")
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        target = list(shape)[-dims:] if shape is not None else [spatial[i] * strides[i]
+                                                                for i in range(dims)]  # fmt: skip
+        for i in range(dims):
+            # a total below zero (an output larger than the kernels reach) grows the output;
+            # its half rounds down, as ONNX's reference computes it, so it grows the end
+            total = full[i] - target[i]
+            half = total // 2
+            if auto_pad == "SAME_UPPER":
+                pads[i], pads[i + dims] = half, total - half
+            else:
+                pads[i], pads[i + dims] = total - half, half
+    out = [full[i] - pads[i] - pads[i + dims] for i in range(dims)]
+    grow = [(max(0, -pads[i]), max(0, -pads[i + dims])) for i in range(dims)]
+    canvas = np.zeros((n_images, per_out * groups, *[full[i] + sum(grow[i]) for i in range(dims)]),
+                      dtype=np.result_type(x, w))  # fmt: skip
+    shapes = []
+    for g in range(groups):
+        a = np.moveaxis(x[:, g * per_in : (g + 1) * per_in], 1, -1).reshape(-1, per_in)
+        b = w[g * per_in : (g + 1) * per_in].reshape(per_in, -1)  # (C_in / g, C_out / g * k)
+        product = mxu(a, b) if a.size and b.size else np.zeros((a.shape[0], b.shape[1]))
+        product = product.reshape(n_images, *spatial, per_out, *kernel)
+        for index in np.ndindex(*kernel):
+            cells = tuple(
+                slice(index[i] * dilations[i],
+                      index[i] * dilations[i] + (spatial[i] - 1) * strides[i] + 1, strides[i])
+                for i in range(dims)
+            )  # fmt: skip
+            part = product[(..., *index)]  # (N, *spatial, C_out / g)
+            cells = tuple(slice(c.start + grow[i][0], c.stop + grow[i][0], c.step)
+                          for i, c in enumerate(cells))  # fmt: skip
+            canvas[(slice(None), slice(g * per_out, (g + 1) * per_out), *cells)] += np.moveaxis(
+                part, -1, 1)  # fmt: skip
+        shapes.append((a.shape[0], a.shape[1], b.shape[1]))
+    begin = [max(0, pads[i]) for i in range(dims)]
+    y = canvas[
+        (slice(None), slice(None), *(slice(begin[i], begin[i] + out[i]) for i in range(dims)))
+    ]
+    ops = {"add": int(np.prod(kernel))}  # the col2im adds, per output
+    if bias is not None:
+        y = y + bias.reshape(1, -1, *(1,) * dims)
+        ops["add"] += 1
+    y = np.ascontiguousarray(y).astype(np.result_type(x, w), copy=False)
+    return [y], Gemms(tuple(shapes), y.shape, ops)
+
+
+def _as_int8(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """An 8-bit quantized operand as int8 and the shift that made it so: uint8 minus 128
+    (the MXU multiplies int8), int8 as it is."""
+    if x.dtype == np.uint8:
+        return (x.astype(np.int16) - 128).astype(np.int8), 128
+    if x.dtype == np.int8:
+        return x, 0
+    raise ValueError(f"quantized operands must be int8 or uint8, got {x.dtype}")
+
+
+def _integer_gemm(mxu, a, b, a_zero, b_zero):
+    """``(a - a_zero) @ (b - b_zero)`` exactly, as int64, for 2-D 8-bit ``a`` and ``b``;
+    ``a_zero`` scalar or per row, ``b_zero`` scalar or per column. The MXU multiplies the
+    int8 operands; the zero points and uint8's shift come back as rank-1 corrections on the
+    VPU: with ``A' = a - s_a`` and ``c_a = s_a - a_zero`` (likewise for b),
+    ``(A' + c_a)(B' + c_b) = A'B' + rowsum(A') c_b + c_a colsum(B') + k c_a c_b``."""
+    a8, shift_a = _as_int8(a)
+    b8, shift_b = _as_int8(b)
+    c_a = shift_a - np.asarray(0 if a_zero is None else a_zero, dtype=np.int64).reshape(-1, 1)
+    c_b = shift_b - np.asarray(0 if b_zero is None else b_zero, dtype=np.int64).reshape(1, -1)
+    k = a.shape[1]
+    core = mxu.integer(a8, b8).astype(np.int64) if a.size and b.size else np.zeros(
+        (a.shape[0], b.shape[1]), np.int64)  # fmt: skip
+    rows = a8.sum(axis=1, dtype=np.int64, keepdims=True)
+    columns = b8.sum(axis=0, dtype=np.int64, keepdims=True)
+    return core + rows * c_b + c_a * columns + k * c_a * c_b
+
+
+#: operations per output of the zero-point corrections (three adds and two multiplies)
+_CORRECTIONS = {"add": 5}
+
+
+@op("mxu", "MatMulInteger")
+def _matmul_integer(attrs, inputs, mxu):
+    a, b = inputs[0], inputs[1]
+    a_zero = inputs[2] if len(inputs) > 2 else None
+    b_zero = inputs[3] if len(inputs) > 3 else None
+    y = _batched(a, b, lambda x2, y2: _integer_gemm(mxu, x2, y2, a_zero, b_zero)).astype(np.int32)
+    (m, k), n = a.shape[-2:], b.shape[-1]
+    count = int(np.prod(y.shape[:-2], dtype=np.int64))
+    return [y], Gemms(((m, k, n),) * count, y.shape, _CORRECTIONS)
+
+
+def _batched(a, b, gemm):
+    """``gemm`` over the broadcast leading dimensions of ``a`` and ``b`` (2-D or more)."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a3 = np.broadcast_to(a, batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
+    b3 = np.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+    return np.stack([gemm(a3[i], b3[i]) for i in range(len(a3))]).reshape(
+        *batch, a.shape[-2], b.shape[-1])  # fmt: skip
+
+
+def _requantize(acc, scale, zero, dtype):
+    """``acc * scale`` rounded half to even, plus ``zero``, saturated to ``dtype``."""
+    info = np.iinfo(dtype)
+    y = np.rint(acc.astype(np.float64) * scale) + np.asarray(zero).astype(np.int64)
+    return np.clip(y, info.min, info.max).astype(dtype)
+
+
+@op("mxu", "QLinearMatMul")
+def _qlinear_matmul(attrs, inputs, mxu):
+    a, a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero = inputs
+    acc = _batched(a, b, lambda x2, y2: _integer_gemm(mxu, x2, y2, a_zero, b_zero))
+    scale = (np.asarray(a_scale, np.float64) * np.asarray(b_scale, np.float64)
+             / np.asarray(y_scale, np.float64))  # fmt: skip
+    y = _requantize(acc, scale.reshape(-1) if scale.size > 1 else scale, y_zero, y_zero.dtype)
+    (m, k), n = a.shape[-2:], b.shape[-1]
+    count = int(np.prod(y.shape[:-2], dtype=np.int64))
+    return [y], Gemms(((m, k, n),) * count, y.shape, {"add": 8})
+
+
+def _integer_conv(mxu, x, x_zero, w, w_zero, attrs):
+    """``(x - x_zero) * (w - w_zero)`` convolved exactly (int64), ``w_zero`` per channel."""
+    per_out = w.shape[0] // int(attrs.get("group", 1))
+    zeros = np.broadcast_to(np.asarray(0 if w_zero is None else w_zero).reshape(-1), (w.shape[0],))
+    pad = 0 if x_zero is None else np.asarray(x_zero).item()
+
+    def gemm(a, b, group):
+        return _integer_gemm(mxu, a, b, x_zero, zeros[group * per_out : (group + 1) * per_out])
+
+    return _convolve(x, w, attrs, gemm, pad_value=pad, dtype=np.int64)
+
+
+@op("mxu", "ConvInteger")
+def _conv_integer(attrs, inputs, mxu):
+    x, w = inputs[0], inputs[1]
+    x_zero = inputs[2] if len(inputs) > 2 else None
+    w_zero = inputs[3] if len(inputs) > 3 else None
+    y, shapes = _integer_conv(mxu, x, x_zero, w, w_zero, attrs)
+    return [y.astype(np.int32)], Gemms(shapes, y.shape, _CORRECTIONS)
+
+
+@op("mxu", "QLinearConv")
+def _qlinear_conv(attrs, inputs, mxu):
+    x, x_scale, x_zero, w, w_scale, w_zero, y_scale, y_zero = inputs[:8]
+    bias = inputs[8] if len(inputs) > 8 else None
+    acc, shapes = _integer_conv(mxu, x, x_zero, w, w_zero, attrs)
+    channel = (1, -1) + (1,) * (x.ndim - 2)
+    if bias is not None:
+        acc = acc + bias.astype(np.int64).reshape(channel)
+    scale = np.asarray(x_scale, np.float64) * np.asarray(w_scale, np.float64).reshape(-1)
+    scale = (scale / np.asarray(y_scale, np.float64)).reshape(channel if scale.size > 1 else ())
+    y = _requantize(acc, scale, y_zero, y_zero.dtype)
+    return [y], Gemms(shapes, y.shape, {"add": 9})
+
+
+def _axis_shape(scale, x, axis):
+    """A per-axis scale or zero point shaped to broadcast along ``axis`` of ``x``."""
+    scale = np.asarray(scale)
+    if scale.ndim == 0 or scale.size == 1:
+        return scale.reshape(())
+    shape = [1] * x.ndim
+    shape[int(axis) % x.ndim] = -1
+    return scale.reshape(shape)
+
+
+@op("vpu", "QuantizeLinear")
+def _quantize_linear(attrs, inputs, mxu):
+    x, scale = inputs[0], inputs[1]
+    zero = inputs[2] if len(inputs) > 2 and inputs[2] is not None else np.uint8(0)
+    if attrs.get("block_size", 0) or zero.dtype not in (np.uint8, np.int8, np.uint16, np.int16):
+        raise ValueError("QuantizeLinear supports per-tensor and per-axis (u)int8 and (u)int16")
+    axis = attrs.get("axis", 1)
+    scaled = x.astype(np.float32) / _axis_shape(scale, x, axis).astype(np.float32)
+    y = _requantize(scaled, 1.0, _axis_shape(zero, x, axis), zero.dtype)
+    return [y], Vector(y.shape, {"divide": 1, "add": 3}, operands=1)
+
+
+@op("vpu", "DequantizeLinear")
+def _dequantize_linear(attrs, inputs, mxu):
+    x, scale = inputs[0], inputs[1]
+    zero = inputs[2] if len(inputs) > 2 and inputs[2] is not None else None
+    if attrs.get("block_size", 0) or x.dtype.kind not in "iu":
+        raise ValueError("DequantizeLinear supports per-tensor and per-axis integer inputs")
+    axis = attrs.get("axis", 1)
+    shifted = x.astype(np.int64)
+    if zero is not None:
+        shifted = shifted - _axis_shape(zero, x, axis).astype(np.int64)
+    y = (shifted.astype(np.float32) * _axis_shape(scale, x, axis)).astype(scale.dtype)
+    return [y], Vector(y.shape, {"add": 2}, operands=1)
 
 
 # ----------------------------------------------------------------------- data movement (DMA)

@@ -3,6 +3,7 @@ memory) and the model cases the wheel ships (ONNX's BackendTest runner, against 
 stored outputs)."""
 
 import io
+import re
 import unittest
 import warnings
 
@@ -13,13 +14,14 @@ from systolic.onnx.conformance import node_cases, run_cases
 
 #: the supported node cases that fail, and why (onnx 1.23): float8 e8m0's rounding of the
 #: cast is not ml_dtypes'; celu's expanded bf16 graph rounds each step in bf16, the reference
-#: in float32; training-mode dropout draws its masks from the reference's generator
-KNOWN_FAILURES = {
-    "test_cast_e8m0_FLOAT_to_FLOAT8E8M0", "test_cast_e8m0_FLOAT16_to_FLOAT8E8M0",
-    "test_celu_bfloat16_expanded", "test_training_dropout", "test_training_dropout_default",
-    "test_training_dropout_default_mask", "test_training_dropout_mask",
-    "test_training_dropout_zero_ratio", "test_training_dropout_zero_ratio_mask",
-}  # fmt: skip
+#: in float32; training-mode dropout draws its masks from the reference's generator; the
+#: quantizers take (u)int8 and (u)int16, per tensor or per axis, not the 2-, 4- and 8-bit
+#: float formats nor blocked scales (refused when run)
+KNOWN_FAILURES = re.compile(
+    r"test_cast_e8m0_FLOAT(16)?_to_FLOAT8E8M0|test_celu_bfloat16_expanded"
+    r"|test_training_dropout.*|test_(de)?quantizelinear_(e4m3fn|e5m2|u?int[24]|float4e2m1"
+    r"|blocked).*"
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +30,22 @@ def results():
 
 
 def test_every_supported_node_case_passes_but_the_known_ones(results):
-    assert set(results.failed) <= KNOWN_FAILURES, {
-        name: reason for name, reason in results.failed.items() if name not in KNOWN_FAILURES
+    unexpected = {
+        name: reason
+        for name, reason in results.failed.items()
+        if not KNOWN_FAILURES.fullmatch(name)
     }
-    # onnx 1.23 ships 1,884 cases; the backend runs 1,130 of them and 1,121 pass
-    assert len(results.passed) >= 1100
+    assert not unexpected
+    # onnx 1.23 ships 1,884 cases; the backend runs 1,180 of them and 1,152 pass
+    assert len(results.passed) >= 1150
     assert len(results.passed) + len(results.failed) + len(results.unsupported) == len(node_cases())
 
 
 def test_the_core_operators_pass_every_case(results):
     for prefix in ("test_conv_", "test_gemm_", "test_matmul_", "test_softmax_", "test_relu",
-                   "test_maxpool_", "test_averagepool_", "test_batchnorm_"):  # fmt: skip
+                   "test_maxpool_", "test_averagepool_", "test_batchnorm_", "test_convtranspose",
+                   "test_qlinearmatmul_", "test_qlinearconv", "test_matmulinteger",
+                   "test_convinteger_"):  # fmt: skip
         cases = [name for name in results.passed if name.startswith(prefix)]
         assert cases, prefix
         assert not [name for name in results.failed if name.startswith(prefix)]
@@ -48,8 +55,8 @@ def test_the_core_operators_pass_every_case(results):
     "suite, cpu_cases, compatible",
     [
         ("OnnxBackendRealModelTest", 9, 9),
-        ("OnnxBackendPyTorchOperatorModelTest", 35, 30),
-        ("OnnxBackendPyTorchConvertedModelTest", 82, 73),
+        ("OnnxBackendPyTorchOperatorModelTest", 35, 31),
+        ("OnnxBackendPyTorchConvertedModelTest", 82, 75),
     ],
 )
 def test_onnxs_backend_test_runner_passes_what_it_runs(tmp_path, monkeypatch, suite, cpu_cases,
