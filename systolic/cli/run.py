@@ -8,7 +8,14 @@ import json
 import sys
 from pathlib import Path
 
-from systolic.cli.common import check_output_dir, check_output_file, non_negative, positive
+from systolic.cli.common import (
+    add_energy_option,
+    check_output_dir,
+    check_output_file,
+    energy_table,
+    non_negative,
+    positive,
+)
 
 
 def add_parser(commands) -> None:
@@ -35,6 +42,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--seed", type=non_negative, default=0, help="random seed (default 0)")
     parser.add_argument("--out", help="folder for the outputs (and inputs/) as .npy")
     parser.add_argument("--plot", metavar="PNG", help="draw the cycles of each node by unit")
+    add_energy_option(parser)
     parser.add_argument("--json", action="store_true", help="print the run as JSON")
 
 
@@ -58,6 +66,7 @@ def _given(texts: list[str]) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``run``; return the exit status."""
+    from systolic import energy as energy_tables
     from systolic.machine.config import machine
     from systolic.onnx import graph as runner
     from systolic.onnx import run as model_run
@@ -71,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
     runner.check_supported(model)  # before anything runs
     given = _given(args.input)
     inputs = model_run.make_inputs(model_run.input_specs(model, args.batch), given, args.seed)
-    result = runner.run_graph(model, inputs, config)
+    prices = energy_table(args) or energy_tables.horowitz45()
+    if not prices.prices_machines:
+        energy_tables.price_machine({}, prices, config.dtype)  # refuses, naming what lacks
+    result = runner.run_graph(model, inputs, config, prices)
     checks = model_run.compare(result.outputs, model_run.reference_outputs(model, inputs),
                                config.dtype)  # fmt: skip
     onnxruntime = model_run.onnxruntime_outputs(model, inputs)
@@ -84,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         "model": str(args.model), "machine": config.name, "dtype": config.dtype,
         "total_cycles": result.total_cycles, "seconds": seconds,
         "unit_cycles": {UNIT[u]: c for u, c in result.schedule.unit_cycles.items()},
+        "energy_j": sum(n["energy_j"] for n in result.nodes), "energy_table": prices.name,
         "nodes": sorted(result.nodes, key=lambda n: -n["cycles"]), "outputs": checks,
     }  # fmt: skip
     if out is not None:
@@ -107,14 +120,17 @@ UNIT = {"mxu": "mxu", "vpu": "vpu", "dma": "dma"}
 def _text(d: dict) -> str:
     lines = [f"{d['model']} on {d['machine']} ({d['dtype']} MXUs): {d['total_cycles']:,} cycles, "
              f"{1e6 * d['seconds']:.3f} us"]  # fmt: skip
-    lines.append(f"{'node':<28} {'op':<20} {'unit':>4} {'cycles':>12} {'util %':>7} {'bytes':>12}")
+    lines.append(f"{'node':<28} {'op':<18} {'unit':>4} {'cycles':>12} {'util %':>7} "
+                 f"{'bytes':>12} {'energy uJ':>10}")  # fmt: skip
     for n in d["nodes"][:20]:
-        lines.append(f"{n['name'][:28]:<28} {n['op']:<20} {n['unit']:>4} {n['cycles']:>12,} "
-                     f"{100 * n['utilization']:>7.2f} {n['bytes']:>12,}")  # fmt: skip
+        lines.append(f"{n['name'][:28]:<28} {n['op']:<18} {n['unit']:>4} {n['cycles']:>12,} "
+                     f"{100 * n['utilization']:>7.2f} {n['bytes']:>12,} "
+                     f"{1e6 * n['energy_j']:>10.3f}")  # fmt: skip
     if len(d["nodes"]) > 20:
         lines.append(f"... {len(d['nodes']) - 20} more nodes (--json lists them all)")
     busy = ", ".join(f"{u.upper()} {c:,}" for u, c in d["unit_cycles"].items())
     lines.append(f"busy cycles          {busy}")
+    lines.append(f"energy ({d['energy_table']})  {1e6 * d['energy_j']:,.3f} uJ")
     for o in d["outputs"]:
         error = "-" if o["max_abs_error"] is None else f"{o['max_abs_error']:.3g}"
         verdict = "within" if o["within_bound"] else "OUTSIDE"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from systolic import api
+from systolic.energy import price_machine
 from systolic.machine.config import MachineConfig
 from systolic.machine.mapping import gemm_mapping
 from systolic.machine.timeline import Op, Schedule, schedule
@@ -58,8 +59,10 @@ def check_supported(model) -> None:
 @dataclass
 class GraphRun:
     """A graph's run: ``outputs`` by name, one record per node (``nodes``: ``name``, ``op``,
-    ``unit``, ``cycles``, ``utilization``, ``bytes``, ``macs``), the ``schedule`` of its
-    ops and its ``total_cycles``."""
+    ``unit``, ``cycles``, ``utilization``, ``bytes`` (moved to and from HBM), ``macs``,
+    ``energy_j``), the ``schedule`` of its ops and its ``total_cycles``. A node's ``cycles``
+    are its own ops' (an MXU node's GEMMs and epilogue), not the stretch of the timeline it
+    spans."""
 
     outputs: dict[str, np.ndarray]
     nodes: list[dict]
@@ -74,9 +77,11 @@ def _opset(model) -> int:
     return 1
 
 
-def run_graph(model, inputs: dict[str, np.ndarray], config: MachineConfig) -> GraphRun:
+def run_graph(model, inputs: dict[str, np.ndarray], config: MachineConfig, energy=None) -> GraphRun:
     """Run ``model``'s graph on ``config`` from ``inputs`` (every graph input that is not an
-    initializer, by name).
+    initializer, by name); with an ``energy`` table (``systolic.energy``), each node's
+    ``energy_j`` prices its MXU work (as arrays), VPU operations, VMEM bytes and the HBM
+    bytes it moves (``price_machine``), else None.
 
     Raises
     ------
@@ -126,16 +131,20 @@ def run_graph(model, inputs: dict[str, np.ndarray], config: MachineConfig) -> Gr
                 ready[input_name] = add("dma", dma_cycles(array.nbytes), (), f"load {input_name}")
             deps.append(ready[input_name])
         outputs, cost = spec.run(attrs, node_inputs, mxu)
-        cycles, macs, last = _place(cost, config, deps, name, add, dma_cycles)
+        cycles, macs, last, counts = _place(cost, config, deps, name, add, dma_cycles)
         if isinstance(cost, Move):
             moved += 2 * cost.bytes
+        counts["hbm_bytes"] = moved
+        dtype = counts.pop("dtype")
+        energy_j = price_machine(counts, energy, dtype)["energy_j"] if energy is not None else None
         for output_name, array in zip(node.output, outputs, strict=False):
             if output_name:
                 values[output_name] = array
                 ready[output_name] = last
         utilization = macs / (config.pe_count * cycles) if cycles and macs else 0.0
         records.append({"name": name, "op": node.op_type, "unit": spec.unit, "cycles": cycles,
-                        "utilization": utilization, "bytes": moved, "macs": macs})  # fmt: skip
+                        "utilization": utilization, "bytes": moved, "macs": macs,
+                        "energy_j": energy_j})  # fmt: skip
     for value in graph.output:  # written back
         array = values[value.name]
         if value.name in ready:
@@ -185,20 +194,41 @@ def _attribute(value):
 
 
 def _place(cost, config: MachineConfig, deps, name: str, add, dma_cycles):
-    """Append a node's ops for its ``cost``; return its cycles, MACs and the op that ends it."""
+    """Append a node's ops for its ``cost``; return its cycles, MACs, the op that ends it and
+    what energy prices (``systolic.energy.price_machine``'s counts, HBM bytes left out)."""
+    counts = {"mxu_report": None, "vpu_element_ops": {}, "vmem_bytes": 0, "hbm_bytes": 0,
+              "dtype": config.dtype}  # fmt: skip
+
+    def vector_counts(vector, folded: int = 0, fold_ops: int = 1) -> None:
+        for op_class, n in vector.element_ops:
+            counts["vpu_element_ops"][op_class] = counts["vpu_element_ops"].get(op_class, 0) + n
+        counts["vpu_element_ops"]["add"] = counts["vpu_element_ops"].get("add", 0) + (
+            folded * fold_ops)  # fmt: skip
+        counts["vmem_bytes"] += vector.vmem_bytes
+
     if isinstance(cost, Gemms):
-        cycles = sum(gemm_mapping(m, k, n, config).cycles for m, k, n in cost.shapes if m * k * n)
-        macs = sum(m * k * n for m, k, n in cost.shapes)
+        cycles, macs = 0, 0
+        for m, k, n in cost.shapes:
+            if m * k * n:
+                mapping = gemm_mapping(m, k, n, config)
+                cycles += mapping.cycles
+                report = counts["mxu_report"]
+                counts["mxu_report"] = mapping.report if report is None else report + mapping.report
+            macs += m * k * n
+        if cost.integer:
+            counts["dtype"] = "int8"
         last = add("mxu", cycles, deps, name)
         if cost.ops:
             vector = elementwise_cost(config, tuple(cost.vector_shape), cost.ops, 1)
             last = add("vpu", vector.cycles, (last,), f"{name} epilogue")
             cycles += vector.cycles
-        return cycles, macs, last
+            vector_counts(vector)
+        return cycles, macs, last, counts
     if isinstance(cost, Vector):
         vector = elementwise_cost(config, tuple(cost.shape), cost.ops, cost.operands)
         steps = math.ceil(cost.reduce / config.vpu.vector) if cost.reduce else 0
         cycles = vector.cycles + math.ceil(steps / config.cores) * cost.reduce_ops
-        return cycles, 0, add("vpu", cycles, deps, name)
+        vector_counts(vector, cost.reduce, cost.reduce_ops)
+        return cycles, 0, add("vpu", cycles, deps, name), counts
     cycles = dma_cycles(2 * cost.bytes)  # read and written back
-    return cycles, 0, add("dma", cycles, deps, name)
+    return cycles, 0, add("dma", cycles, deps, name), counts

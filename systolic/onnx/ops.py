@@ -31,11 +31,13 @@ import numpy as np
 @dataclass(frozen=True)
 class Gemms:
     """MXU work: ``(m, k, n)`` of each GEMM run, and ``ops`` per element of ``vector_shape``
-    done on the VPU after them (a bias, a scale)."""
+    done on the VPU after them (a bias, a scale); ``integer``: the GEMMs run in the MXUs'
+    int8 mode (the quantized ops), whatever the machine's format."""
 
     shapes: tuple[tuple[int, int, int], ...]
     vector_shape: tuple[int, ...] = ()
     ops: dict = field(default_factory=dict)
+    integer: bool = False
 
 
 @dataclass(frozen=True)
@@ -696,7 +698,7 @@ def _matmul_integer(attrs, inputs, mxu):
     y = _batched(a, b, lambda x2, y2: _integer_gemm(mxu, x2, y2, a_zero, b_zero)).astype(np.int32)
     (m, k), n = a.shape[-2:], b.shape[-1]
     count = int(np.prod(y.shape[:-2], dtype=np.int64))
-    return [y], Gemms(((m, k, n),) * count, y.shape, _CORRECTIONS)
+    return [y], Gemms(((m, k, n),) * count, y.shape, _CORRECTIONS, integer=True)
 
 
 def _batched(a, b, gemm):
@@ -724,7 +726,7 @@ def _qlinear_matmul(attrs, inputs, mxu):
     y = _requantize(acc, scale.reshape(-1) if scale.size > 1 else scale, y_zero, y_zero.dtype)
     (m, k), n = a.shape[-2:], b.shape[-1]
     count = int(np.prod(y.shape[:-2], dtype=np.int64))
-    return [y], Gemms(((m, k, n),) * count, y.shape, {"add": 8})
+    return [y], Gemms(((m, k, n),) * count, y.shape, {"add": 8}, integer=True)
 
 
 def _integer_conv(mxu, x, x_zero, w, w_zero, attrs):
@@ -745,7 +747,7 @@ def _conv_integer(attrs, inputs, mxu):
     x_zero = inputs[2] if len(inputs) > 2 else None
     w_zero = inputs[3] if len(inputs) > 3 else None
     y, shapes = _integer_conv(mxu, x, x_zero, w, w_zero, attrs)
-    return [y.astype(np.int32)], Gemms(shapes, y.shape, _CORRECTIONS)
+    return [y.astype(np.int32)], Gemms(shapes, y.shape, _CORRECTIONS, integer=True)
 
 
 @op("mxu", "QLinearConv")
@@ -759,7 +761,7 @@ def _qlinear_conv(attrs, inputs, mxu):
     scale = np.asarray(x_scale, np.float64) * np.asarray(w_scale, np.float64).reshape(-1)
     scale = (scale / np.asarray(y_scale, np.float64)).reshape(channel if scale.size > 1 else ())
     y = _requantize(acc, scale, y_zero, y_zero.dtype)
-    return [y], Gemms(shapes, y.shape, {"add": 9})
+    return [y], Gemms(shapes, y.shape, {"add": 9}, integer=True)
 
 
 def _axis_shape(scale, x, axis):

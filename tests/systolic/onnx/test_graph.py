@@ -101,3 +101,18 @@ def test_the_mxus_format_is_the_machines():
     assert not np.array_equal(fp32, bf16)  # the operands were rounded to bfloat16
     np.testing.assert_allclose(bf16, fp32, rtol=0.05, atol=0.05)
     assert onnx.checker.check_model(model) is None
+
+
+def test_each_nodes_energy_prices_its_units():
+    from systolic.energy import horowitz45
+
+    table = horowitz45()
+    run = run_graph(mlp_model(), {"x": np.ones((6, 8), dtype=np.float32)}, small_machine(), table)
+    relu = next(node for node in run.nodes if node["name"] == "relu")
+    # 30 compares on the VPU, reading and writing 30 float32 values in VMEM, no HBM bytes
+    assert relu["energy_j"] == pytest.approx(
+        (30 * table.vpu_pj_per_op["add"] + 2 * 30 * 4 * table.vmem_pj_per_byte) * 1e-12
+    )
+    flat = next(node for node in run.nodes if node["name"] == "flat")
+    assert flat["energy_j"] == pytest.approx(flat["bytes"] * table.hbm_pj_per_byte * 1e-12)
+    assert all(node["energy_j"] > 0 for node in run.nodes)
