@@ -31,8 +31,11 @@ def add_parser(commands) -> None:
     parser.add_argument("model", help="the .onnx file")
     parser.add_argument("--machine", default="tpu_v5e", metavar="PRESET",
                         help="a training machine (systolic machines; default tpu_v5e)")  # fmt: skip
-    parser.add_argument("--dtype", default=None, choices=["bf16", "fp32"],
-                        help="the MXUs' format (default the machine's own, bf16)")  # fmt: skip
+    parser.add_argument(
+        "--dtype", default=None, choices=["bf16", "fp32", "int8"],
+        help="the MXUs' format (default the machine's own, bf16; int8 quantizes every float "
+        "GEMM: its A per tensor, its B per output column)",
+    )  # fmt: skip
     parser.add_argument(
         "--input", action="append", default=[], metavar="NAME=FILE.npy",
         help="an input's values from a .npy file (repeatable); the others are random",

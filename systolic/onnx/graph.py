@@ -30,6 +30,7 @@ from systolic.machine.config import MachineConfig
 from systolic.machine.mapping import gemm_mapping
 from systolic.machine.timeline import Op, Schedule, schedule
 from systolic.machine.vpu import elementwise_cost
+from systolic.numerics import quantize
 from systolic.onnx.ops import OPS, Gemms, Move, Vector
 
 
@@ -169,6 +170,13 @@ class MXU:
         # float16, bfloat16 and small integer operands are exact in float32: the MXU takes
         # them so
         a, b = (x.astype(np.float32) if x.dtype.itemsize < 4 else x for x in (a, b))
+        if self.config.dtype == "int8":
+            # a float GEMM in int8: A quantized per tensor, B per output column (symmetric,
+            # systolic.numerics.quantize), int32 sums scaled back
+            qa, scale_a = quantize(a)
+            qb, scale_b = quantize(b, axis=1)
+            sums = api.matmul(qa, qb, self.config.mxu, compare=False)[0]
+            return (sums * (scale_a * scale_b)).astype(np.float32)
         return api.matmul(a, b, self.config.mxu, compare=False)[0]
 
     def integer(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 #: the share of an output's scale its error may reach, per MXU format: fp32 a few hundred
-#: float32 ulps (2^-23 each) summed over long dot products; bf16 a few of its 2^-8 ulps
-TOLERANCE = {"fp32": 1e-4, "bf16": 1 / 32}
+#: float32 ulps (2^-23 each) summed over long dot products; bf16 a few of its 2^-8 ulps;
+#: int8 (float GEMMs quantized symmetrically, 1/254 of a tensor's range per step) a few steps
+TOLERANCE = {"fp32": 1e-4, "bf16": 1 / 32, "int8": 1 / 16}
 #: the most elements a random input may have (bounds the memory of a model with huge inputs)
 MAX_INPUT_ELEMENTS = 2**28
 

@@ -116,3 +116,14 @@ def test_each_nodes_energy_prices_its_units():
     flat = next(node for node in run.nodes if node["name"] == "flat")
     assert flat["energy_j"] == pytest.approx(flat["bytes"] * table.hbm_pj_per_byte * 1e-12)
     assert all(node["energy_j"] > 0 for node in run.nodes)
+
+
+def test_int8_quantizes_float_gemms_and_stays_near_fp32():
+    model = mlp_model(batch=16, n_in=64, n_out=20)
+    x = np.random.default_rng(4).normal(size=(16, 64)).astype(np.float32)
+    fp32 = SystolicBackend.prepare(model, machine="tpu_v5e", dtype="fp32").run([x])[0]
+    int8 = SystolicBackend.prepare(model, machine="tpu_v5e", dtype="int8").run([x])[0]
+    error = np.abs(int8 - fp32).max()
+    assert 0 < error < np.abs(fp32).max() / 16
+    with pytest.raises(ValueError, match="tpu_v2's MXUs have no int8 mode"):
+        SystolicBackend.prepare(model, machine="tpu_v2", dtype="int8")
