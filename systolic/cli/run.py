@@ -40,8 +40,10 @@ def add_parser(commands) -> None:
         "--input", action="append", default=[], metavar="NAME=FILE.npy",
         help="an input's values from a .npy file (repeatable); the others are random",
     )  # fmt: skip
-    parser.add_argument("--batch", type=positive, default=1,
-                        help="size of a free first input dimension (default 1)")  # fmt: skip
+    parser.add_argument(
+        "--batch", type=positive, default=None,
+        help="size of a free first input dimension (needed when there is one)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=non_negative, default=0, help="random seed (default 0)")
     parser.add_argument("--out", help="folder for the outputs (and inputs/) as .npy")
     parser.add_argument("--plot", metavar="PNG", help="draw the cycles of each node by unit")
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     runner.check_supported(model)  # before anything runs
     given = _given(args.input)
     inputs = model_run.make_inputs(model_run.input_specs(model, args.batch), given, args.seed)
+    model_run.check_fits(model, inputs, config)  # before any node runs
     prices = energy_table(args) or energy_tables.horowitz45()
     if not prices.prices_machines:
         energy_tables.price_machine({}, prices, config.dtype)  # refuses, naming what lacks

@@ -25,21 +25,67 @@ MAX_INPUT_ELEMENTS = 2**28
 
 
 def load_model(path: str | Path):
-    """Read an ONNX model, or a one-line error naming the file."""
+    """Read an ONNX model and check it (``onnx.checker``), or a one-line error naming the
+    file. Nothing in it is executed; its external data is read only from files inside the
+    model's folder (a path that leaves it is refused)."""
     import onnx
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such model file")
     try:
-        return onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # a protobuf that is not a model
         raise ValueError(f"{path}: not an ONNX model ({type(error).__name__})") from None
+    folder = path.resolve().parent
+    external = 0
+    for tensor in model.graph.initializer:
+        if not uses_external_data(tensor):
+            continue
+        location = Path(ExternalDataInfo(tensor).location)
+        target = (folder / location).resolve()
+        if location.is_absolute() or folder not in target.parents:
+            raise ValueError(f"{path}: tensor {tensor.name!r} keeps its data at {location}, "
+                             "outside the model's folder; refused")  # fmt: skip
+        if not target.is_file():
+            raise ValueError(f"{path}: tensor {tensor.name!r}: external data {location} is missing")
+        external += target.stat().st_size
+    if external:
+        from systolic.limits import check_memory
+
+        check_memory(external, f"reading {path}'s external data")
+        onnx.load_external_data_for_model(model, str(folder))
+    try:
+        onnx.checker.check_model(model)
+    except Exception as error:  # onnx.checker.ValidationError and its kin
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path}: fails onnx.checker: {message}") from None
+    return model
 
 
-def input_specs(model, batch: int) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
-    """Every graph input that is not an initializer: its NumPy type and shape (a free first
-    dimension is ``batch``, any other free one 1)."""
+def check_fits(model, inputs: dict, config) -> None:
+    """Refuse a graph whose weights and inputs do not fit the machine's HBM, or the memory a
+    run may take here, naming the sizes."""
+    from onnx import numpy_helper
+
+    from systolic.limits import check_memory, format_bytes
+
+    weights = sum(numpy_helper.to_array(t).nbytes for t in model.graph.initializer)
+    given = sum(np.asarray(x).nbytes for x in inputs.values())
+    need = weights + given
+    if need > config.hbm_bytes:
+        raise ValueError(
+            f"the model's weights ({format_bytes(weights)}) and inputs ({format_bytes(given)}) "
+            f"need {format_bytes(need)}, more than {config.name}'s HBM of "
+            f"{format_bytes(config.hbm_bytes)}"
+        )
+    check_memory(4 * need, "running the model")  # values, their copies, the reference's
+
+
+def input_specs(model, batch: int | None) -> dict[str, tuple[np.dtype, tuple[int | None, ...]]]:
+    """Every graph input that is not an initializer: its NumPy type and shape, a free
+    dimension (a name, or an unknown size) as None, or ``batch`` if it is the first."""
     from onnx import helper
 
     initializers = {t.name for t in model.graph.initializer}
@@ -53,8 +99,8 @@ def input_specs(model, batch: int) -> dict[str, tuple[np.dtype, tuple[int, ...]]
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type))
         shape = []
         for i, dim in enumerate(tensor.shape.dim):
-            shape.append(dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else (
-                batch if i == 0 else 1))  # fmt: skip
+            fixed = dim.HasField("dim_value") and dim.dim_value > 0
+            shape.append(dim.dim_value if fixed else (batch if i == 0 else None))
         specs[value.name] = (dtype, tuple(shape))
     return specs
 
@@ -71,13 +117,23 @@ def make_inputs(specs: dict, given: dict[str, np.ndarray], seed: int) -> dict[st
     for name, (dtype, shape) in specs.items():
         if name in given:
             array = np.asarray(given[name])
-            if array.dtype != dtype or array.ndim != len(shape):
+            wrong = array.ndim != len(shape) or any(
+                d is not None and d != n for d, n in zip(shape, array.shape, strict=False)
+            )
+            if array.dtype != dtype or wrong:
+                wanted = "x".join("?" if d is None else str(d) for d in shape) or "scalar"
                 raise ValueError(
                     f"--input {name}: a {array.dtype} array of shape {array.shape}; the model "
-                    f"takes {dtype} of rank {len(shape)} (shape {shape})"
+                    f"takes {dtype} of shape {wanted}"
                 )
             inputs[name] = array
             continue
+        if None in shape:
+            axis = shape.index(None)
+            raise ValueError(
+                f"input {name} has a free dimension at axis {axis}: give --batch (the first "
+                f"dimension) or the input itself with --input {name}=FILE.npy"
+            )
         size = int(np.prod(shape, dtype=np.int64))
         if size > MAX_INPUT_ELEMENTS:
             raise ValueError(f"input {name} of shape {shape} has {size:,} elements, more than "

@@ -82,3 +82,67 @@ def test_a_file_that_is_not_a_model(tmp_path, capsys):
     (tmp_path / "bad.onnx").write_bytes(b"\x00not a protobuf")
     assert main(["run", str(tmp_path / "bad.onnx")]) == 2
     assert "bad.onnx: not an ONNX model" in capsys.readouterr().err
+
+
+def _save(model, path):
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def test_more_bad_models_and_inputs_are_refused_before_any_node_runs(tmp_path, capsys):
+    from onnx import TensorProto
+    from onnx.external_data_helper import set_external_data
+
+    out = tmp_path / "out"
+    # a model onnx.checker rejects: a node reading a value nothing makes
+    broken = mlp_model()
+    broken.graph.node[1].input[0] = "nowhere"
+    # a free batch dimension without --batch
+    free = mlp_model()
+    free.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "N"
+    # external data outside the model's folder
+    outside = mlp_model()
+    weights = outside.graph.initializer[0]
+    set_external_data(weights, location="../secret.bin")
+    weights.data_location = TensorProto.EXTERNAL
+    weights.ClearField("raw_data")
+    np.save(tmp_path / "x.npy", np.ones((6, 9), dtype=np.float32))
+    np.save(tmp_path / "x64.npy", np.ones((6, 8)))
+    cases = [
+        ([_save(broken, tmp_path / "broken.onnx")], "fails onnx.checker"),
+        ([_save(free, tmp_path / "free.onnx")], "input x has a free dimension at axis 0: give "
+         "--batch"),
+        ([_save(outside, tmp_path / "outside.onnx")], "keeps its data at ../secret.bin, outside "
+         "the model's folder; refused"),
+        ([_save(mlp_model(), tmp_path / "m.onnx"), "--input", f"x={tmp_path / 'x.npy'}"],
+         "--input x: a float32 array of shape (6, 9); the model takes float32 of shape 6x8"),
+        ([str(tmp_path / "m.onnx"), "--input", f"x={tmp_path / 'x64.npy'}"],
+         "--input x: a float64 array"),
+        ([str(tmp_path / "m.onnx"), "--input", f"y={tmp_path / 'x.npy'}"],
+         "--input y: the model has no such input; its inputs: x"),
+    ]  # fmt: skip
+    for argv, message in cases:
+        assert main(["run", *argv, "--out", str(out)]) == 2, message
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err, (message, err)
+        assert not out.exists()
+    # with --batch the free dimension is given
+    assert main(["run", str(tmp_path / "free.onnx"), "--batch", "6", "--json"]) == 0
+    capsys.readouterr()
+
+
+def test_a_model_too_large_for_hbm_is_refused(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from systolic.machine import config as machine_config
+
+    real = machine_config.machine
+
+    def tiny(name, dtype=None):  # the preset with an HBM of 100 bytes
+        return dataclasses.replace(real(name, dtype), hbm_bytes=100)
+
+    monkeypatch.setattr(machine_config, "machine", tiny)
+    out = tmp_path / "out"
+    assert main(["run", _save(mlp_model(), tmp_path / "m.onnx"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "need 380 B, more than tpu_v5e's HBM of 100 B" in err and not out.exists()
