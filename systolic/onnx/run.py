@@ -199,7 +199,9 @@ def onnxruntime_outputs(model, inputs: dict) -> dict[str, np.ndarray] | None:
         import onnxruntime
     except ImportError:
         return None
-    session = onnxruntime.InferenceSession(model.SerializeToString(),
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: its notes on unused initializers are noise
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options,
                                            providers=["CPUExecutionProvider"])  # fmt: skip
     names = [v.name for v in model.graph.output]
     return dict(zip(names, session.run(names, inputs), strict=True))
