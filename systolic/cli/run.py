@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         for record, other in zip(checks, model_run.compare(result.outputs, onnxruntime,
                                                            config.dtype), strict=True):  # fmt: skip
             record["onnxruntime_max_abs_error"] = other["max_abs_error"]
+            record["onnxruntime_within_bound"] = other["within_bound"]
     seconds = config.seconds(result.total_cycles)
     document = {
         "model": str(args.model), "machine": config.name, "dtype": config.dtype,
@@ -140,8 +141,13 @@ def _text(d: dict) -> str:
     for o in d["outputs"]:
         error = "-" if o["max_abs_error"] is None else f"{o['max_abs_error']:.3g}"
         verdict = "within" if o["within_bound"] else "OUTSIDE"
-        lines.append(f"output {o['name']:<14} max abs error {error} against onnx.reference: "
-                     f"{verdict} the {d['dtype']} bound")  # fmt: skip
+        line = (f"output {o['name']:<14} max abs error {error} against onnx.reference: "
+                f"{verdict} the {d['dtype']} bound")  # fmt: skip
+        if "onnxruntime_max_abs_error" in o:
+            other = o["onnxruntime_max_abs_error"]
+            line += (f"; {'-' if other is None else f'{other:.3g}'} against onnxruntime ("
+                     f"{'within' if o['onnxruntime_within_bound'] else 'OUTSIDE'})")  # fmt: skip
+        lines.append(line)
     return "\n".join(lines)
 
 
