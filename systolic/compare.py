@@ -275,13 +275,19 @@ def _error(value: float | None) -> str:
     return f"{'-':>11}" if value is None else f"{value:>11.2e}"
 
 
-def machine_records(layers: Sequence[Layer], names: Sequence[str], energy=None) -> list[dict]:
+def machine_records(
+    layers: Sequence[Layer], names: Sequence[str], energy=None, graph=None
+) -> list[dict]:
     """The workload's layers on each machine preset of ``names``, in the preset's own format,
     timed without values: a TensorCore machine's inference pass
     (``systolic.machine.program.run_layers``) or the TPU v1's program (``TPU.run``). One
     record each: ``machine``, ``total_cycles``, ``seconds``, ``utilization``, ``macs``,
     ``bottleneck`` (the busiest unit; None on the TPU v1, which has one timeline) and
-    ``energy_pj`` (None without ``energy``)."""
+    ``energy_pj`` (None without ``energy``).
+
+    ``graph``: ``(model, inputs)`` of an ONNX workload. A TensorCore machine then runs the
+    whole graph with values (``systolic.onnx.graph.run_graph``), its element-wise and
+    data-movement nodes too, not only the GEMMs of ``layers``."""
     from systolic.machine import preset
     from systolic.machine.config import MachineConfig
     from systolic.machine.program import layer_gemms, run_layers
@@ -290,6 +296,23 @@ def machine_records(layers: Sequence[Layer], names: Sequence[str], energy=None) 
     records = []
     for name in names:
         config = preset(name)
+        if isinstance(config, MachineConfig) and graph is not None:
+            from systolic.onnx.graph import run_graph
+
+            prices = energy if energy is not None and energy.prices_machines else None
+            ran = run_graph(*graph, config, prices)
+            macs = sum(node["macs"] for node in ran.nodes)
+            cycles = ran.total_cycles
+            busiest = ran.schedule.bottleneck
+            records.append({
+                "machine": name, "dtype": config.dtype, "total_cycles": cycles,
+                "seconds": config.seconds(cycles),
+                "utilization": macs / (config.pe_count * cycles) if cycles else 0.0,
+                "macs": macs, "bottleneck": "hbm" if busiest == "dma" else busiest,
+                "energy_pj": None if prices is None else 1e12 * sum(
+                    node["energy_j"] for node in ran.nodes),
+            })  # fmt: skip
+            continue
         if isinstance(config, MachineConfig):
             run = run_layers(
                 config,

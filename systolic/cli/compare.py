@@ -58,7 +58,8 @@ def add_parser(commands) -> None:
         "--machines", default=None, metavar="PRESETS",
         help="also run the workload on these machines, comma-separated (tpu_v1, teaching, "
         "tpu_v2 ... tpu_v6e: systolic machines lists the training machines), each in its own "
-        "number format, timed without values",
+        "number format, timed without values (an ONNX model runs whole on the training "
+        "machines, with values: its vector nodes too)",
     )  # fmt: skip
     add_energy_option(cmp)
     cmp.add_argument("--json", action="store_true", help="print the records as JSON")
@@ -93,7 +94,15 @@ def run(args: argparse.Namespace) -> int:
     compare.write_csv(records, out / "compare.csv", run_id)
     plots.save_figure(plots.compare_figure(records), out / "compare.png",
                       metadata={"Description": f"systolic compare run {run_id}"})  # fmt: skip
-    on_machines = compare.machine_records(gemms, machines, prices) if machines else None
+    graph = None
+    if machines and args.workload is not None and args.workload.endswith(".onnx"):
+        # the whole graph on the training machines, its vector and data-movement nodes too
+        from systolic.onnx import run as model_run
+
+        model = model_run.load_model(args.workload)
+        specs = model_run.input_specs(model, args.batch or 1)
+        graph = (model, model_run.make_inputs(specs, {}, args.seed))
+    on_machines = compare.machine_records(gemms, machines, prices, graph) if machines else None
     if args.json:  # with --machines: the array records and the machines' beside them
         document = records if on_machines is None else {"records": records,
                                                          "machines": on_machines}  # fmt: skip

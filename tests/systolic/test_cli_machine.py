@@ -102,3 +102,25 @@ def test_compare_runs_the_workload_on_each_machine_preset(tmp_path, capsys):
     assert v5e["total_cycles"] == run_layers(tpu_v5e(), layer_gemms(gemms))["total_cycles"]
     assert compare.machine_records(gemms, ["tpu_v5e"])[0]["bottleneck"] == v5e["bottleneck"]
     assert document["records"][0]["rows"] == 8
+
+
+def test_compare_runs_a_whole_onnx_model_on_the_training_machines(tmp_path, capsys):
+    import onnx
+
+    from systolic.machine.config import tpu_v5e
+    from systolic.onnx.graph import run_graph
+    from systolic.onnx.models import small_cnn
+    from systolic.onnx.run import input_specs, make_inputs
+
+    path = tmp_path / "cnn.onnx"
+    onnx.save(small_cnn(batch=1), str(path))
+    argv = ["compare", "--workload", str(path), "--sizes", "8x8", "--dataflows", "ws",
+            "--no-values", "--machines", "tpu_v5e", "--json", "--out",
+            str(tmp_path / "o")]  # fmt: skip
+    assert main(argv) == 0
+    (v5e,) = json.loads(capsys.readouterr().out)["machines"]
+    model = onnx.load(str(path))
+    ran = run_graph(model, make_inputs(input_specs(model, 1), {}, 0), tpu_v5e())
+    assert v5e["total_cycles"] == ran.total_cycles
+    # the pooling, activations and softmax are counted: the VPU was busy
+    assert ran.schedule.unit_cycles["vpu"] > 0
