@@ -19,7 +19,13 @@ import numpy as np
 from onnx.backend.base import Backend, BackendRep
 
 from systolic.machine.config import MachineConfig, machine
-from systolic.onnx.graph import GraphRun, check_supported, run_graph, unsupported
+from systolic.onnx.graph import (
+    GraphRun,
+    check_supported,
+    run_graph,
+    unsupported,
+    unsupported_types,
+)
 
 #: the machine a backend runs on unless told (``prepare(..., machine=..., dtype=...)``)
 DEFAULT_MACHINE, DEFAULT_DTYPE = "tpu_v5e", "fp32"
@@ -55,7 +61,10 @@ class SystolicBackend(Backend):
 
     @classmethod
     def is_compatible(cls, model, device: str = "CPU", **kwargs: Any) -> bool:
-        return cls.supports_device(device) and not unsupported(model)
+        return (
+            cls.supports_device(device) and not unsupported(model)
+            and not unsupported_types(model)
+        )  # fmt: skip
 
     @classmethod
     def supports_device(cls, device: str) -> bool:

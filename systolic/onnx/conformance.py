@@ -20,11 +20,13 @@ import numpy as np
 @dataclass
 class Results:
     """Counts of a conformance run: ``passed`` and ``failed`` (name: reason) among the cases
-    the backend supports, and ``unsupported`` cases (an op it does not run)."""
+    the backend supports; skipped before running, ``unsupported`` cases (an op it does not
+    run) and ``unsupported_types`` (a data type it does not run)."""
 
     passed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     unsupported: list[str] = field(default_factory=list)
+    unsupported_types: list[str] = field(default_factory=list)
 
 
 def node_cases():
@@ -40,12 +42,15 @@ def node_cases():
 def run_cases(cases, **backend_options) -> Results:
     """Run every case the backend supports; see the module docstring."""
     from systolic.onnx import SystolicBackend
-    from systolic.onnx.graph import unsupported
+    from systolic.onnx.graph import unsupported, unsupported_types
 
     results = Results()
     for case in cases:
         if unsupported(case.model):
             results.unsupported.append(case.name)
+            continue
+        if unsupported_types(case.model):
+            results.unsupported_types.append(case.name)
             continue
         try:
             rep = SystolicBackend.prepare(case.model, **backend_options)

@@ -44,9 +44,61 @@ def unsupported(model) -> list[tuple[str, str]]:
     return bad
 
 
+#: the element types a Cast may not convert to: float8 e8m0 (whose rounding ml_dtypes' cast
+#: does not share with ONNX's)
+UNSUPPORTED_CASTS = ("FLOAT8E8M0",)
+#: the quantizers run (u)int8 and (u)int16 only, per tensor or per axis
+_QUANTIZERS = ("QuantizeLinear", "DequantizeLinear")
+_QUANTIZED_TYPES = ("INT8", "UINT8", "INT16", "UINT16")
+
+
+def unsupported_types(model) -> list[tuple[str, str]]:
+    """``(node, element type)`` of every node asked for a data type the backend does not run
+    (a Cast to :data:`UNSUPPORTED_CASTS`; a quantizer of another type than (u)int8 and
+    (u)int16, or with blocked scales), from the graph's declared types, before anything
+    runs."""
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    declared = {v.name: v.type.tensor_type.elem_type
+                for v in [*graph.input, *graph.output, *graph.value_info]}  # fmt: skip
+    declared.update({t.name: t.data_type for t in graph.initializer})
+    casts = {getattr(TensorProto, t) for t in UNSUPPORTED_CASTS if hasattr(TensorProto, t)}
+    bad = []
+    for index, node in enumerate(graph.node):
+        label = node.name or f"node {index}"
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type == "Cast" and attrs.get("to") in casts:
+            bad.append((label, TensorProto.DataType.Name(attrs["to"])))
+        if node.op_type == "CastLike" and declared.get(node.input[1]) in casts:
+            bad.append((label, TensorProto.DataType.Name(declared[node.input[1]])))
+        if node.op_type not in _QUANTIZERS:
+            continue
+        if attrs.get("block_size"):
+            bad.append((label, "blocked scales"))
+        # the quantized side: QuantizeLinear's output type (its zero point's, or
+        # output_dtype), DequantizeLinear's input
+        if node.op_type == "QuantizeLinear":
+            kind = attrs.get("output_dtype") or (
+                declared.get(node.input[2]) if len(node.input) > 2 else None)  # fmt: skip
+        else:
+            kind = declared.get(node.input[0])
+        if kind:
+            name = TensorProto.DataType.Name(kind)
+            if name not in _QUANTIZED_TYPES:
+                bad.append((label, name))
+    return bad
+
+
 def check_supported(model) -> None:
     """Refuse, in one line, a model with a node the machine cannot run, naming the first
-    such op and node and the supported set."""
+    such op and node and the supported set, or a tensor of a type it does not run."""
+    types = unsupported_types(model)
+    if types:
+        where, kind = types[0]
+        raise ValueError(f"data type {kind} in node {where!r} is not supported (casts to "
+                         f"{', '.join(UNSUPPORTED_CASTS)}; quantizers of other types than "
+                         f"{', '.join(_QUANTIZED_TYPES)}, or blocked)")  # fmt: skip
     bad = unsupported(model)
     if bad:
         name, op_type = bad[0]
