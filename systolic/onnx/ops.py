@@ -803,6 +803,17 @@ def _dequantize_linear(attrs, inputs, mxu):
 # ----------------------------------------------------------------------- data movement (DMA)
 
 
+def _check_size(shape, dtype, what: str) -> None:
+    """Refuse an array an op would make from its input data (a shape it was given), before
+    allocating it, when it exceeds the memory a run may take (``systolic.limits``)."""
+    from systolic.limits import check_memory
+
+    dims = [int(d) for d in shape]
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{what}: negative dimension in shape {dims}")
+    check_memory(math.prod(dims) * np.dtype(dtype).itemsize, f"{what} of shape {dims}")
+
+
 def _moved(*arrays) -> Move:
     return Move(sum(int(a.nbytes) for a in arrays))
 
@@ -935,6 +946,7 @@ def _cast(attrs, inputs, mxu):
 @op("dma", "Expand")
 def _expand(attrs, inputs, mxu):
     x, shape = inputs
+    _check_size(np.broadcast_shapes(x.shape, tuple(int(d) for d in shape)), x.dtype, "Expand")
     y = x * np.ones(shape.tolist(), dtype=x.dtype)
     return [y], _moved(y)
 
@@ -1004,6 +1016,7 @@ def _constant_of_shape(attrs, inputs, mxu):
 
     value = attrs.get("value")
     fill = numpy_helper.to_array(value).reshape(-1)[0] if value is not None else np.float32(0)
+    _check_size(inputs[0].tolist(), np.asarray(fill).dtype, "ConstantOfShape")
     y = np.full(inputs[0].tolist(), fill, dtype=np.asarray(fill).dtype)
     return [y], _moved(y)
 
@@ -1045,7 +1058,10 @@ def _cast_like(attrs, inputs, mxu):
 @op("dma", "Range")
 def _range(attrs, inputs, mxu):
     start, limit, delta = (np.asarray(v).item() for v in inputs)
+    if delta == 0:
+        raise ValueError("Range: delta must not be 0")
     count = max(int(np.ceil((limit - start) / delta)), 0)
+    _check_size([count], np.asarray(inputs[0]).dtype, "Range")
     y = (start + np.arange(count) * delta).astype(np.asarray(inputs[0]).dtype)
     return [y], _moved(y)
 

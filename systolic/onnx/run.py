@@ -74,13 +74,43 @@ def check_fits(model, inputs: dict, config) -> None:
     weights = sum(numpy_helper.to_array(t).nbytes for t in model.graph.initializer)
     given = sum(np.asarray(x).nbytes for x in inputs.values())
     need = weights + given
+    # the values the graph makes, where shape inference knows their sizes: a run keeps them
+    made = _inferred_bytes(model, inputs)
+    check_memory(4 * (need + made), "running the model")  # values, copies, the reference's
     if need > config.hbm_bytes:
         raise ValueError(
             f"the model's weights ({format_bytes(weights)}) and inputs ({format_bytes(given)}) "
             f"need {format_bytes(need)}, more than {config.name}'s HBM of "
             f"{format_bytes(config.hbm_bytes)}"
         )
-    check_memory(4 * need, "running the model")  # values, their copies, the reference's
+
+
+def _inferred_bytes(model, inputs: dict) -> int:
+    """Bytes of the graph's intermediate values whose shapes ONNX's shape inference finds,
+    with the inputs' own shapes (0 where it cannot)."""
+    import onnx
+    from onnx import helper
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for value in copy.graph.input:
+        if value.name in inputs:
+            dims = value.type.tensor_type.shape.dim
+            for dim, size in zip(dims, np.shape(inputs[value.name]), strict=False):
+                dim.Clear()
+                dim.dim_value = int(size)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(copy, data_prop=True)
+    except Exception:  # inference is a help here, not a requirement
+        return 0
+    total = 0
+    for value in [*inferred.graph.value_info, *inferred.graph.output]:
+        tensor = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim]
+        if tensor.elem_type and all(d >= 0 for d in dims):
+            itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).itemsize
+            total += int(np.prod(dims, dtype=np.int64)) * itemsize
+    return total
 
 
 def input_specs(model, batch: int | None) -> dict[str, tuple[np.dtype, tuple[int | None, ...]]]:

@@ -146,3 +146,28 @@ def test_a_model_too_large_for_hbm_is_refused(tmp_path, capsys, monkeypatch):
     assert main(["run", _save(mlp_model(), tmp_path / "m.onnx"), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "need 380 B, more than tpu_v5e's HBM of 100 B" in err and not out.exists()
+
+
+def test_a_graph_that_would_make_a_huge_value_is_refused_before_running(tmp_path, capsys):
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = numpy_helper.from_array(np.array([100_000, 100_000, 100], dtype=np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["shape"], ["y"], name="huge")], "huge", [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [100_000, 100_000, 100])], [shape],
+    )  # fmt: skip
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                 tmp_path / "huge.onnx")  # fmt: skip
+    out = tmp_path / "out"
+    assert main(["run", path, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "running the model would need" in err and "\n" not in err and not out.exists()
+
+
+def test_an_op_that_would_allocate_too_much_is_refused_when_its_size_is_known():
+    from systolic.onnx.ops import OPS
+
+    with pytest.raises(ValueError, match="ConstantOfShape of shape .* would need"):
+        OPS["ConstantOfShape"].run({}, [np.array([10**6, 10**6], dtype=np.int64)], None)
+    with pytest.raises(ValueError, match="Range: delta must not be 0"):
+        OPS["Range"].run({}, [np.array(0), np.array(5), np.array(0)], None)
