@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -128,11 +129,14 @@ def _schedule(ops: tuple[Op, ...]) -> Schedule:
 
 def _earliest_gap(intervals: list[tuple[int, int]], ready: int, length: int) -> int:
     """The first cycle ``>= ready`` from which ``length`` cycles are free of ``intervals``
-    (sorted, disjoint)."""
+    (sorted and disjoint, so their ends are sorted too: the scan starts at the first that
+    ends after ``ready``)."""
     if length == 0:
         return ready
     start = ready
-    for lo, hi in intervals:
+    first = bisect.bisect_right(intervals, (ready, math.inf), key=None)
+    first = max(0, first - 1)
+    for lo, hi in intervals[first:]:
         if hi <= start:
             continue
         if lo >= start + length:
@@ -142,15 +146,26 @@ def _earliest_gap(intervals: list[tuple[int, int]], ready: int, length: int) -> 
 
 
 def _phase_cycles(ops, starts, ends, total) -> dict[str, int]:
-    """Every cycle of ``[0, total)`` given to one phase (see :class:`Schedule`)."""
-    points = sorted({0, total, *starts, *ends})
+    """Every cycle of ``[0, total)`` given to one phase (see :class:`Schedule`), in one sweep
+    over the ops' start and end points."""
     cycles = {phase: 0 for phase in PHASES if any(op.phase == phase for op in ops)}
-    order = sorted(range(len(ops)), key=lambda i: starts[i])
+    events: dict[int, list[tuple[int, int]]] = {}  # cycle -> (phase index, +1 or -1)
+    for op, start, end in zip(ops, starts, ends, strict=True):
+        if end > start:
+            events.setdefault(start, []).append((PHASES.index(op.phase), 1))
+            events.setdefault(end, []).append((PHASES.index(op.phase), -1))
+    points = sorted({0, total, *events})
+    # the phase of the next op to start, for stretches where nothing runs
+    starting = sorted((start, PHASES.index(op.phase)) for op, start in zip(ops, starts, strict=True))
+    running = [0] * len(PHASES)
+    next_start = 0
     for lo, hi in zip(points[:-1], points[1:], strict=True):
-        running = [ops[i].phase for i in range(len(ops)) if starts[i] <= lo < ends[i]]
-        if running:
-            phase = min(running, key=PHASES.index)
-        else:  # nothing runs: the cycles belong to what starts next
-            phase = next(ops[i].phase for i in order if starts[i] >= hi)
-        cycles[phase] += hi - lo
+        for phase, change in events.get(lo, ()):
+            running[phase] += change
+        active = next((p for p, count in enumerate(running) if count), None)
+        if active is None:  # nothing runs: the cycles belong to what starts next
+            while next_start < len(starting) and starting[next_start][0] < hi:
+                next_start += 1
+            active = starting[min(next_start, len(starting) - 1)][1]
+        cycles[PHASES[active]] += hi - lo
     return cycles
