@@ -6,7 +6,8 @@ array; ``infer`` classifies with a saved model in a number format; ``roofline`` 
 on a TPU-like machine's roofline; ``rtl`` exports, co-simulates and synthesizes the Verilog;
 ``workloads`` lists the bundled networks; ``machines`` the training machines (TPU v2 to
 v6e) that ``train --machine`` takes; ``run`` runs an ONNX model on one, with values;
-``sweep`` runs a design-space sweep from a TOML spec as Dask tasks, resumably.
+``llm`` times an LLM's prefill or decode on one; ``sweep`` runs a design-space sweep from a
+TOML spec as Dask tasks, resumably.
 
 Every command checks its arguments, output paths, sizes, memory and time before it runs, and
 writes its files last. Whatever goes wrong ends in one line on stderr, never a traceback:
@@ -26,6 +27,7 @@ from systolic.cli import (
     compare,
     gemm,
     infer,
+    llm,
     machines,
     roofline,
     rtl,
@@ -48,6 +50,7 @@ COMMANDS = {
     "rtl": rtl,
     "workloads": workloads,
     "machines": machines,
+    "llm": llm,
     "run": run,
     "sweep": sweep,
 }

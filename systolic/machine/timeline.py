@@ -156,7 +156,9 @@ def _phase_cycles(ops, starts, ends, total) -> dict[str, int]:
             events.setdefault(end, []).append((PHASES.index(op.phase), -1))
     points = sorted({0, total, *events})
     # the phase of the next op to start, for stretches where nothing runs
-    starting = sorted((start, PHASES.index(op.phase)) for op, start in zip(ops, starts, strict=True))
+    starting = sorted(
+        (start, PHASES.index(op.phase)) for op, start in zip(ops, starts, strict=True)
+    )
     running = [0] * len(PHASES)
     next_start = 0
     for lo, hi in zip(points[:-1], points[1:], strict=True):

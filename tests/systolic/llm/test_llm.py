@@ -1,0 +1,95 @@
+"""Transformers on the machine: published parameter counts, the phases' bytes by hand, the
+refusals."""
+
+import json
+
+import pytest
+
+from systolic import llm
+from systolic.cli import main
+from systolic.llm.config import MODELS, PUBLISHED_PARAMETERS, ModelConfig
+from systolic.llm.phases import build_step, kv_cache_bytes, weight_bytes
+from systolic.machine.config import machine
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_parameter_counts_equal_the_published_ones(name):
+    assert MODELS[name]().parameters() == PUBLISHED_PARAMETERS[name]
+
+
+def test_workloads_lists_the_transformers_with_their_parameters(capsys):
+    assert main(["workloads", "--json"]) == 0
+    listed = {r["name"]: r for r in json.loads(capsys.readouterr().out) if r.get("kind") == "llm"}
+    assert listed["llama-3-8b"]["parameters"] == 8_030_261_248
+    assert listed["llama-3-8b"]["kv_heads"] == 8
+
+
+def tiny(**changes) -> ModelConfig:
+    fields = dict(name="tiny", layers=2, hidden=64, heads=4, kv_heads=2, ffn=128,
+                  ffn_kind="swiglu", vocab=256, norm="rmsnorm", positions="rotary",
+                  max_seq=512)  # fmt: skip
+    return ModelConfig(**{**fields, **changes})
+
+
+def test_a_decode_steps_hbm_bytes_by_hand():
+    lm, config = tiny(), machine("tpu_v5e")
+    step = build_step(lm, config, "decode", batch=3, length=100)
+    # every weight read once in bf16 but the token embedding, of which the 3 tokens' rows
+    # are gathered; the whole cache of 100 positions; one key and value appended per layer
+    h, kv = 64, lm.kv_dim
+    weights = lm.parameters() - lm.vocab * h  # untied: the LM head is read, the table is not
+    assert step.hbm_read_bytes == 2 * weights + 2 * 3 * h + kv_cache_bytes(lm, config, 3, 100)
+    assert step.hbm_write_bytes == lm.layers * 3 * 2 * kv * 2
+
+
+def test_a_long_prefill_keeps_the_mxus_busy():
+    figures = llm.run_phase(llm.model("llama-2-7b"), machine("tpu_v5e"), "prefill", 1, 2048)
+    assert figures["bottleneck"] == "mxu" and figures["utilization"] > 0.7
+
+
+def test_a_model_that_does_not_fit_hbm_is_refused_with_the_sizes():
+    message = (r"mixtral-8x7b's weights \(87.0 GiB\) and a KV cache .* more than tpu_v5e's "
+               r"HBM of 16.0 GiB \(one chip: no sharding\)")  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        llm.run_phase(llm.model("mixtral-8x7b"), machine("tpu_v5e"), "decode", 1, 128)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["llm", "gpt-5"], "unknown model 'gpt-5'; bundled: gpt2, gpt2-medium, bert-base"),
+        (["llm", "gpt2", "--phase", "decode", "--context", "2000"],
+         "gpt2 takes at most 1,024 positions; decode would reach 2,001"),
+        (["llm", "gpt2", "--phase", "prefill"], "--phase prefill takes --seq S"),
+        (["llm", "gpt2", "--phase", "decode", "--context", "0"], "--context: expected a positive"),
+        (["llm", "bert-base", "--phase", "decode", "--context", "10"],
+         "bert-base is an encoder: it has a prefill (encode) phase only"),
+        (["llm", "{tmp}/bad.json", "--context", "4"], "bad.json: tiny: 5 heads do not divide "
+         "the hidden size 64"),
+        (["llm", "{tmp}/unknown.json", "--context", "4"], "unknown.json: unknown key 'depth'"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_status_2(tmp_path, capsys, argv, message):
+    fields = dict(name="tiny", layers=2, hidden=64, heads=5, kv_heads=5, ffn=128,
+                  ffn_kind="gelu", vocab=256, norm="layernorm", positions="learned",
+                  max_seq=512)  # fmt: skip
+    (tmp_path / "bad.json").write_text(json.dumps(fields))
+    (tmp_path / "unknown.json").write_text(json.dumps({**fields, "depth": 3}))
+    try:
+        status = main([a.format(tmp=tmp_path) for a in argv])
+    except SystemExit as exit_info:
+        status = exit_info.code
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+
+
+def test_llm_json_has_the_stable_names(capsys):
+    assert main(["llm", "gpt2", "--phase", "decode", "--context", "64", "--tokens", "2",
+                 "--json"]) == 0  # fmt: skip
+    figures = json.loads(capsys.readouterr().out)
+    for key in ("seconds_per_token", "tokens_per_second", "hbm_bytes_per_token", "bottleneck",
+                "unit_cycles", "energy_per_token_j"):  # fmt: skip
+        assert key in figures
+    assert figures["steps"] == 2 and set(figures["unit_cycles"]) == {"mxu", "vpu", "hbm"}
+    assert figures["weight_bytes"] == weight_bytes(llm.model("gpt2"), machine("tpu_v5e"))
