@@ -502,3 +502,22 @@ def node_cycles(ax, nodes: list[dict]):
     used = [unit for unit in UNIT_COLOURS if any(node["unit"] == unit for node in nodes)]
     ax.legend(handles=[Patch(color=UNIT_COLOURS[u], label=u.upper()) for u in used])
     return ax
+
+
+def batch_sweep(ax, sweep: list[dict]):
+    """Tokens per second (left axis, solid) and seconds per token (right axis, dashed)
+    against batch, log-log, from ``systolic.llm.run_phase`` records; each point marked with
+    its bottleneck's initial."""
+    batches = [f["batch"] for f in sweep]
+    ax.loglog(batches, [f["tokens_per_second"] for f in sweep], marker="o", color="tab:blue")
+    ax.set_xlabel("batch (sequences)")
+    ax.set_ylabel("tokens per second", color="tab:blue")
+    for f in sweep:
+        ax.annotate(f["bottleneck"].upper(), (f["batch"], f["tokens_per_second"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8)  # fmt: skip
+    twin = ax.twinx()
+    twin.loglog(batches, [f["seconds_per_token"] for f in sweep], marker=".", linestyle="--",
+                color="tab:orange")  # fmt: skip
+    twin.set_ylabel("seconds per token (dashed)", color="tab:orange")
+    ax.grid(True, which="both", alpha=0.3)
+    return ax

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from systolic.cli.common import add_energy_option, energy_table, positive
+from systolic.cli.common import add_energy_option, check_output_file, energy_table, positive
 
 
 def add_parser(commands) -> None:
@@ -33,6 +33,14 @@ def add_parser(commands) -> None:
                         help="decode: tokens generated per sequence (default 1)")  # fmt: skip
     parser.add_argument("--layers", type=positive, default=None,
                         help="run only this many layers (default all)")  # fmt: skip
+    parser.add_argument(
+        "--sweep-batch", default=None, metavar="B1,B2,...",
+        help="run each batch size and print tokens/s and seconds/token against batch",
+    )  # fmt: skip
+    parser.add_argument(
+        "--plot", metavar="PNG",
+        help="with --sweep-batch: draw tokens/s and seconds/token against batch",
+    )  # fmt: skip
     add_energy_option(parser)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
@@ -56,8 +64,29 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--phase decode takes --context L (and no --seq)")
         length = args.context
     prices = energy_table(args) or energy_tables.horowitz45()
+    prices = prices if prices.prices_machines else None
+    plot = check_output_file(args.plot, "--plot") if args.plot is not None else None
+    if plot is not None and args.sweep_batch is None:
+        raise ValueError("--plot draws a batch sweep: give --sweep-batch too")
+    if args.sweep_batch is not None:
+        batches = _batches(args.sweep_batch)
+        sweep = [llm.run_phase(lm, config, args.phase, b, length, args.tokens, args.layers,
+                               prices) for b in batches]  # fmt: skip
+        if plot is not None:
+            _plot_sweep(sweep, plot)
+        if args.json:
+            print(json.dumps(sweep, indent=2))
+            return 0
+        print(f"{'batch':>6} {'s/token':>12} {'tokens/s':>12} {'bound':>6} {'MXU %':>7} "
+              f"{'HBM %':>7}")  # fmt: skip
+        for f in sweep:
+            share = f["unit_share"]
+            print(f"{f['batch']:>6} {f['seconds_per_token']:>12.6f} "
+                  f"{f['tokens_per_second']:>12,.1f} {f['bottleneck']:>6} "
+                  f"{100 * share['mxu']:>7.1f} {100 * share['hbm']:>7.1f}")  # fmt: skip
+        return 0
     figures = llm.run_phase(lm, config, args.phase, args.batch, length, args.tokens,
-                            args.layers, prices if prices.prices_machines else None)  # fmt: skip
+                            args.layers, prices)  # fmt: skip
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
@@ -76,3 +105,30 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'busy share':<22} {share}; bound by {f['bottleneck']}")
     print(f"{'MXU utilization':<22} {100 * f['utilization']:.2f} %")
     return 0
+
+
+def _batches(text: str) -> list[int]:
+    """``--sweep-batch 1,8,64``: positive batch sizes."""
+    try:
+        batches = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--sweep-batch {text!r}: expected batch sizes like 1,8,64") from None
+    if not batches or min(batches) < 1:
+        raise ValueError(f"--sweep-batch {text!r}: expected positive batch sizes like 1,8,64")
+    return batches
+
+
+def _plot_sweep(sweep: list[dict], path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from systolic import plots
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    plots.batch_sweep(ax, sweep)
+    first = sweep[0]
+    ax.set_title(f"{first['model']} {first['phase']} on {first['machine']} ({first['dtype']})")
+    fig.tight_layout()
+    plots.save_figure(fig, path)

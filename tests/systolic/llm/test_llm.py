@@ -93,3 +93,16 @@ def test_llm_json_has_the_stable_names(capsys):
         assert key in figures
     assert figures["steps"] == 2 and set(figures["unit_cycles"]) == {"mxu", "vpu", "hbm"}
     assert figures["weight_bytes"] == weight_bytes(llm.model("gpt2"), machine("tpu_v5e"))
+
+
+def test_a_batch_sweep_prints_each_batch_and_draws_the_picture(tmp_path, capsys):
+    png = tmp_path / "sweep.png"
+    argv = ["llm", "gpt2", "--phase", "decode", "--context", "32", "--sweep-batch", "1,4",
+            "--plot", str(png), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    sweep = json.loads(capsys.readouterr().out)
+    assert [f["batch"] for f in sweep] == [1, 4]
+    assert sweep[1]["tokens_per_second"] > sweep[0]["tokens_per_second"]  # more per step
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["llm", "gpt2", "--context", "8", "--plot", str(png)]) == 2
+    assert "--plot draws a batch sweep" in capsys.readouterr().err
