@@ -34,6 +34,12 @@ def add_parser(commands) -> None:
     parser.add_argument("--layers", type=positive, default=None,
                         help="run only this many layers (default all)")  # fmt: skip
     parser.add_argument(
+        "--values", action="store_true",
+        help="prefill with values (GPT-2-style models; random weights from --seed), checked "
+        "against an independent NumPy forward pass",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="weights' seed with --values (0)")
+    parser.add_argument(
         "--sweep-batch", default=None, metavar="B1,B2,...",
         help="run each batch size and print tokens/s and seconds/token against batch",
     )  # fmt: skip
@@ -63,6 +69,21 @@ def run(args: argparse.Namespace) -> int:
         if args.context is None or args.seq is not None:
             raise ValueError("--phase decode takes --context L (and no --seq)")
         length = args.context
+    if args.values:
+        from systolic.llm.values import run_values
+
+        if args.phase != "prefill" or args.batch != 1:
+            raise ValueError("--values runs a prefill of one sequence: --phase prefill --seq S")
+        checked = run_values(lm, config, length, args.layers or lm.layers, args.seed)
+        if args.json:
+            print(json.dumps(checked, indent=2))
+            return 0
+        verdict = "within" if checked["within_bound"] else "OUTSIDE"
+        print(f"{lm.name}, {checked['layers']} layers, {length} tokens on {config.name} "
+              f"({config.dtype}): {checked['total_cycles']:,} cycles; logits' max abs error "
+              f"{checked['max_abs_error']:.3g} against the NumPy reference ({verdict} the "
+              f"{config.dtype} bound)")  # fmt: skip
+        return 0
     prices = energy_table(args) or energy_tables.horowitz45()
     prices = prices if prices.prices_machines else None
     plot = check_output_file(args.plot, "--plot") if args.plot is not None else None

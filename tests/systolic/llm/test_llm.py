@@ -106,3 +106,41 @@ def test_a_batch_sweep_prints_each_batch_and_draws_the_picture(tmp_path, capsys)
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main(["llm", "gpt2", "--context", "8", "--plot", str(png)]) == 2
     assert "--plot draws a batch sweep" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dtype, bound", [("fp32", 1e-5), ("bf16", 0.05)])
+def test_gpt2_runs_with_values_equal_to_the_independent_reference(dtype, bound):
+    from systolic.llm.values import run_values
+
+    checked = run_values(llm.model("gpt2"), machine("tpu_v5e", dtype), seq=8, layers=2, seed=3)
+    assert checked["within_bound"] and checked["max_abs_error"] < bound
+    assert checked["max_abs_error"] > 0  # the machine's sums are its own, not NumPy's
+
+
+def test_one_block_through_systolic_run_matches_the_onnx_reference(tmp_path, capsys):
+    import numpy as np
+    import onnx
+
+    from systolic.llm.values import decoder_onnx, weights
+
+    lm = llm.model("gpt2")
+    w = weights(lm, 1, seed=0)
+    model = decoder_onnx(lm, w, seq=8, layers=1)
+    onnx.save(model, str(tmp_path / "block.onnx"))
+    np.save(tmp_path / "x.npy", (w["wte"][:8] + w["wpe"][:8]).astype(np.float32))
+    argv = ["run", str(tmp_path / "block.onnx"), "--dtype", "fp32", "--input",
+            f"x={tmp_path / 'x.npy'}", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    (output,) = json.loads(capsys.readouterr().out)["outputs"]
+    assert output["within_bound"] and output["max_abs_error"] < 1e-4
+
+
+def test_values_are_refused_for_other_models_and_phases(capsys):
+    assert main(["llm", "llama-2-7b", "--phase", "prefill", "--seq", "8", "--values",
+                 "--layers", "1"]) == 2  # fmt: skip
+    assert "--values runs GPT-2-style decoders only" in capsys.readouterr().err
+    assert main(["llm", "gpt2", "--phase", "decode", "--context", "8", "--values"]) == 2
+    assert "--values runs a prefill of one sequence" in capsys.readouterr().err
+    assert main(["llm", "gpt2", "--phase", "prefill", "--seq", "8", "--values", "--layers",
+                 "1", "--json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["within_bound"]
