@@ -144,3 +144,20 @@ def test_values_are_refused_for_other_models_and_phases(capsys):
     assert main(["llm", "gpt2", "--phase", "prefill", "--seq", "8", "--values", "--layers",
                  "1", "--json"]) == 0  # fmt: skip
     assert json.loads(capsys.readouterr().out)["within_bound"]
+
+
+def test_the_timing_models_macs_equal_a_computed_runs_at_small_size():
+    import numpy as np
+
+    from systolic.llm.values import decoder_onnx, weights
+    from systolic.onnx.graph import run_graph
+
+    lm, config, seq, layers = llm.model("gpt2"), machine("tpu_v5e"), 8, 2
+    step = build_step(lm, config, "prefill", 1, seq, layers)
+    w = weights(lm, layers, seed=0)
+    ran = run_graph(decoder_onnx(lm, w, seq, layers),
+                    {"x": np.zeros((seq, lm.hidden), np.float32)}, config)  # fmt: skip
+    computed = sum(node["macs"] for node in ran.nodes)
+    # the same GEMMs, but the computed graph's LM head makes the logits of every position
+    # and the timing model's only the last one's (the first token it generates)
+    assert computed == step.macs + (seq - 1) * lm.hidden * lm.vocab
