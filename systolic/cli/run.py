@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     document = {
         "model": str(args.model), "machine": config.name, "dtype": config.dtype,
         "total_cycles": result.total_cycles, "seconds": seconds,
-        "unit_cycles": {UNIT[u]: c for u, c in result.schedule.unit_cycles.items()},
+        "unit_cycles": dict(result.schedule.unit_cycles),
         "energy_j": sum(n["energy_j"] for n in result.nodes), "energy_table": prices.name,
         "nodes": sorted(result.nodes, key=lambda n: -n["cycles"]), "outputs": checks,
     }  # fmt: skip
@@ -118,10 +118,6 @@ def run(args: argparse.Namespace) -> int:
         print("systolic: warning: an output is outside its format's bound (see above)",
               file=sys.stderr)  # fmt: skip
     return 0
-
-
-#: the timeline's units under their names here (the DMA moves the data)
-UNIT = {"mxu": "mxu", "vpu": "vpu", "dma": "dma"}
 
 
 def _text(d: dict) -> str:

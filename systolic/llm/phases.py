@@ -28,13 +28,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from systolic.backend import column_blocks
 from systolic.limits import format_bytes
 from systolic.llm.config import ModelConfig
-from systolic.machine.config import OP_CLASSES, MachineConfig
-from systolic.machine.mapping import gemm_mapping
+from systolic.machine.config import MachineConfig
+from systolic.machine.program import StepBuilder
 from systolic.machine.timeline import Op, Schedule, schedule
-from systolic.machine.vpu import elementwise_cost
 
 PHASES = ("prefill", "decode")
 #: operations per element of the VPU's ops (by class); a reduction's combines are counted
@@ -58,66 +56,6 @@ class Step:
     vpu_element_ops: dict
     mxu_report: object
     vmem_bytes: int
-
-
-class _Builder:
-    """Appends a step's ops and counts what they cost."""
-
-    def __init__(self, config: MachineConfig):
-        self.config = config
-        self.ops: list[Op] = []
-        self.macs = self.read = self.write = self.vmem = 0
-        self.element_ops = dict.fromkeys(OP_CLASSES, 0)
-        self.report = None
-
-    def add(self, unit, cycles, deps, name) -> int:
-        self.ops.append(Op(unit, int(cycles), tuple(d for d in deps if d is not None),
-                           "evaluation", name))  # fmt: skip
-        return len(self.ops) - 1
-
-    def dma(self, nbytes: int, deps, name: str, write: bool = False) -> int:
-        if write:
-            self.write += nbytes
-        else:
-            self.read += nbytes
-        return self.add("dma", math.ceil(nbytes / self.config.hbm_bytes_per_cycle), deps, name)
-
-    def gemm(self, m: int, k: int, n: int, deps, name: str, count: int = 1, weights=True) -> int:
-        """``count`` GEMMs ``(m, k) @ (k, n)``; with ``weights``, B streams in from HBM in
-        column blocks, each computed once it is in; else B is in VMEM (attention)."""
-        operand = self.config.operand_bytes
-        last = None
-        if not weights:  # one op for all of them: they run one after another on the MXUs
-            mapping = gemm_mapping(m, k, n, self.config)
-            self.macs += count * mapping.macs
-            report = mapping.report.repeated(count)
-            self.report = report if self.report is None else self.report + report
-            self.vmem += report.act_read_bytes + report.weight_read_bytes
-            return self.add("mxu", count * mapping.cycles, deps, f"{name} x{count}")
-        for _ in range(count):
-            blocks = column_blocks(self.config, n, k * n * operand)
-            for n0, n1 in blocks:
-                load = self.dma(k * (n1 - n0) * operand, (), f"{name} weights")
-                mapping = gemm_mapping(m, k, n1 - n0, self.config)
-                self.macs += mapping.macs
-                self.report = (
-                    mapping.report if self.report is None else self.report + mapping.report
-                )
-                self.vmem += mapping.report.act_read_bytes + mapping.report.weight_read_bytes
-                last = self.add("mxu", mapping.cycles, (*deps, load, last), name)
-        return last
-
-    def vector(self, shape, ops: dict, deps, name: str, fold: int = 0, operands: int = 1) -> int:
-        cost = elementwise_cost(self.config, tuple(shape), ops, operands)
-        for op_class, n in cost.element_ops:
-            self.element_ops[op_class] += n
-        size = math.prod(shape)
-        combines = fold * size
-        self.element_ops["add"] += combines
-        self.vmem += cost.vmem_bytes
-        steps = math.ceil(combines / self.config.vpu.vector)
-        cycles = cost.cycles + math.ceil(steps / self.config.cores) * self.config.vpu.add_cycles
-        return self.add("vpu", cycles, deps, name)
 
 
 def kv_cache_bytes(model: ModelConfig, config: MachineConfig, batch: int, positions: int) -> int:
@@ -152,7 +90,7 @@ def build_step(model: ModelConfig, config: MachineConfig, phase: str, batch: int
     many of the model's layers (default all)."""
     if phase not in PHASES:
         raise ValueError(f"unknown phase {phase!r}; valid: {', '.join(PHASES)}")
-    b = _Builder(config)
+    b = StepBuilder(config)
     h, operand = model.hidden, config.operand_bytes
     q_len = length if phase == "prefill" else 1
     kv_len = length if phase == "prefill" else length + 1
@@ -206,4 +144,4 @@ def build_step(model: ModelConfig, config: MachineConfig, phase: str, batch: int
     final = b.vector((batch, h), norm, (x, final_weights), "final norm", fold=1)
     b.gemm(batch, h, model.vocab, (final,), "lm head")
     placed = schedule(b.ops)
-    return Step(b.ops, placed, b.macs, b.read, b.write, b.element_ops, b.report, b.vmem)
+    return Step(b.ops, placed, b.macs, b.read, b.write, dict(b.element_ops), b.report, b.vmem)

@@ -24,11 +24,81 @@ from systolic.backend import VALUE_BYTES, StepCounts, column_blocks, summarize
 from systolic.machine.config import OP_CLASSES, MachineConfig
 from systolic.machine.mapping import gemm_mapping
 from systolic.machine.timeline import Op, schedule
-from systolic.machine.vpu import elementwise_cost
+from systolic.machine.vpu import folded_cost
 from systolic.workloads import ConvLayer
 
 #: operations per output of a layer's epilogue on the VPU (a bias add, a relu's compare)
 EPILOGUE_OPS = {"add": 2}
+
+
+class StepBuilder:
+    """Appends a step's ops for the timeline and counts what they cost (MACs, the MXUs'
+    summed Report, the VPU's element operations and VMEM bytes, HBM bytes read and written):
+    the pieces an inference pass and an LLM's step are made of."""
+
+    def __init__(self, config: MachineConfig, phase: str = "evaluation"):
+        self.config, self.phase = config, phase
+        self.ops: list[Op] = []
+        self.macs = self.read = self.write = self.vmem = self.folds = 0
+        self.element_ops = dict.fromkeys(OP_CLASSES, 0)
+        self.report = None
+
+    def add(self, unit: str, cycles: int, deps, name: str) -> int:
+        """An op on ``unit`` after the ops ``deps`` (None entries ignored); its index."""
+        self.ops.append(Op(unit, int(cycles), tuple(d for d in deps if d is not None),
+                           self.phase, name))  # fmt: skip
+        return len(self.ops) - 1
+
+    def dma(self, nbytes: int, deps, name: str, write: bool = False) -> int:
+        """``nbytes`` read from HBM (``write``: written to it) by the DMA."""
+        if write:
+            self.write += nbytes
+        else:
+            self.read += nbytes
+        return self.add("dma", math.ceil(nbytes / self.config.hbm_bytes_per_cycle), deps, name)
+
+    def _count(self, mapping, times: int = 1) -> None:
+        report = mapping.report if times == 1 else mapping.report.repeated(times)
+        self.report = report if self.report is None else self.report + report
+        self.macs += times * mapping.macs
+        self.folds += report.folds
+        self.vmem += report.act_read_bytes + report.weight_read_bytes
+        self.vmem += times * mapping.m * mapping.n * VALUE_BYTES  # the sums written
+
+    def gemm(self, m: int, k: int, n: int, deps, name: str, count: int = 1,
+             weights: bool = True) -> int:  # fmt: skip
+        """``count`` GEMMs ``(m, k) @ (k, n)`` on the MXUs, one after another. With
+        ``weights``, each B streams in from HBM in column blocks (``column_blocks``), each
+        block computed once it is in; else B is in VMEM already (attention's keys and
+        values), and the GEMMs are one op."""
+        if not weights:
+            mapping = gemm_mapping(m, k, n, self.config)
+            self._count(mapping, count)
+            return self.add("mxu", count * mapping.cycles, deps, f"{name} x{count}")
+        operand = self.config.operand_bytes
+        last = None
+        for _ in range(count):
+            for n0, n1 in column_blocks(self.config, n, k * n * operand):
+                load = self.dma(k * (n1 - n0) * operand, (), f"{name} weights")
+                mapping = gemm_mapping(m, k, n1 - n0, self.config)
+                self._count(mapping)
+                last = self.add("mxu", mapping.cycles, (*deps, load, last), name)
+        return last
+
+    def vector(self, shape, ops: dict, deps, name: str, fold: int = 0,
+               operands: int = 1) -> int:  # fmt: skip
+        """An element-wise VPU op over ``shape`` (``ops`` per element), reading ``operands``
+        inputs, plus ``fold`` combines per element (a reduction: ``folded_cost``)."""
+        cost = folded_cost(self.config, tuple(shape), ops, operands, fold * math.prod(shape))
+        for op_class, n in cost.element_ops:
+            self.element_ops[op_class] += n
+        self.vmem += cost.vmem_bytes
+        return self.add("vpu", cost.cycles, deps, name)
+
+    def counts(self) -> StepCounts:
+        """What the step's ops did, for ``systolic.backend.summarize`` and the energy."""
+        return StepCounts(self.report, self.macs, dict(self.element_ops), self.vmem,
+                          self.read, self.write)  # fmt: skip
 
 
 def run_layers(config: MachineConfig, gemms: Sequence[tuple[int, int, int, int, int]],
@@ -39,47 +109,16 @@ def run_layers(config: MachineConfig, gemms: Sequence[tuple[int, int, int, int, 
     Returns ``systolic.backend.summarize``'s fields for the pass (its phase is
     ``evaluation``), with ``folds`` added.
     """
-    ops: list[Op] = []
-    mxu_report, macs, vmem, read, write = None, 0, 0, 0, 0
-    element_ops = dict.fromkeys(OP_CLASSES, 0)
+    b = StepBuilder(config)
     operand = config.operand_bytes
-    previous = None  # the op that wrote the previous layer's outputs
-    folds = 0
-    for j, (m, k, n, count, inputs) in enumerate(gemms):
-        if previous is None:  # the pass's inputs, from HBM
-            read += inputs * operand
-            ops.append(Op("dma", math.ceil(inputs * operand / config.hbm_bytes_per_cycle), (),
-                          "evaluation", "inputs"))  # fmt: skip
-            previous = len(ops) - 1
-        computed = []
-        for _ in range(count):
-            for n0, n1 in column_blocks(config, n, k * n * operand):
-                nbytes = k * (n1 - n0) * operand
-                read += nbytes
-                ops.append(Op("dma", math.ceil(nbytes / config.hbm_bytes_per_cycle), (),
-                              "evaluation", f"layer{j + 1} weights"))  # fmt: skip
-                mapping = gemm_mapping(m, k, n1 - n0, config)
-                report = mapping.report
-                mxu_report = report if mxu_report is None else mxu_report + report
-                macs += mapping.macs
-                folds += report.folds
-                vmem += report.act_read_bytes + report.weight_read_bytes + m * (n1 - n0) * 4
-                ops.append(Op("mxu", mapping.cycles, (previous, len(ops) - 1), "evaluation",
-                              f"layer{j + 1}"))  # fmt: skip
-                computed.append(len(ops) - 1)
-        cost = elementwise_cost(config, (m, n * count), EPILOGUE_OPS, 1)
-        for op_class, amount in cost.element_ops:
-            element_ops[op_class] += amount
-        vmem += cost.vmem_bytes
-        ops.append(Op("vpu", cost.cycles, tuple(computed), "evaluation", f"layer{j + 1} act"))
-        previous = len(ops) - 1
+    previous = b.dma(gemms[0][4] * operand, (), "inputs")  # the pass's inputs, from HBM
+    for j, (m, k, n, count, _) in enumerate(gemms):
+        computed = b.gemm(m, k, n, (previous,), f"layer{j + 1}", count)
+        previous = b.vector((m, n * count), EPILOGUE_OPS, (computed,), f"layer{j + 1} act")
     m, _, n, count, _ = gemms[-1]
-    write += m * n * count * VALUE_BYTES
-    ops.append(Op("dma", math.ceil(m * n * count * VALUE_BYTES / config.hbm_bytes_per_cycle),
-                  (previous,), "evaluation", "outputs"))  # fmt: skip
-    counts = StepCounts(mxu_report, macs, element_ops, vmem, read, write)
-    out = summarize(config, [(schedule(ops), counts, 1, "evaluation")], energy)
-    out["folds"] = folds
+    b.dma(m * n * count * VALUE_BYTES, (previous,), "outputs", write=True)
+    out = summarize(config, [(schedule(b.ops), b.counts(), 1, "evaluation")], energy)
+    out["folds"] = b.folds
     return out
 
 

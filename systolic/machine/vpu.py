@@ -100,6 +100,35 @@ def elementwise_cost(
     return _cost(config, steps, elements, 4 * size * (operands + 1))
 
 
+def folded_cost(
+    config: MachineConfig,
+    shape: tuple[int, ...],
+    ops: dict[str, int],
+    operands: int,
+    combines: int = 0,
+    combine_ops: int = 1,
+) -> VectorCost:
+    """:func:`elementwise_cost` of an op over an output of ``shape``, plus ``combines``
+    elements folded into others (a reduction counted by its combines alone, where its layout
+    is not a plain 2-D row or column reduction: a softmax over any axis, a pooling window),
+    ``combine_ops`` add-class operations each, one vector register of them per step."""
+    cost = elementwise_cost(config, shape, ops, operands)
+    if not combines:
+        return cost
+    steps = math.ceil(combines / config.vpu.vector)
+    extra = math.ceil(steps / config.cores) * combine_ops * config.vpu.add_cycles
+    steps_by_class = dict(cost.steps_by_class)
+    steps_by_class["add"] += steps * combine_ops
+    element_ops = dict(cost.element_ops)
+    element_ops["add"] += combines * combine_ops
+    return VectorCost(
+        cost.cycles + extra,
+        tuple((cls, steps_by_class[cls]) for cls in OP_CLASSES),
+        tuple((cls, element_ops[cls]) for cls in OP_CLASSES),
+        cost.vmem_bytes,
+    )
+
+
 def reduction_cost(
     config: MachineConfig, shape: tuple[int, int], axis: int, ops: int = 1
 ) -> VectorCost:

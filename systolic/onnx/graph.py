@@ -29,7 +29,7 @@ from systolic.energy import price_machine
 from systolic.machine.config import MachineConfig
 from systolic.machine.mapping import gemm_mapping
 from systolic.machine.timeline import Op, Schedule, schedule
-from systolic.machine.vpu import elementwise_cost
+from systolic.machine.vpu import elementwise_cost, folded_cost
 from systolic.numerics import quantize
 from systolic.onnx.ops import OPS, Gemms, Move, Vector
 
@@ -259,11 +259,9 @@ def _place(cost, config: MachineConfig, deps, name: str, add, dma_cycles):
     counts = {"mxu_report": None, "vpu_element_ops": {}, "vmem_bytes": 0, "hbm_bytes": 0,
               "dtype": config.dtype}  # fmt: skip
 
-    def vector_counts(vector, folded: int = 0, fold_ops: int = 1) -> None:
+    def vector_counts(vector) -> None:
         for op_class, n in vector.element_ops:
             counts["vpu_element_ops"][op_class] = counts["vpu_element_ops"].get(op_class, 0) + n
-        counts["vpu_element_ops"]["add"] = counts["vpu_element_ops"].get("add", 0) + (
-            folded * fold_ops)  # fmt: skip
         counts["vmem_bytes"] += vector.vmem_bytes
 
     if isinstance(cost, Gemms):
@@ -285,10 +283,9 @@ def _place(cost, config: MachineConfig, deps, name: str, add, dma_cycles):
             vector_counts(vector)
         return cycles, macs, last, counts
     if isinstance(cost, Vector):
-        vector = elementwise_cost(config, tuple(cost.shape), cost.ops, cost.operands)
-        steps = math.ceil(cost.reduce / config.vpu.vector) if cost.reduce else 0
-        cycles = vector.cycles + math.ceil(steps / config.cores) * cost.reduce_ops
-        vector_counts(vector, cost.reduce, cost.reduce_ops)
-        return cycles, 0, add("vpu", cycles, deps, name), counts
+        vector = folded_cost(config, tuple(cost.shape), cost.ops, cost.operands, cost.reduce,
+                             cost.reduce_ops)  # fmt: skip
+        vector_counts(vector)
+        return vector.cycles, 0, add("vpu", vector.cycles, deps, name), counts
     cycles = dma_cycles(2 * cost.bytes)  # read and written back
     return cycles, 0, add("dma", cycles, deps, name), counts
