@@ -512,6 +512,7 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
             mxu = into["mxu_report"]
             into["mxu_report"] = repeated if mxu is None else mxu + repeated
     total = totals["train"] + totals["evaluation"]
+    busiest = train_units if totals["steps"] else units  # the training steps', if any
     for values in phases.values():
         values["seconds"] = config.seconds(values["cycles"])
     out = {
@@ -524,12 +525,7 @@ def summarize(config: MachineConfig, steps: list, energy=None) -> dict:
         "phases": {p: v for p, v in phases.items() if v["cycles"]},
         "unit_cycles": units,
         "unit_share": {u: (busy / total if total else 0.0) for u, busy in units.items()},
-        "bottleneck": max(
-            train_units if totals["steps"] else units,
-            key=lambda u: (train_units if totals["steps"] else units)[u],
-        )
-        if total
-        else None,
+        "bottleneck": max(busiest, key=busiest.get) if total else None,
         "macs": totals["macs"],
         "utilization": totals["macs"] / (config.pe_count * total) if total else 0.0,
         "vpu_element_ops": element_ops,
