@@ -155,3 +155,32 @@ def test_compare_refuses_an_unknown_machine_before_writing(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "--machines: unknown machine 'tpu_v9'; valid: tpu_v1, teaching, tpu_v2" in err
     assert "\n" not in err and not out.exists()
+
+
+def test_the_new_commands_refuse_bad_arguments_paths_and_files_in_one_line(tmp_path, capsys):
+    import onnx
+
+    from tests.systolic.onnx.test_graph import mlp_model
+
+    model = tmp_path / "m.onnx"
+    onnx.save(mlp_model(), str(model))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    (tmp_path / "broken.json").write_text("{ not json")
+    cases = [
+        (["machines", "--bogus"], "unrecognized arguments: --bogus"),
+        (["run", str(model), "--out", str(blocker / "out")], "cannot be made: "),
+        (["run", str(model), "--plot", str(blocker / "p.png")], "is a file, not a folder"),
+        (["llm", "gpt2", "--context", "8", "--sweep-batch", "1,2", "--plot",
+          str(blocker / "p.png")], "is a file, not a folder"),
+        (["llm", str(tmp_path / "broken.json"), "--context", "8"], "broken.json: not JSON"),
+        (["llm", "gpt2", "--context", "8", "--sweep-batch", "1,x"], "--sweep-batch '1,x'"),
+    ]  # fmt: skip
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for argv, message in cases:
+        assert status(argv) == 2, argv
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert message in err and "\n" not in err and "Traceback" not in err, (argv, err)
+        assert captured.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
