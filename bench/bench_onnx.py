@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from blas import blas_line  # bench/blas.py, beside this script
 
 from systolic.machine.config import machine
 from systolic.onnx.graph import run_graph
@@ -48,9 +49,9 @@ def main() -> None:
     model = onnx.load(str(path))
     inputs = make_inputs(input_specs(model, 1), {}, 0)
     config = machine("tpu_v5e")
-    coretype = os.environ.get("OPENBLAS_CORETYPE")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
-          f"onnx {onnx.__version__}, OPENBLAS_CORETYPE={coretype}")  # fmt: skip
+          f"onnx {onnx.__version__}")  # fmt: skip
+    print(blas_line())
     run_graph(model, inputs, config)  # compile the kernels first
     ours = median_seconds(lambda: run_graph(model, inputs, config), args.repeats)
     reference = median_seconds(lambda: reference_outputs(model, inputs), args.repeats)

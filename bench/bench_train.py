@@ -20,6 +20,7 @@ import time
 
 import numba
 import numpy as np
+from blas import blas_line  # bench/blas.py, beside this script
 from busy import add_busy_option, cpu_load  # bench/busy.py, beside this script
 
 import systolic
@@ -104,8 +105,8 @@ def main() -> None:
     add_busy_option(parser)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numba {numba.__version__} "
-          f"with {numba.get_num_threads()} threads, numpy {np.__version__}, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")  # fmt: skip
+          f"with {numba.get_num_threads()} threads, numpy {np.__version__}")  # fmt: skip
+    print(blas_line())
     data = load_mnist().train
     quiet = backends(data, args.epochs)
     numpy_s = quiet["nn, np.matmul (float64)"]
