@@ -4,7 +4,7 @@ The registers of every PE (see ``systolic.pe``) are held as ``(rows, cols)`` arr
 ``step()`` computes all of them from the previous cycle's values before committing them, as at
 a clock edge::
 
-              weights (shift chain, `load`)  north
+              weights (shift chains, `load`)  north
                   |      |      |
                   v      v      v
     west   --> [PE00]->[PE01]->[PE02]-->   activations, valid and switch bits move east
@@ -13,6 +13,10 @@ a clock edge::
                   |      |      |          psum_out = psum_in + act * weight
                   v      v      v
                  south edge: one partial sum per column per cycle, into the accumulators
+
+Each column's shadow registers form one shift chain fed at the north edge, or, with
+``segment_rows``, chains of that many rows each fed at its own top row (the segmented
+weight load, ``systolic.config.WeightLoad.SEGMENTED``), every chain with its own shift enable.
 
 The model is written to be read and checked, not to be fast: use it for small arrays and short
 runs. ``trace()`` prints which PEs did a useful MAC in each cycle.
@@ -104,13 +108,30 @@ class GridModel:
 class WeightStationaryArray(GridModel):
     """Register state of the weight-stationary array and ``step()`` to the next clock edge.
 
-    Parameters are those of :class:`GridModel`.
+    Parameters are those of :class:`GridModel`, and ``segment_rows``: rows per weight shift
+    chain (default ``rows``: one chain per column, fed at the north edge). Chain ``g`` of a
+    column holds PE rows ``g * segment_rows`` to ``(g + 1) * segment_rows - 1`` (the last
+    chain may be shorter) and is fed at its top row.
     """
 
     REGISTERS = (
         "act", "valid", "switch", "psum", "psum_valid", "weight", "weight_valid", "shadow",
         "shadow_valid",
     )  # fmt: skip
+
+    def __init__(self, rows: int, cols: int, dtype: np.dtype = np.float32,
+                 max_cycles: int = 2**32, record: bool = False, record_registers: bool = False,
+                 segment_rows: int | None = None):  # fmt: skip
+        if rows < 1 or cols < 1:
+            raise ValueError(f"array must be at least 1x1, got {rows}x{cols}")
+        if segment_rows is not None and segment_rows < 1:
+            raise ValueError(f"segment_rows must be at least 1, got {segment_rows}")
+        self.segment_rows = rows if segment_rows is None else min(segment_rows, rows)
+        self.segments = -(-rows // self.segment_rows)
+        # which chain each PE row belongs to, and whether it is a chain's top row
+        self._chain_of_row = np.arange(rows) // self.segment_rows
+        self._chain_top = np.arange(rows) % self.segment_rows == 0
+        super().__init__(rows, cols, dtype, max_cycles, record, record_registers)
 
     def reset(self) -> None:
         """Clear all registers, the cycle counter, the MAC counts and the recorded trace."""
@@ -128,7 +149,7 @@ class WeightStationaryArray(GridModel):
         west_switch: np.ndarray,
         north_weight: np.ndarray,
         north_weight_valid: np.ndarray,
-        load: bool,
+        load: bool | np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Advance one clock edge.
 
@@ -136,10 +157,11 @@ class WeightStationaryArray(GridModel):
         ----------
         west_act, west_valid, west_switch : shape (rows,)
             Activation entering each row at the west edge, its valid bit and switch flag.
-        north_weight, north_weight_valid : shape (cols,)
-            Weight entering each column's shift chain, and whether it is real (not padding).
-        load : bool
-            Shift enable of the weight chain (all columns at once).
+        north_weight, north_weight_valid : shape (cols,) or (segments, cols)
+            Weight entering each shift chain at its top, and whether it is real (not
+            padding); shape ``(cols,)`` with one chain per column.
+        load : bool or numpy.ndarray of bool, shape (segments, cols)
+            Shift enable of every chain (a bool: all chains at once).
 
         Returns
         -------
@@ -155,9 +177,18 @@ class WeightStationaryArray(GridModel):
         weight = np.where(switch_in, self.shadow, self.weight)
         weight_valid = np.where(switch_in, self.shadow_valid, self.weight_valid)
         useful = valid_in & weight_valid
-        if load:
-            shadow = np.vstack([north_weight, self.shadow[:-1]]).astype(self.dtype)
-            shadow_valid = np.vstack([north_weight_valid, self.shadow_valid[:-1]])
+        enable = np.broadcast_to(np.asarray(load, dtype=bool), (self.segments, self.cols))
+        if enable.any():
+            north = np.reshape(north_weight, (-1, self.cols))
+            north_valid = np.reshape(north_weight_valid, (-1, self.cols))
+            # every chain's shadows take the value above them; a chain's top row, its input
+            shadow = np.vstack([north[:1], self.shadow[:-1]]).astype(self.dtype)
+            shadow_valid = np.vstack([north_valid[:1], self.shadow_valid[:-1]])
+            shadow[self._chain_top] = north
+            shadow_valid[self._chain_top] = north_valid
+            rows_enabled = enable[self._chain_of_row]
+            shadow = np.where(rows_enabled, shadow, self.shadow)
+            shadow_valid = np.where(rows_enabled, shadow_valid, self.shadow_valid)
         else:
             shadow, shadow_valid = self.shadow, self.shadow_valid
         # one clock edge: every register above was computed from the old state

@@ -43,7 +43,7 @@ from systolic import api
 from systolic.dataflows import weight_stationary as ws
 from systolic.limits import format_bytes
 from systolic.machine.config import OP_CLASSES, MachineConfig
-from systolic.machine.mapping import GemmMapping, gemm_mapping, split_evenly
+from systolic.machine.mapping import GemmMapping, drain_cycles, gemm_mapping, split_evenly
 from systolic.machine.timeline import PHASES, UNITS, Op, Schedule, schedule
 from systolic.machine.vpu import (
     VECTOR_OPS,
@@ -134,8 +134,9 @@ class MachineBackend:
             self._signature = (kind, size)
             self._replay = self._recorded.get(self._signature)
 
-    def _add(self, unit: str, cycles: int, deps, phase: str, name: str, cost) -> int:
-        self._ops.append(Op(unit, cycles, tuple(deps), _PHASE.get(phase, phase), name))
+    def _add(self, unit: str, cycles: int, deps, phase: str, name: str, cost,
+             latency: int = 0) -> int:  # fmt: skip
+        self._ops.append(Op(unit, cycles, tuple(deps), _PHASE.get(phase, phase), name, latency))
         key = id(cost)
         self._keep.setdefault(key, cost)
         self._costs.append(key)
@@ -238,8 +239,10 @@ class MachineBackend:
         ops = []
         for (n0, n1), b_ready in zip(bounds, ready, strict=True):
             mapping = gemm_mapping(m, k, n1 - n0, self.config)
-            ops.append(self._add("mxu", mapping.cycles, (a_ready, b_ready), phase,
-                                 f"layer{layer} {label}", mapping))  # fmt: skip
+            # busy until the last row is in, ready after the drain (machine.mapping)
+            drain = drain_cycles(self.config)
+            ops.append(self._add("mxu", mapping.cycles - drain, (a_ready, b_ready), phase,
+                                 f"layer{layer} {label}", mapping, drain))  # fmt: skip
         op = ops[0] if len(ops) == 1 else self._add("mxu", 0, ops, phase, label, _JOIN)
         return self._made_by(c, op, phase, label)
 

@@ -35,11 +35,19 @@ class WeightLoad(enum.Enum):
 
     ``SERIAL``: every fold shifts its tile in, then streams; folds never overlap (SCALE-Sim's
     model). ``DOUBLE_BUFFERED``: the next tile shifts into the shadow registers while the current
-    fold computes (the TPU's model).
+    fold computes (the TPU v1's model: one shift chain per column, all columns shifting at
+    once). ``SEGMENTED``: double-buffered, with each column's chain cut into segments of
+    ``ArrayConfig.segment_rows`` rows, each fed at its own top row, and every (segment,
+    column) chain shifting as soon as its own PEs have switched: a tile goes in
+    ``segment_rows`` cycles after the previous fold's first row has passed the segment, so a
+    fold that streams a few rows (a decode step's GEMV) costs ``2 * segment_rows - 1`` cycles
+    instead of ``2 * rows + cols - 2``. It needs a weight bus ``rows / segment_rows`` times
+    as wide as the north edge's.
     """
 
     SERIAL = "serial"
     DOUBLE_BUFFERED = "double_buffered"
+    SEGMENTED = "segmented"
 
 
 #: the largest array: 16,777,216 PEs (the TPU v1 has 65,536); beyond it even the per-PE
@@ -86,8 +94,8 @@ class ArrayConfig:
         (output-stationary) or ``"is"`` (input-stationary); see :class:`Dataflow`.
     weight_load : WeightLoad or str
         How the stationary tile (B in WS, A in IS) is loaded: ``"serial"`` or
-        ``"double_buffered"``, see :class:`WeightLoad`. Output-stationary arrays stream both
-        operands and have nothing to load, so they take ``"serial"`` only.
+        ``"double_buffered"`` or ``"segmented"``, see :class:`WeightLoad`. Output-stationary
+        arrays stream both operands and have nothing to load, so they take ``"serial"`` only.
     accumulator_rows : int or None
         Accumulator capacity in rows of ``cols`` partial sums. ``None`` means unlimited. A GEMM
         that streams more rows than this (``m`` in WS, ``n`` in IS) is split into chunks of at
@@ -107,6 +115,9 @@ class ArrayConfig:
         Most threads a fast-engine run may use. ``None``: the ``SYSTOLIC_THREADS``
         environment variable, else numba's thread count. GEMMs of fewer than
         ``systolic.schedule.SERIAL_MACS`` MACs always run on one thread.
+    segment_rows : int
+        Rows of PEs per weight shift chain with ``weight_load="segmented"`` (default 8; an
+        array of fewer rows has one chain per column). Ignored by the other loads.
 
     The array has at most :data:`MAX_PES` PEs, and a run is also refused when the memory it
     would allocate exceeds ``systolic.limits.memory_limit_bytes()``.
@@ -122,9 +133,10 @@ class ArrayConfig:
     max_elements: int = 2**28
     max_seconds: float = 3600.0
     threads: int | None = None
+    segment_rows: int = 8
 
     def __post_init__(self):
-        set_positive_ints(self, "rows", "cols", "max_cycles", "max_elements")
+        set_positive_ints(self, "rows", "cols", "max_cycles", "max_elements", "segment_rows")
         if self.threads is not None:
             set_positive_ints(self, "threads")
         if self.rows * self.cols > MAX_PES:
@@ -172,6 +184,14 @@ class ArrayConfig:
             value = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
             object.__setattr__(self, "_hash", value)
             return value
+
+    @property
+    def chain_rows(self) -> int:
+        """Rows of PEs per weight shift chain: ``min(segment_rows, rows)`` for the segmented
+        load, else ``rows``."""
+        if self.weight_load is WeightLoad.SEGMENTED:
+            return min(self.segment_rows, self.rows)
+        return self.rows
 
     @property
     def pe_count(self) -> int:

@@ -51,7 +51,10 @@ class Report:
     - ``compute_cycles``: a row of activations starts into the array (its first element enters
       row 0): one per streamed row of every fold, ``m`` per fold in the weight-stationary
       dataflow.
-    - ``weight_load_cycles``: no row starts, and a weight tile is shifting in.
+    - ``weight_load_cycles``: no row starts, and a weight tile is shifting in (into the
+      top-left shift chain: with the serial and double-buffered loads every chain shifts at
+      once; with the segmented load, that is the chain of the first ``segment_rows`` rows
+      of column 0).
     - ``fill_drain_cycles``: none of the others: no row starts and no tile is shifting while
       the array waits for the switch to a new tile to reach its last PE, or for partial sums
       to drain out of its south edge.
@@ -95,6 +98,16 @@ class Report:
           fill_drain  = r + c - 2 + sum_{f<F-1} max(0, r + c - 2 - T_f)
 
       so for ``T_f >= 2r + c - 2`` only the first tile's shift is exposed.
+    - segmented (chains of ``s = min(segment_rows, r)`` rows): as double_buffered, with each
+      chain (segment ``g``, column ``j``) starting to shift in the cycle its own bottom PE
+      switches, so the top-left one starts ``s - 1`` cycles after fold ``f`` and takes ``s``
+      cycles: fold ``f + 1`` starts ``max(T_f, 2s - 1)`` cycles after fold ``f``. With
+      ``g_f = max(0, 2s - 1 - T_f)``::
+
+          total       = s + sum(T_f) + sum_{f<F-1} g_f + r + c - 2
+          weight_load = s + sum_{f<F-1} min(s, g_f)
+          compute     = sum(T_f)
+          fill_drain  = r + c - 2 + sum_{f<F-1} max(0, s - 1 - T_f)
 
     Fields
     ------
@@ -147,7 +160,8 @@ class Report:
         Writes of a real weight into a shadow register while a tile shifts in (WS; A's tile in
         IS; 0 in OS, which has no stationary tile to load): the tile enters bottom row first
         at the top of the array and shifts down, so a weight bound for PE row ``i`` is written
-        ``i + 1`` times. Padding is generated at the edge and not counted.
+        ``i + 1`` times (segmented load: ``d + 1`` times, ``d`` rows below the top of its
+        chain). Padding is generated at the edge and not counted.
     host_read_bytes : int
         Bytes of a program's first inputs read from the host (``systolic.tpu``; 0 otherwise).
     max_abs_error, max_rel_error : float or None

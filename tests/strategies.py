@@ -21,16 +21,18 @@ def operands(draw, max_dim=12, elements=SMALL_INTS):
 @st.composite
 def configs(draw, dataflow="ws", max_side=16):
     """An ``ArrayConfig`` of ``dataflow`` with random, often non-square, shape, and (where the
-    dataflow has them) either weight-load mode and a random accumulator capacity."""
+    dataflow has them) any weight-load mode, rows per segmented chain and a random
+    accumulator capacity."""
     stationary = dataflow != "os"
     return ArrayConfig(
         rows=draw(st.integers(1, max_side)),
         cols=draw(st.integers(1, max_side)),
         dataflow=dataflow,
-        weight_load=draw(st.sampled_from(["serial", "double_buffered"]))
+        weight_load=draw(st.sampled_from(["serial", "double_buffered", "segmented"]))
         if stationary
         else "serial",
         accumulator_rows=draw(st.none() | st.integers(1, 48)) if stationary else None,
+        segment_rows=draw(st.integers(1, 6)),
     )
 
 

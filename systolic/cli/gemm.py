@@ -55,6 +55,10 @@ def add_parser(commands) -> None:
         help="weight loading (default serial)",
     )
     gemm.add_argument(
+        "--segment-rows", type=positive, default=8,
+        help="rows per weight shift chain with --weight-load segmented (default 8)",
+    )  # fmt: skip
+    gemm.add_argument(
         "--accumulator-rows",
         type=positive,
         default=None,
@@ -124,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         weight_load=args.weight_load,
         accumulator_rows=args.accumulator_rows,
         dtype=args.dtype,
+        segment_rows=args.segment_rows,
         max_cycles=args.max_cycles,
         max_seconds=args.max_seconds,
     )
@@ -190,7 +195,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(
         f"GEMM ({args.m}, {args.k}) @ ({args.k}, {args.n}), {config.dataflow.name}, "
-        f"{config.dtype}, {config.weight_load.value} weight loading, {args.engine} engine"
+        f"{config.dtype}, {config.weight_load.value} weight loading"
+        + (
+            f" ({config.chain_rows} rows per chain)"
+            if config.weight_load.value == "segmented"
+            else ""
+        )
+        + f", {args.engine} engine"
     )
     print(report.table())
     if priced:

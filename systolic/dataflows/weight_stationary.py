@@ -79,15 +79,21 @@ def fold_timeline(
     weight_load: WeightLoad,
     ready: Callable[[int, list[FoldTiming]], int] | None = None,
     inputs_ready: Callable[[int, list[FoldTiming]], int] | None = None,
+    chain_rows: int | None = None,
 ) -> list[FoldTiming]:
     """The controller's rules: the earliest legal load and stream cycle of every fold.
 
-    - a fold streams once its tile is fully shifted in (``rows`` cycles after its load starts)
-      and the previous fold's last row has entered;
+    - a fold streams once its tile is fully shifted in (``chain_rows`` cycles after its load
+      starts; ``chain_rows`` is ``rows`` but for the segmented load) and the previous fold's
+      last row has entered;
     - serial: a tile starts shifting once the array has drained (the previous fold's last result
       left the south edge);
     - double_buffered: a tile starts shifting into the shadow registers in the cycle the last PE
       (bottom right) switches to the previous tile: every PE has then copied its shadow weight;
+    - segmented: chain ``g`` of column ``j`` (rows ``g * chain_rows`` on) starts shifting in
+      the cycle its bottom PE switches to the previous tile, :func:`chain_offsets` cycles
+      after the top-left chain, which starts ``chain_rows - 1`` cycles after the previous fold
+      (``load`` is the top-left chain's start; the first tile's chains start from cycle 0);
     - and, when ``ready`` is given, not before ``ready(f, timeline_so_far)``: the cycle the
       weights of fold ``f`` are available (a memory system's arrival time); when
       ``inputs_ready`` is given, fold ``f`` streams not before ``inputs_ready(f,
@@ -99,13 +105,16 @@ def fold_timeline(
     stream_rows : list of int
         Rows ``T`` streamed by each fold, in run order.
     """
+    if chain_rows is None and weight_load is WeightLoad.SEGMENTED:
+        raise ValueError("the segmented load needs chain_rows (ArrayConfig.chain_rows)")
+    shift = rows if chain_rows is None else chain_rows
     times = []
     load, previous_end = 0, 0
     for f, length in enumerate(stream_rows):
         due = load
         if ready is not None:
             load = max(load, ready(f, times))
-        stream = max(load + rows, previous_end)
+        stream = max(load + shift, previous_end)
         waited = 0
         if inputs_ready is not None:
             waited = max(0, inputs_ready(f, times) - stream)
@@ -114,9 +123,34 @@ def fold_timeline(
         previous_end = stream + length
         if weight_load is WeightLoad.SERIAL:
             load = stream + length + rows + cols - 2
+        elif weight_load is WeightLoad.SEGMENTED:
+            load = stream + shift - 1
         else:
             load = stream + rows + cols - 2
     return times
+
+
+def chain_offsets(config: ArrayConfig) -> tuple[np.ndarray, np.ndarray]:
+    """When each weight shift chain starts shifting a tile, after the top-left one, and how
+    many rows it holds.
+
+    Returns
+    -------
+    offsets : numpy.ndarray of int, shape (segments, cols)
+        Cycles from the top-left chain's start: 0 for every chain of the serial and
+        double-buffered loads (one chain per column, all shifting at once); ``g *
+        chain_rows + rows_g - chain_rows + j`` for chain ``g`` of column ``j`` of the
+        segmented load, the cycle its bottom PE switches.
+    lengths : numpy.ndarray of int, shape (segments,)
+        Rows of each chain (the last may be shorter).
+    """
+    rows, cols, size = config.rows, config.cols, config.chain_rows
+    tops = np.arange(0, rows, size)
+    lengths = np.minimum(size, rows - tops)
+    if config.weight_load is not WeightLoad.SEGMENTED:
+        return np.zeros((1, cols), dtype=np.int64), lengths
+    offsets = (tops + lengths - size)[:, None] + np.arange(cols)[None, :]
+    return offsets.astype(np.int64), lengths
 
 
 def tiles(m: int, config: ArrayConfig) -> tuple[int, int, int]:
@@ -126,36 +160,45 @@ def tiles(m: int, config: ArrayConfig) -> tuple[int, int, int]:
     return (m if capacity is None else capacity), config.rows, config.cols
 
 
-def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
+def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig,
+                       times: int = 1) -> dict[str, int]:  # fmt: skip
     """Cycle breakdown of ``(m, k) @ (k, n)`` in O(1); see ``Report`` for the formulas.
+
+    ``times`` runs that many such GEMMs (of their own operands) back to back, their folds in
+    one stream as if of one GEMM: the controller treats the first fold of a GEMM like any
+    other (a batch of attention heads on one array).
 
     Returns
     -------
     dict
         ``total_cycles`` and the ``Report`` breakdown fields (``*_cycles``) summing to it.
     """
-    return dict(_closed_form_cycles(m, k, n, config))  # a copy: the cached one is shared
+    return dict(_closed_form_cycles(m, k, n, config, times))  # a copy: the cached one is shared
 
 
 @functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
-def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
+def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig,
+                        times: int = 1) -> dict[str, int]:  # fmt: skip
     rows, cols = config.rows, config.cols
     counts = fold_counts(m, k, n, *tiles(m, config))
-    folds, per_chunk = counts.folds, counts.folds_per_chunk
-    compute = m * per_chunk  # every fold streams its chunk's rows
+    folds, per_chunk = times * counts.folds, counts.folds_per_chunk
+    compute = times * m * per_chunk  # every fold streams its chunk's rows
     if config.weight_load is WeightLoad.SERIAL:
         load, fill_drain = folds * rows, folds * (rows + cols - 2)
     else:
-        # gaps follow every fold but the last; count those of each stream length
+        # a tile shifts for `shift` cycles once the previous fold's first row has reached the
+        # PEs it must wait for (`wait` cycles); gaps follow every fold but the last
+        shift = config.chain_rows
+        wait = shift - 1 if config.weight_load is WeightLoad.SEGMENTED else rows + cols - 2
         full, last_rows = counts.full_chunks, counts.last_chunk_rows
-        gaps = [(counts.chunk_rows, full * per_chunk - (0 if last_rows else 1))]
+        gaps = [(counts.chunk_rows, times * full * per_chunk - (0 if last_rows else 1))]
         if last_rows:
-            gaps.append((last_rows, per_chunk - 1))
-        load, fill_drain = rows, rows + cols - 2
+            gaps.append((last_rows, times * per_chunk - 1))
+        load, fill_drain = shift, rows + cols - 2
         for length, number in gaps:
-            gap = max(0, 2 * rows + cols - 2 - length)
-            load += number * min(rows, gap)
-            fill_drain += number * max(0, rows + cols - 2 - length)
+            gap = max(0, wait + shift - length)
+            load += number * min(shift, gap)
+            fill_drain += number * max(0, wait - length)
     return {
         "total_cycles": load + compute + fill_drain,
         "weight_load_cycles": load,
@@ -175,9 +218,10 @@ def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int
     fmt = FORMATS[config.dtype]
     counts = fold_counts(m, k, n, *tiles(m, config))
     rows = config.rows
-    # k-tiles of `rows` rows but the last; a weight bound for row i is written i + 1 times
+    # k-tiles of `rows` rows but the last; a weight bound for row i, ``d`` rows below the top
+    # of its shift chain, is written d + 1 times
     full, last = divmod(k, rows)
-    shifts = full * rows * (rows + 1) // 2 + last * (last + 1) // 2
+    shifts = full * _chain_writes(rows, config.chain_rows) + _chain_writes(last, config.chain_rows)
     return {
         "weight_read_bytes": counts.chunks * k * n * fmt.operand_bytes,
         "act_read_bytes": m * k * counts.n_tiles * fmt.operand_bytes,
@@ -187,6 +231,13 @@ def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int
         "psum_register_writes": m * n * counts.k_tiles * rows,
         "weight_register_writes": counts.chunks * n * shifts,
     }
+
+
+def _chain_writes(used_rows: int, chain_rows: int) -> int:
+    """Register writes that shift one column's weights for PE rows ``0 .. used_rows - 1``
+    into chains of ``chain_rows`` rows (the row ``d`` below its chain's top: d + 1 writes)."""
+    chains, rest = divmod(used_rows, chain_rows)
+    return chains * chain_rows * (chain_rows + 1) // 2 + rest * (rest + 1) // 2
 
 
 def check_limits(
@@ -229,6 +280,7 @@ def execute(
     array: WeightStationaryArray,
     accumulator: Accumulator,
     operand_bytes: int | None = None,
+    config: ArrayConfig | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Run folds on the golden array, one ``step()`` per cycle, following a given timeline.
 
@@ -237,7 +289,9 @@ def execute(
     south edge into the accumulator. Any timeline may be given: an illegal one (streaming
     before the tile is in, say) yields wrong values, and one that drives a port twice in one
     cycle raises ``ValueError``. ``operand_bytes`` is the size of an operand in the buffers
-    (default: the array's type; 2 for bf16 and fp16 operands held in float32).
+    (default: the array's type; 2 for bf16 and fp16 operands held in float32). ``config``
+    gives the weight shift chains (:func:`chain_offsets`; default one chain per column, all
+    shifting at once).
 
     Returns
     -------
@@ -279,7 +333,14 @@ def execute(
         ),
         0,
     )
-    in_chain = 0  # real weights of the tile shifting in: each is written again every shift
+    # the shift chains (one per column, or segments of `chain_rows`): when each starts a
+    # tile after the top-left chain, and the rows it holds
+    offsets, lengths = chain_offsets(config) if config is not None else (
+        np.zeros((1, cols), dtype=np.int64), np.array([rows]))  # fmt: skip
+    tops = (np.cumsum(lengths) - lengths)[:, None]
+    column = np.arange(cols)[None, :]
+    # real weights of the tile shifting into each chain: each is written again every shift
+    in_chain = np.zeros(offsets.shape, dtype=np.int64)
     load_cycles = [when.load for when in timeline]
     if load_cycles != sorted(load_cycles):
         raise ValueError("the timeline must load the tiles in fold order")
@@ -287,19 +348,24 @@ def execute(
     while finished < len(folds):
         cycle = array.cycle
         west = [np.zeros(rows, dtype), np.zeros(rows, bool), np.zeros(rows, bool)]
-        north = [np.zeros(cols, dtype), np.zeros(cols, bool)]
-        loading = streaming = False
+        north = [np.zeros(offsets.shape, dtype), np.zeros(offsets.shape, bool)]
+        enable = np.zeros(offsets.shape, dtype=bool)
+        streaming = False
         # only folds that have started loading and not yet left the array can act this cycle
         busy = range(finished, bisect.bisect_right(load_cycles, cycle))
         for f in busy:
             fold, when, feed = folds[f], timeline[f], feeds[f]
             acts, valid, switch, weights, weights_valid, _ = feed
-            if 0 <= cycle - when.load < rows:
-                if loading:
-                    raise ValueError(f"two tiles shift into the array in cycle {cycle}")
-                loading = True
-                row = rows - 1 - (cycle - when.load)  # bottom row of the tile goes in first
-                north = [weights[row], weights_valid[row]]
+            u = cycle - when.load - offsets  # shifts this chain has made of fold f's tile
+            shifting = (u >= 0) & (u < lengths[:, None])
+            if shifting.any():
+                if (enable & shifting).any():
+                    raise ValueError(f"two tiles shift into one weight chain in cycle {cycle}")
+                enable |= shifting
+                row = np.clip(tops + lengths[:, None] - 1 - u, 0, rows - 1)  # bottom row first
+                north[0] = np.where(shifting, weights[row, column], north[0])
+                north[1] |= shifting & weights_valid[row, column]
+                in_chain[shifting & (u == 0)] = 0  # the chain starts this fold's tile
             u = cycle - when.stream
             if 0 <= u < len(acts):
                 if (west[1] & valid[u]).any() or (west[2] & switch[u]).any():
@@ -307,16 +373,16 @@ def execute(
                 west = [west[0] + acts[u], west[1] | valid[u], west[2] | switch[u]]
                 streaming = streaming or u < fold.stream_rows
         counts["act_read_bytes"] += int(west[1].sum()) * operand
-        if loading:
+        if enable.any():
             counts["weight_read_bytes"] += int(north[1].sum()) * operand
-            if cycle == load_cycles[busy.stop - 1]:  # the newest tile's first shift
-                in_chain = 0
-            in_chain += int(north[1].sum())
-            counts["weight_register_writes"] += in_chain
+            in_chain += north[1]
+            counts["weight_register_writes"] += int(in_chain[enable].sum())
+        # a tile "shifts in" while the top-left chain shifts (every chain, but segmented)
+        loading = bool(enable[0, 0])
         phase = "compute" if streaming else "weight_load" if loading else "fill_drain"
         counts[f"{phase}_cycles"] += 1
 
-        south, south_valid = array.step(*west, *north, loading)
+        south, south_valid = array.step(*west, *north, enable)
         counts["acc_write_bytes"] += int(south_valid.sum()) * item
         # every register shifts every cycle: those holding valid data were just written
         counts["operand_register_writes"] += int(array.valid.sum())
@@ -365,11 +431,13 @@ def simulate_golden(
     check_limits(m, k, n, config)
     rows, cols = config.rows, config.cols
     folds = plan_folds(m, k, n, *tiles(m, config))
-    timeline = fold_timeline([f.stream_rows for f in folds], rows, cols, config.weight_load)
-    array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record, record_registers)
+    timeline = fold_timeline([f.stream_rows for f in folds], rows, cols, config.weight_load,
+                             chain_rows=config.chain_rows)  # fmt: skip
+    array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record, record_registers,
+                                  segment_rows=config.chain_rows)  # fmt: skip
     accumulator = Accumulator(max(f.stream_rows for f in folds), cols, a.dtype)
     operand_bytes = FORMATS[config.dtype].operand_bytes
-    result, counts = execute(a, b, folds, timeline, array, accumulator, operand_bytes)
+    result, counts = execute(a, b, folds, timeline, array, accumulator, operand_bytes, config)
     report = Report(
         rows=rows,
         cols=cols,

@@ -11,9 +11,13 @@ Every GEMM runs on the MXUs through the mapping (``systolic.machine.mapping``), 
 element-wise op and reduction on the VPU by op class (``systolic.machine.vpu``), and the DMA
 moves the weights (in the MXUs' format) and the KV cache between HBM and VMEM, on one
 timeline (``systolic.machine.timeline``): the next layer's weights stream in while a layer
-computes. Activations stay in VMEM. Prefill runs ``batch`` sequences of ``seq`` tokens and
-writes their keys and values to the cache; a decode step runs one token per sequence, reads
-the cache of ``context`` positions for every layer and appends one entry.
+computes. Activations stay in VMEM. A layer's attention heads run in groups
+(:func:`attention_groups`), so the softmax of one group overlaps the next group's GEMMs.
+Prefill runs ``batch`` sequences of ``seq`` tokens and writes their keys and values to the
+cache; a decode step runs one token per sequence, reads the cache of ``context`` positions
+for every layer and appends one entry. Attention is computed whole (no causal skipping of
+the masked half); the VPU's other ops (norms, rotary, activation, residuals) wait for their
+whole input, so they do not overlap the MXUs' GEMMs of their layer.
 
 A mixture of experts routes each token to ``experts_per_token`` experts; the routing is
 ASSUMED uniform (the experts that receive tokens split them evenly, as many experts as the
@@ -56,6 +60,19 @@ class Step:
     vpu_element_ops: dict
     mxu_report: object
     vmem_bytes: int
+
+
+#: at most this many groups of heads per layer, each group's scores, softmax and weighted
+#: values one after another, so the VPU's softmax of a group overlaps the MXUs' next group
+ATTENTION_GROUPS = 8
+
+
+def attention_groups(heads: int, config: MachineConfig) -> list[tuple[int, int]]:
+    """The ``batch * heads`` attention heads of a layer cut into at most
+    :data:`ATTENTION_GROUPS` groups, each a whole number of ``config.mxu_count`` heads (one
+    per MXU) but the last: ``(first, stop)`` per group."""
+    size = config.mxu_count * math.ceil(heads / (ATTENTION_GROUPS * config.mxu_count))
+    return [(g, min(heads, g + size)) for g in range(0, heads, size)]
 
 
 def kv_cache_bytes(model: ModelConfig, config: MachineConfig, batch: int, positions: int) -> int:
@@ -109,14 +126,16 @@ def build_step(model: ModelConfig, config: MachineConfig, phase: str, batch: int
         cache = (b.dma(kv_cache_bytes(model, config, batch, length) // model.layers, (),
                        f"{name} kv read") if phase == "decode" else None)  # fmt: skip
         b.dma(batch * q_len * 2 * kv * operand, (qkv,), f"{name} kv write", write=True)
-        heads = batch * model.heads
-        scores = b.gemm(q_len, model.head_dim, kv_len, (qkv, cache), f"{name} qk", count=heads,
-                        weights=False)  # fmt: skip
-        probs = b.vector((heads * q_len, kv_len), SOFTMAX_OPS, (scores,), f"{name} softmax",
-                         fold=2)  # fmt: skip
-        context = b.gemm(q_len, kv_len, model.head_dim, (probs,), f"{name} av", count=heads,
-                         weights=False)  # fmt: skip
-        attended = b.gemm(tokens, h, h, (context,), f"{name} o")
+        contexts = []
+        for g0, g1 in attention_groups(batch * model.heads, config):
+            heads = g1 - g0
+            scores = b.gemm(q_len, model.head_dim, kv_len, (qkv, cache), f"{name} qk",
+                            count=heads, weights=False)  # fmt: skip
+            probs = b.vector((heads * q_len, kv_len), SOFTMAX_OPS, (scores,),
+                             f"{name} softmax", fold=2)  # fmt: skip
+            contexts.append(b.gemm(q_len, kv_len, model.head_dim, (probs,), f"{name} av",
+                                   count=heads, weights=False))  # fmt: skip
+        attended = b.gemm(tokens, h, h, tuple(contexts), f"{name} o")
         h1 = b.vector((tokens, h), {"add": 1}, (attended, x), f"{name} residual1", operands=2)
         weights2 = b.dma(h * operand, (), f"{name} norm2 weights")
         n2 = b.vector((tokens, h), norm, (h1, weights2), f"{name} norm2", fold=1)

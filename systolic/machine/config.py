@@ -19,8 +19,9 @@ One type, :class:`MachineConfig`, describes a chip: its TensorCores (``cores``),
 ``systolic.tpu.TPUConfig``, the TPU v1 (an inference chip with a unified buffer and a weight
 FIFO), rather than extending it: the two machines share the weight-stationary array and
 nothing else. Each MXU *is* that array (``ArrayConfig`` of :attr:`MachineConfig.mxu`:
-weight-stationary, double-buffered, ``accumulator_rows`` result rows), so its values and
-cycles are the bare array's, with every proof the array has.
+weight-stationary, with the segmented double-buffered load of :data:`MXU_CHAIN_ROWS_ASSUMED`
+rows per chain, ``accumulator_rows`` result rows), so its values and cycles are the bare
+array's, with every proof the array has.
 
 The chip's cores are one pool: a GEMM is split over all ``cores * mxus`` MXUs and an
 element-wise op over all ``cores`` VPUs, as XLA does with the two TensorCores of a v4 or v5p
@@ -203,8 +204,9 @@ class MachineConfig:
 
     @property
     def mxu(self) -> ArrayConfig:
-        """One MXU as the array engines see it: weight-stationary, double-buffered, in the
-        machine's format, with ``accumulator_rows`` rows of sums."""
+        """One MXU as the array engines see it: weight-stationary, with the segmented
+        double-buffered weight load (:data:`MXU_CHAIN_ROWS_ASSUMED`), in the machine's
+        format, with ``accumulator_rows`` rows of sums."""
         return _mxu_array(self.mxu_rows, self.mxu_cols, self.accumulator_rows, self.dtype)
 
     @property
@@ -266,9 +268,18 @@ def _mxu_array(rows: int, cols: int, accumulator_rows: int, dtype: str) -> Array
     # one ArrayConfig per machine, built once: a config keys the engines' caches, and a
     # trainer asks for it at every matmul
     return ArrayConfig(
-        rows, cols, weight_load=WeightLoad.DOUBLE_BUFFERED,
+        rows, cols, weight_load=WeightLoad.SEGMENTED, segment_rows=MXU_CHAIN_ROWS_ASSUMED,
         accumulator_rows=accumulator_rows, dtype=dtype,
     )  # fmt: skip
+
+
+#: ASSUMED on every preset: a weight tile goes into an MXU in chains of 8 rows, one vector
+#: register's 8 sublanes of 128 lanes at a time (the MXUs are fed weights from the vector
+#: registers; how fast is not published). It sets the time of a fold that streams a few rows
+#: (a decode step's GEMV): 2 x 8 - 1 = 15 cycles per 128x128 tile, where one shift chain
+#: per column, all shifting at once as in the TPU v1, takes 2 x 128 + 128 - 2 = 382 and makes
+#: every MXU slower than HBM at batch 1. Long streams hide the load either way.
+MXU_CHAIN_ROWS_ASSUMED = 8
 
 
 #: ASSUMED on every preset: an MXU's result buffer holds 512 rows of sums. Not published; it

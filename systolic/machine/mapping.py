@@ -20,7 +20,13 @@ of the whole GEMM on one array (a sum's terms and their order depend only on k a
 array's rows), so the values are computed once for the whole GEMM; the tests hold that
 equal to running every block on its own.
 
-The MXUs run their blocks at once: the GEMM takes the cycles of its slowest block. The
+The MXUs run their blocks at once: the GEMM takes the cycles of its slowest block. On the
+step's timeline an MXU is busy with a GEMM until its last row has entered (``busy``) and its
+results are ready ``rows + cols - 2`` cycles later (``latency``, the drain): the next GEMM's
+folds follow on the MXU meanwhile, as a fold follows a fold, its first tile taking its own
+shift. ``count`` GEMMs of one shape that need no weights from HBM (attention's heads) run
+back to back (:func:`batch_timing`): whole GEMMs shared out over the MXUs when there are at
+least as many as MXUs, else each GEMM's blocks repeated on their MXUs. The
 mapping is computed once per shape and configuration (:func:`gemm_mapping`, cached) and read
 by the values engine (its run checks), the limits, the step's timeline and the energy pricing.
 """
@@ -32,6 +38,7 @@ import math
 from dataclasses import dataclass
 
 from systolic.api import estimate
+from systolic.dataflows import weight_stationary as ws
 from systolic.dataflows.weight_stationary import check_limits
 from systolic.machine.config import MachineConfig
 from systolic.report import Report
@@ -99,6 +106,27 @@ class GemmMapping:
     @property
     def macs(self) -> int:
         return self.m * self.k * self.n
+
+
+def drain_cycles(config: MachineConfig) -> int:
+    """Cycles from an MXU's last row entering to its last sum leaving: ``rows + cols - 2``."""
+    return config.mxu_rows + config.mxu_cols - 2
+
+
+@functools.lru_cache(maxsize=4096)
+def batch_timing(m: int, k: int, n: int, count: int, config: MachineConfig) -> tuple[int, Report]:
+    """Cycles and summed Report of ``count`` GEMMs ``(m, k) @ (k, n)`` run back to back on the
+    MXUs (see the module docstring): the slowest MXU's folds as one stream
+    (``weight_stationary.closed_form_cycles`` with ``times``)."""
+    mxu, mxus = config.mxu, config.mxu_count
+    if count >= mxus:
+        check_limits(m, k, n, mxu)
+        cycles = ws.closed_form_cycles(m, k, n, mxu, math.ceil(count / mxus))["total_cycles"]
+        return cycles, estimate(m, k, n, mxu).repeated(count)
+    mapping = gemm_mapping(m, k, n, config)
+    cycles = max(ws.closed_form_cycles(b.m1 - b.m0, k, b.n1 - b.n0, mxu, count)["total_cycles"]
+                 for b in mapping.blocks)  # fmt: skip
+    return cycles, mapping.report.repeated(count)
 
 
 @functools.lru_cache(maxsize=4096)  # a trainer maps the same few shapes every step

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from systolic.backend import VALUE_BYTES, StepCounts, column_blocks, summarize
 from systolic.machine.config import OP_CLASSES, MachineConfig
-from systolic.machine.mapping import gemm_mapping
+from systolic.machine.mapping import batch_timing, drain_cycles, gemm_mapping
 from systolic.machine.timeline import Op, schedule
 from systolic.machine.vpu import folded_cost
 from systolic.workloads import ConvLayer
@@ -43,11 +43,17 @@ class StepBuilder:
         self.element_ops = dict.fromkeys(OP_CLASSES, 0)
         self.report = None
 
-    def add(self, unit: str, cycles: int, deps, name: str) -> int:
+    def add(self, unit: str, cycles: int, deps, name: str, latency: int = 0) -> int:
         """An op on ``unit`` after the ops ``deps`` (None entries ignored); its index."""
         self.ops.append(Op(unit, int(cycles), tuple(d for d in deps if d is not None),
-                           self.phase, name))  # fmt: skip
+                           self.phase, name, latency))  # fmt: skip
         return len(self.ops) - 1
+
+    def mxu(self, cycles: int, deps, name: str) -> int:
+        """A GEMM of ``cycles`` (its closed form's total) on the MXUs: busy until its last
+        row has entered, its results ready after the drain (``mapping.drain_cycles``)."""
+        drain = drain_cycles(self.config)
+        return self.add("mxu", cycles - drain, deps, name, drain)
 
     def dma(self, nbytes: int, deps, name: str, write: bool = False) -> int:
         """``nbytes`` read from HBM (``write``: written to it) by the DMA."""
@@ -57,32 +63,31 @@ class StepBuilder:
             self.read += nbytes
         return self.add("dma", math.ceil(nbytes / self.config.hbm_bytes_per_cycle), deps, name)
 
-    def _count(self, mapping, times: int = 1) -> None:
-        report = mapping.report if times == 1 else mapping.report.repeated(times)
+    def _count(self, report, m: int, n: int, times: int = 1) -> None:
         self.report = report if self.report is None else self.report + report
-        self.macs += times * mapping.macs
+        self.macs += report.macs
         self.folds += report.folds
         self.vmem += report.act_read_bytes + report.weight_read_bytes
-        self.vmem += times * mapping.m * mapping.n * VALUE_BYTES  # the sums written
+        self.vmem += times * m * n * VALUE_BYTES  # the sums written
 
     def gemm(self, m: int, k: int, n: int, deps, name: str, count: int = 1,
              weights: bool = True) -> int:  # fmt: skip
         """``count`` GEMMs ``(m, k) @ (k, n)`` on the MXUs, one after another. With
         ``weights``, each B streams in from HBM in column blocks (``column_blocks``), each
         block computed once it is in; else B is in VMEM already (attention's keys and
-        values), and the GEMMs are one op."""
+        values), and the GEMMs are one op, run back to back (``mapping.batch_timing``)."""
         if not weights:
-            mapping = gemm_mapping(m, k, n, self.config)
-            self._count(mapping, count)
-            return self.add("mxu", count * mapping.cycles, deps, f"{name} x{count}")
+            cycles, report = batch_timing(m, k, n, count, self.config)
+            self._count(report, m, n, count)
+            return self.mxu(cycles, deps, f"{name} x{count}")
         operand = self.config.operand_bytes
         last = None
         for _ in range(count):
             for n0, n1 in column_blocks(self.config, n, k * n * operand):
                 load = self.dma(k * (n1 - n0) * operand, (), f"{name} weights")
                 mapping = gemm_mapping(m, k, n1 - n0, self.config)
-                self._count(mapping)
-                last = self.add("mxu", mapping.cycles, (*deps, load, last), name)
+                self._count(mapping.report, m, n1 - n0)
+                last = self.mxu(mapping.cycles, (*deps, load, last), name)
         return last
 
     def vector(self, shape, ops: dict, deps, name: str, fold: int = 0,

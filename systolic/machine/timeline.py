@@ -44,6 +44,10 @@ class Op(NamedTuple):
     deps: tuple[int, ...]
     phase: str
     name: str = ""
+    #: cycles after the op leaves its unit before its outputs are ready: an MXU's drain
+    #: (the last row's sums crossing the array), during which the MXU already runs the
+    #: next op's folds
+    latency: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,15 +57,16 @@ class Schedule:
     Fields
     ------
     starts, ends : tuple of int
-        Each op's first cycle and the cycle after its last (``ends[i] - starts[i]`` is its
-        ``cycles``).
+        Each op's first cycle and the cycle after its last on its unit (``ends[i] -
+        starts[i]`` is its ``cycles``); its outputs are ready ``latency`` cycles later.
     total_cycles : int
-        The step's cycles: the latest end (0 for an empty step).
+        The step's cycles: the latest end plus latency (0 for an empty step).
     unit_cycles : dict
         Busy cycles per unit (:data:`UNITS`): the sum of its ops' cycles.
     phase_cycles : dict
         The step's cycles given to phases: each cycle ``[0, total_cycles)`` to the first
-        phase of :data:`PHASES` with an op running in it, a cycle with none running to the
+        phase of :data:`PHASES` with an op running in it (from its start until its outputs
+        are ready), a cycle with none running to the
         phase of the next op to start; they sum to ``total_cycles``.
     phase_unit_cycles : dict
         Per phase, busy cycles per unit of that phase's ops.
@@ -103,17 +108,19 @@ def _schedule(ops: tuple[Op, ...]) -> Schedule:
                              f"{', '.join(UNITS)}")  # fmt: skip
         if op.phase not in PHASES:
             raise ValueError(f"op {i} ({op.name}) has unknown phase {op.phase!r}")
-        if op.cycles < 0:
-            raise ValueError(f"op {i} ({op.name}) has negative cycles {op.cycles}")
+        if op.cycles < 0 or op.latency < 0:
+            raise ValueError(f"op {i} ({op.name}) has negative cycles {op.cycles} or "
+                             f"latency {op.latency}")  # fmt: skip
         if any(not 0 <= d < i for d in op.deps):
             raise ValueError(f"op {i} ({op.name}) depends on ops {op.deps}, not all earlier")
-        ready = max((ends[d] for d in op.deps), default=0)
+        ready = max((ends[d] + ops[d].latency for d in op.deps), default=0)
         start = _earliest_gap(busy[op.unit], ready, op.cycles)
         starts.append(start)
         ends.append(start + op.cycles)
         if op.cycles:
             bisect.insort(busy[op.unit], (start, start + op.cycles))
-    total = max(ends, default=0)
+    done = [end + op.latency for op, end in zip(ops, ends, strict=True)]
+    total = max(done, default=0)
     unit_cycles = dict.fromkeys(UNITS, 0)
     phase_units = {phase: dict.fromkeys(UNITS, 0) for phase in PHASES}
     for op in ops:
@@ -122,7 +129,7 @@ def _schedule(ops: tuple[Op, ...]) -> Schedule:
     used = {op.phase for op in ops}
     return Schedule(
         tuple(starts), tuple(ends), total, unit_cycles,
-        _phase_cycles(ops, starts, ends, total),
+        _phase_cycles(ops, starts, done, total),
         {phase: cycles for phase, cycles in phase_units.items() if phase in used},
     )  # fmt: skip
 

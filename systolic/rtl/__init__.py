@@ -59,6 +59,8 @@ class RTLConfig:
         ``"ws"`` or ``"os"``; the input-stationary dataflow has no RTL.
     weight_load : WeightLoad or str
         ``"serial"`` or ``"double_buffered"`` (``DOUBLE_BUFFERED``); ``"serial"`` only for os.
+        The segmented load has no RTL (its chains and per-chain enables are modelled by the
+        golden model only).
     accumulator_rows : int
         Accumulator depth in rows of ``cols`` sums (``ACC_ROWS``, weight-stationary only; a
         GEMM with more rows of A is run in chunks of this many). Hardware has a finite depth,
@@ -79,6 +81,10 @@ class RTLConfig:
         )
         if self.dataflow not in TOPS:
             raise ValueError(f"there is no RTL of the {self.dataflow.value} dataflow; use ws or os")
+        if self.weight_load is WeightLoad.SEGMENTED:
+            raise ValueError(
+                "there is no RTL of the segmented weight load; use serial or double_buffered"
+            )
         if self.rows * self.cols > MAX_PES:
             raise ValueError(
                 f"a {self.rows}x{self.cols} array has {self.rows * self.cols:,} PEs; the RTL "

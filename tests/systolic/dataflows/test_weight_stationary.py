@@ -41,16 +41,36 @@ def test_closed_form_equals_the_controller_timeline_at_larger_sizes(data):
     k, n = data.draw(st.integers(1, 40 * rows)), data.draw(st.integers(1, 40 * cols))
     capacity = data.draw(st.none() | st.integers(-(-m // 20), 700))
     mode = data.draw(st.sampled_from(list(WeightLoad)))
-    config = ArrayConfig(rows=rows, cols=cols, weight_load=mode, accumulator_rows=capacity)
+    config = ArrayConfig(rows=rows, cols=cols, weight_load=mode, accumulator_rows=capacity,
+                         segment_rows=data.draw(st.integers(1, 16)))  # fmt: skip
     table = fold_table(m, k, n, *ws.tiles(m, config))
     lengths = (table[:, 1] - table[:, 0]).tolist()
-    timeline = ws.fold_timeline(lengths, rows, cols, mode)
+    timeline = ws.fold_timeline(lengths, rows, cols, mode, chain_rows=config.chain_rows)
     last = timeline[-1].stream + lengths[-1] + rows + cols - 2  # last result leaves
     cycles = ws.closed_form_cycles(m, k, n, config)
     assert cycles["total_cycles"] == last
     assert cycles["compute_cycles"] == sum(lengths)
     if mode is WeightLoad.SERIAL:
         assert cycles["total_cycles"] == sum(2 * rows + cols + t - 2 for t in lengths)
+
+
+@given(data=st.data())
+def test_gemms_back_to_back_equal_the_controller_timeline_of_their_folds(data):
+    # `times` GEMMs of one shape in one fold stream (a batch of attention heads on an MXU)
+    rows, cols = data.draw(st.integers(1, 16)), data.draw(st.integers(1, 16))
+    m, k, n = (data.draw(st.integers(1, 60)) for _ in range(3))
+    times = data.draw(st.integers(1, 6))
+    mode = data.draw(st.sampled_from(list(WeightLoad)))
+    config = ArrayConfig(rows, cols, weight_load=mode, segment_rows=data.draw(st.integers(1, 8)),
+                         accumulator_rows=data.draw(st.none() | st.integers(1, 40)))  # fmt: skip
+    table = fold_table(m, k, n, *ws.tiles(m, config))
+    lengths = (table[:, 1] - table[:, 0]).tolist() * times
+    timeline = ws.fold_timeline(lengths, rows, cols, mode, chain_rows=config.chain_rows)
+    cycles = ws.closed_form_cycles(m, k, n, config, times)
+    assert cycles["total_cycles"] == timeline[-1].stream + lengths[-1] + rows + cols - 2
+    assert cycles["compute_cycles"] == sum(lengths)
+    if times == 1:
+        assert cycles == ws.closed_form_cycles(m, k, n, config)
 
 
 def counts(report):
@@ -148,26 +168,66 @@ def test_double_buffering_hides_the_load_when_m_is_long_enough():
 
 def run_with(a, b, config, timeline):
     folds = plan_folds(*a.shape, b.shape[1], *ws.tiles(a.shape[0], config))
-    array = WeightStationaryArray(config.rows, config.cols)
-    return ws.execute(
-        a, b, folds, timeline, array, Accumulator(a.shape[0], config.cols, np.float32)
-    )[0]
+    array = WeightStationaryArray(config.rows, config.cols, segment_rows=config.chain_rows)
+    accumulator = Accumulator(a.shape[0], config.cols, np.float32)
+    return ws.execute(a, b, folds, timeline, array, accumulator, config=config)[0]
 
 
-@pytest.mark.parametrize("rows, cols, m", [(3, 2, 2), (2, 3, 9), (4, 4, 1)])
-def test_double_buffered_timeline_is_as_early_as_the_hardware_allows(rows, cols, m):
+def test_segmented_load_of_a_gemv_by_hand():
+    # (1, 8) @ (8, 3) on 4x3 in chains of 2 rows: 2 folds (k-tiles) of one streamed row each
+    rng = np.random.default_rng(5)
+    a, b = prepared(rng.standard_normal((1, 8)), rng.standard_normal((8, 3)))
+    config = ArrayConfig(4, 3, weight_load="segmented", segment_rows=2)
+    golden = ws.simulate_golden(a, b, config)
+    assert np.array_equal(golden.result, ordered_reference(a, b, 4))
+    # cycles 0-1: the top-left chain shifts tile 0 in; 2: fold 0 streams; 3: PE(1, 0), the
+    # bottom of the top-left chain, switches, and tile 1 shifts into that chain in 3-4; 5:
+    # fold 1 streams (2 * 2 - 1 = 3 cycles after fold 0); 6-10: its row drains through
+    # r + c - 2 = 5 PEs
+    report = golden.report
+    assert (report.total_cycles, report.weight_load_cycles, report.compute_cycles,
+            report.fill_drain_cycles) == (11, 4, 2, 5)  # fmt: skip
+    # per column and tile, each chain's top row written once, its second row twice: 2 x 3
+    assert report.weight_register_writes == 2 * 3 * (2 * 3)
+    # one chain per column, shifting all columns at once, waits 2r + c - 2 = 9 cycles
+    double = ws.simulate_golden(a, b, dataclasses.replace(config, weight_load="double_buffered"))
+    assert double.report.total_cycles == 4 + 1 + 9 + 5
+    assert double.report.weight_register_writes == 2 * 3 * (1 + 2 + 3 + 4)
+
+
+def test_segmented_load_takes_2s_minus_1_cycles_per_fold_of_a_gemv():
+    # a decode step's GEMV on a 128x128 MXU: (1, 1024) @ (1024, 1024), 64 folds of one row
+    config = ArrayConfig(128, 128, weight_load="segmented", segment_rows=8)
+    cycles = ws.closed_form_cycles(1, 1024, 1024, config)
+    assert cycles["total_cycles"] == 8 + 63 * 15 + 1 + 128 + 128 - 2
+    double = ws.closed_form_cycles(1, 1024, 1024, dataclasses.replace(
+        config, weight_load="double_buffered"))  # fmt: skip
+    assert double["total_cycles"] == 128 + 63 * (2 * 128 + 128 - 2) + 1 + 128 + 128 - 2
+    # long streams hide every load but the first, as with one chain per column
+    long = ws.closed_form_cycles(4096, 1024, 1024, config)
+    assert long["weight_load_cycles"] == 8 and long["fill_drain_cycles"] == 128 + 128 - 2
+
+
+@pytest.mark.parametrize(
+    "mode, rows, cols, chain, m",
+    [("double_buffered", 3, 2, 8, 2), ("double_buffered", 2, 3, 8, 9),
+     ("double_buffered", 4, 4, 8, 1), ("segmented", 4, 3, 2, 1), ("segmented", 5, 2, 2, 2),
+     ("segmented", 6, 4, 3, 7)],
+)  # fmt: skip
+def test_double_buffered_timeline_is_as_early_as_the_hardware_allows(mode, rows, cols, chain, m):
     rng = np.random.default_rng(7)  # distinct float weights: a wrong one cannot go unnoticed
     a, b = prepared(rng.standard_normal((m, 2 * rows)), rng.standard_normal((2 * rows, cols)))
-    config = ArrayConfig(rows, cols, weight_load="double_buffered")
-    timeline = ws.fold_timeline([m, m], rows, cols, config.weight_load)
+    config = ArrayConfig(rows, cols, weight_load=mode, segment_rows=chain)
+    timeline = ws.fold_timeline([m, m], rows, cols, config.weight_load,
+                                chain_rows=config.chain_rows)  # fmt: skip
     expected = run_with(a, b, config, timeline)
     assert np.array_equal(expected, ordered_reference(a, b, rows))
     first, second = timeline
-    # shifting tile 1 a cycle earlier overwrites a shadow weight before the last PE took it
+    # shifting tile 1 a cycle earlier overwrites a shadow weight before its PE took it
     early_load = [first, ws.FoldTiming(second.load - 1, second.stream)]
     assert not np.array_equal(run_with(a, b, config, early_load), expected)
     early_stream = [first, ws.FoldTiming(second.load, second.stream - 1)]
-    if second.stream == second.load + rows:
+    if second.stream == second.load + config.chain_rows:
         # streaming a cycle before the tile is fully in switches in a half-shifted weight
         assert not np.array_equal(run_with(a, b, config, early_stream), expected)
     else:

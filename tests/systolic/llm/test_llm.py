@@ -9,7 +9,7 @@ from systolic import llm
 from systolic.cli import main
 from systolic.llm.config import MODELS, PUBLISHED_PARAMETERS, ModelConfig
 from systolic.llm.phases import build_step, kv_cache_bytes, weight_bytes
-from systolic.machine.config import machine
+from systolic.machine.config import MACHINES, machine
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -43,8 +43,32 @@ def test_a_decode_steps_hbm_bytes_by_hand():
 
 
 def test_a_long_prefill_keeps_the_mxus_busy():
-    figures = llm.run_phase(llm.model("llama-2-7b"), machine("tpu_v5e"), "prefill", 1, 2048)
-    assert figures["bottleneck"] == "mxu" and figures["utilization"] > 0.7
+    lm, config = llm.model("llama-2-7b"), machine("tpu_v5e")
+    long = llm.run_phase(lm, config, "prefill", 1, 2048)
+    short = llm.run_phase(lm, config, "prefill", 1, 32)
+    assert long["bottleneck"] == "mxu" and long["utilization"] > 0.75
+    assert short["bottleneck"] == "hbm" and short["utilization"] < long["utilization"] / 4
+
+
+@pytest.mark.parametrize("name", list(MACHINES))
+def test_decode_at_batch_1_takes_the_time_its_bytes_take_to_cross_hbm(name):
+    # every weight (but the embedding table, of which one row is read) and the whole cache
+    lm, config = llm.model("llama-2-7b"), machine(name)
+    figures = llm.run_phase(lm, config, "decode", 1, 2048)
+    ideal = (figures["weight_bytes"] + figures["kv_cache_bytes"]) / config.hbm_bytes_per_second
+    assert figures["bottleneck"] == "hbm"
+    assert abs(figures["seconds_per_token"] / ideal - 1) < 0.05
+
+
+@pytest.mark.parametrize("name", list(MACHINES))
+def test_decode_turns_mxu_bound_near_the_machines_flops_per_hbm_byte(name):
+    # a short context: the cache's bytes small beside the weights'; bf16 weights give 2
+    # FLOPs per 2 bytes per sequence, so the knee is at peak FLOP/s over HBM bytes/s
+    lm, config = llm.model("llama-2-7b"), machine(name)
+    knee = config.peak_bf16_flops / config.hbm_bytes_per_second
+    below = llm.run_phase(lm, config, "decode", int(0.85 * knee), 16)
+    above = llm.run_phase(lm, config, "decode", int(1.15 * knee) + 1, 16)
+    assert below["bottleneck"] == "hbm" and above["bottleneck"] == "mxu"
 
 
 def test_a_model_that_does_not_fit_hbm_is_refused_with_the_sizes():

@@ -47,7 +47,7 @@ def test_each_preset_hbm_is_the_published_one(name):
 def test_the_mxu_is_the_weight_stationary_array_in_the_machines_format():
     config = machine("tpu_v5e")
     assert (config.mxu.rows, config.mxu.cols, config.mxu.dtype) == (128, 128, "bf16")
-    assert config.mxu.weight_load.value == "double_buffered"
+    assert config.mxu.weight_load.value == "segmented" and config.mxu.chain_rows == 8
     assert config.mxu is machine("tpu_v5e").mxu  # built once: it keys the engines' caches
     assert machine("tpu_v6e").mxu.rows == 256
     assert machine("tpu_v5e", "fp32").mxu.dtype == "fp32"

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from systolic import api
 from systolic.config import ArrayConfig
+from systolic.dataflows import weight_stationary as ws
 from systolic.machine.config import MachineConfig, tpu_v5e
-from systolic.machine.mapping import gemm_mapping, split_evenly
+from systolic.machine.mapping import batch_timing, gemm_mapping, split_evenly
 
 
 def small_machine(cores=1, mxus=4, side=4, dtype="fp32"):
@@ -71,7 +72,8 @@ def test_the_slowest_block_is_the_gemms_time_and_each_block_is_the_arrays():
     mapping = gemm_mapping(10, 8, 6, config)  # 2 n-tiles: each cut in two by rows (5 + 5)
     shapes = [(b.m1 - b.m0, b.n1 - b.n0) for b in mapping.blocks]
     assert shapes == [(5, 4), (5, 4), (5, 2), (5, 2)]
-    array = ArrayConfig(4, 4, weight_load="double_buffered", accumulator_rows=8)
+    array = ArrayConfig(4, 4, weight_load="segmented", accumulator_rows=8)
+    assert config.mxu == array
     cycles = [api.estimate(rows, 8, cols, array).total_cycles for rows, cols in shapes]
     assert mapping.cycles == max(cycles)
     assert mapping.report.total_cycles == sum(cycles)
@@ -87,3 +89,18 @@ def test_wide_gemms_share_n_tiles_and_never_split_k():
     assert [(b.n1 - b.n0) for b in mapping.blocks] == [1024] * 4
     assert all((b.m0, b.m1) == (0, 1) for b in mapping.blocks)
     assert gemm_mapping(1, 4096, 4096, tpu_v5e()) is mapping  # computed once
+
+
+def test_a_batch_of_gemms_runs_back_to_back_on_the_mxus():
+    config = small_machine(mxus=4)
+    one = api.estimate(3, 8, 5, config.mxu)
+    # 10 heads over 4 MXUs: the busiest runs 3 of them in one stream of 3 x 4 folds
+    cycles, report = batch_timing(3, 8, 5, 10, config)
+    assert cycles == ws.closed_form_cycles(3, 8, 5, config.mxu, 3)["total_cycles"]
+    assert cycles < 3 * one.total_cycles  # the drains and first loads overlap the next GEMM
+    assert report.macs == 10 * 3 * 8 * 5 and report.folds == 10 * one.folds
+    # fewer GEMMs than MXUs: each GEMM's blocks, repeated on their MXUs
+    few, _ = batch_timing(8, 8, 8, 2, config)
+    blocks = gemm_mapping(8, 8, 8, config).blocks
+    assert few == max(ws.closed_form_cycles(b.m1 - b.m0, 8, b.n1 - b.n0, config.mxu, 2)
+                      ["total_cycles"] for b in blocks)  # fmt: skip

@@ -42,12 +42,25 @@ def test_phase_cycles_partition_the_step_by_phase_order():
     assert placed.bottleneck == "mxu"
 
 
+def test_a_latency_delays_the_ops_that_read_the_outputs_not_the_unit():
+    # two GEMMs on the MXU, 6 cycles of drain each: the second follows the first at once,
+    # the VPU waits for the first's sums, and the step ends when the second's have drained
+    ops = [Op("mxu", 10, (), "forward", "a", 6), Op("mxu", 4, (), "forward", "b", 6),
+           Op("vpu", 3, (0,), "forward", "act")]  # fmt: skip
+    placed = schedule(ops)
+    assert placed.starts == (0, 10, 16) and placed.ends == (10, 14, 19)
+    assert placed.total_cycles == 20  # b's sums are ready at 14 + 6
+    assert placed.unit_cycles == {"mxu": 14, "vpu": 3, "dma": 0}
+    assert placed.phase_cycles == {"forward": 20}
+
+
 @pytest.mark.parametrize(
     "op, message",
     [
         (Op("tpu", 1, (), "forward"), "unknown unit 'tpu'"),
         (Op("mxu", 1, (), "lunch"), "unknown phase 'lunch'"),
         (Op("mxu", -1, (), "forward"), "negative cycles"),
+        (Op("mxu", 1, (), "forward", "x", -2), "latency -2"),
         (Op("mxu", 1, (3,), "forward"), "not all earlier"),
     ],
 )
