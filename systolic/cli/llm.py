@@ -35,8 +35,8 @@ def add_parser(commands) -> None:
                         help="run only this many layers (default all)")  # fmt: skip
     parser.add_argument(
         "--values", action="store_true",
-        help="prefill with values (GPT-2-style models; random weights from --seed), checked "
-        "against an independent NumPy forward pass",
+        help="prefill with values (GPT-2- and Llama-style decoders; random weights from "
+        "--seed), checked against an independent NumPy forward pass",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="weights' seed with --values (0)")
     parser.add_argument(

@@ -159,10 +159,23 @@ def test_one_block_through_systolic_run_matches_the_onnx_reference(tmp_path, cap
     assert output["within_bound"] and output["max_abs_error"] < 1e-4
 
 
+@pytest.mark.parametrize("dtype, bound", [("fp32", 1e-5), ("bf16", 0.05)])
+def test_a_llama_style_model_runs_with_values_equal_to_the_independent_reference(dtype, bound):
+    # RMSNorm, rotary embeddings, grouped-query attention (2 key/value heads for 4), SwiGLU,
+    # an untied LM head
+    from systolic.llm.values import run_values
+
+    checked = run_values(tiny(), machine("tpu_v5e", dtype), seq=12, layers=2, seed=4)
+    assert checked["within_bound"] and 0 < checked["max_abs_error"] < bound
+
+
 def test_values_are_refused_for_other_models_and_phases(capsys):
-    assert main(["llm", "llama-2-7b", "--phase", "prefill", "--seq", "8", "--values",
+    assert main(["llm", "mixtral-8x7b", "--phase", "prefill", "--seq", "8", "--values",
                  "--layers", "1"]) == 2  # fmt: skip
-    assert "--values runs GPT-2-style decoders only" in capsys.readouterr().err
+    assert "--values runs GPT-2- and Llama-style decoders only" in capsys.readouterr().err
+    assert main(["llm", "llama-3-8b", "--phase", "prefill", "--seq", "8", "--values",
+                 "--layers", "1"]) == 2  # fmt: skip
+    assert "LM head holds 525,336,576 weights" in capsys.readouterr().err
     assert main(["llm", "gpt2", "--phase", "decode", "--context", "8", "--values"]) == 2
     assert "--values runs a prefill of one sequence" in capsys.readouterr().err
     assert main(["llm", "gpt2", "--phase", "prefill", "--seq", "8", "--values", "--layers",
@@ -170,13 +183,14 @@ def test_values_are_refused_for_other_models_and_phases(capsys):
     assert json.loads(capsys.readouterr().out)["within_bound"]
 
 
-def test_the_timing_models_macs_equal_a_computed_runs_at_small_size():
+@pytest.mark.parametrize("lm", [llm.model("gpt2"), tiny()], ids=["gpt2", "tiny-llama"])
+def test_the_timing_models_macs_equal_a_computed_runs_at_small_size(lm):
     import numpy as np
 
     from systolic.llm.values import decoder_onnx, weights
     from systolic.onnx.graph import run_graph
 
-    lm, config, seq, layers = llm.model("gpt2"), machine("tpu_v5e"), 8, 2
+    config, seq, layers = machine("tpu_v5e"), 8, 2
     step = build_step(lm, config, "prefill", 1, seq, layers)
     w = weights(lm, layers, seed=0)
     ran = run_graph(decoder_onnx(lm, w, seq, layers),
