@@ -203,7 +203,9 @@ def run_chunks(
     from systolic.sweep.point import Task, failed
 
     running: dict = {}
-    queue = as_completed()
+    # on this client's loop, not the current client's (a notebook's `with Client(...)`): a
+    # result lost with a worker is waited for again there
+    queue = as_completed(loop=client.loop)
 
     def submit(count: int) -> None:
         for _ in range(count):

@@ -1,5 +1,6 @@
 """Sweeps on Dask: a local cluster, a scheduler and workers started as separate processes
-(the same results), a sweep killed half way and resumed, and failed points recorded."""
+(the same results), a sweep killed half way and resumed, a worker killed mid-sweep, and failed
+points recorded."""
 
 import contextlib
 import io
@@ -11,9 +12,12 @@ import subprocess
 import sys
 
 import pytest
+from dask.distributed import WorkerPlugin
 
 from systolic.cli import main
-from systolic.sweep import cluster
+from systolic.sweep import cluster, expand, load_spec, run_sweep
+from systolic.sweep.point import evaluate_chunk
+from systolic.sweep.store import Store, package_version
 from tests.systolic.sweep.conftest import (
     csv_rows,
     deadline,
@@ -201,3 +205,93 @@ def _alive(group: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+class KillInSecondTask(WorkerPlugin):
+    """On the first worker to start its second task: SIGKILL, as it starts (the claim file,
+    created once, holds its pid; the worker that replaces it starts no second kill)."""
+
+    def __init__(self, claim: str):
+        self.claim = claim
+        self.started = 0
+
+    def transition(self, key, start, finish, **kwargs):
+        if finish != "executing":
+            return
+        self.started += 1
+        if self.started == 2:
+            try:
+                handle = os.open(self.claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return
+            os.write(handle, str(os.getpid()).encode())
+            os.close(handle)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def slow_reference(tmp_path_factory):
+    """The records of SLOW's closed forms, one point at a time in this process (no Dask),
+    without the time each took."""
+    spec = load_spec(write_spec(tmp_path_factory.mktemp("reference"), SLOW))
+    expansion = expand(spec, False, package_version())
+    records = evaluate_chunk(expansion.points, expansion.context)
+    return {record["key"]: _untimed(record) for record in records}
+
+
+@pytest.mark.parametrize("moment", ["running", "holding"])
+def test_a_worker_killed_mid_sweep_loses_and_repeats_no_point(
+    slow_reference, tmp_path, moment, monkeypatch
+):
+    """A worker killed while it runs a point ("running": its task is lost) or while it holds
+    finished points the sweep has not collected ("holding": their results are lost): the
+    sweep still ends with every point stored once, as computed without the kill."""
+    spec = write_spec(tmp_path, SLOW)
+    out, killed, appends = tmp_path / "out", tmp_path / "killed", []
+    total = len(slow_reference)
+    with cluster.connect(workers=2) as client:  # nanny processes: the killed one restarts
+        # the kill comes within the first tasks, with points still to hand out
+        assert total > cluster.IN_FLIGHT * cluster.threads(client) + 2
+        if moment == "running":
+            client.register_plugin(KillInSecondTask(str(killed)))
+        append = Store.append
+
+        def hold_then_kill(store, records):
+            append(store, records)
+            appends.append(len(records))
+            if moment == "holding" and len(appends) == 1:
+                # the sweep waits here, so the first tasks all finish and stay uncollected
+                wait_for(lambda: _unfinished(client) == 0, "the first tasks to finish")
+                held = client.has_what()
+                victim = max(held, key=lambda worker: len(held[worker]))
+                pid = client.run(os.getpid, workers=[victim])[victim]
+                killed.write_text(str(pid))
+                os.kill(pid, signal.SIGKILL)
+
+        monkeypatch.setattr(Store, "append", hold_then_kill)
+        # inside the test's own client, as in a notebook's `with Client(...)`: the sweep
+        # still waits for its results on its own client
+        with client.as_current():
+            address = client.scheduler.address
+            summary = run_sweep(load_spec(spec), out, values=False, scheduler=address, chunk=1,
+                                progress=False)  # fmt: skip
+        pid = int(killed.read_text())
+        assert pid not in client.run(os.getpid).values()
+    assert (summary["computed"], summary["failed"], summary["reused"]) == (total, 0, 0)
+    lines = [json.loads(line) for line in (out / "points.jsonl").read_text().splitlines()]
+    keys = [record["key"] for record in lines]
+    assert len(keys) == len(set(keys)) == total and set(keys) == set(slow_reference)
+    assert {record["key"]: _untimed(record) for record in lines} == slow_reference
+    assert len(appends) == total
+
+
+def _unfinished(client) -> int:
+    """Tasks the scheduler has that are not yet in memory."""
+    return client.run_on_scheduler(
+        lambda dask_scheduler: sum(task.state != "memory" for task in dask_scheduler.tasks.values())
+    )
+
+
+def _untimed(record: dict) -> str:
+    """A record without the time it took, as text (NaN equals NaN)."""
+    return json.dumps({k: v for k, v in record.items() if k != "seconds"}, sort_keys=True)
