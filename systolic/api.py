@@ -18,7 +18,7 @@ from systolic.dataflows import weight_stationary as ws
 from systolic.dataflows.weight_stationary import check_limits
 from systolic.numerics import FORMATS, check_sizes, prepare_operands
 from systolic.report import Report
-from systolic.schedule import FoldCounts, fold_counts
+from systolic.schedule import TABLE_ROW_BYTES, FoldCounts, fold_counts
 
 ENGINES = ("fast", "golden")
 
@@ -81,18 +81,31 @@ def run_bytes(m: int, k: int, n: int, config: ArrayConfig, engine: str = "fast")
     return _run_bytes(m, k, n, config, engine, numba.config.NUMBA_NUM_THREADS)
 
 
+#: bytes a run allocates per operand element beyond ``3 * item`` (the rounded and transposed
+#: copies): the float64 reference's copies and the error bound's absolute values
+OPERAND_EXTRA_BYTES = 20
+#: bytes per result element beyond ``2 * item`` (the result and its de-skew): the float64
+#: reference, the error bound and the errors, and the output-stationary engine's tiles
+#: (measured: 54-58 bytes per result element in all for weight-stationary at (2048, 64,
+#: 2048) in every format, 74 for output-stationary at (256, 64, 512))
+RESULT_EXTRA_BYTES = 72
+#: the golden engine's Python objects per fold (its feed arrays, fold and timeline entries;
+#: measured 1.75 KiB per fold of a 1x1 array), beyond the feeds' values
+GOLDEN_FOLD_BYTES = 2560
+
+
 @functools.lru_cache(maxsize=1024)  # a trainer checks the same few shapes every batch
 def _run_bytes(m: int, k: int, n: int, config: ArrayConfig, engine: str, threads: int) -> int:
     item = FORMATS[config.dtype].dtype.itemsize
     operands, result = m * k + k * n, m * n
     counts = fold_count(m, k, n, config)
     stream = k if config.dataflow is Dataflow.OS else counts.chunk_rows
-    total = 3 * operands * item + 2 * result * item  # rounded, transposed; result, de-skew
-    total += 8 * (operands + 2 * result)  # the float64 product it is compared with
-    total += 48 * counts.folds + 8 * (threads + 1) * config.pe_count
+    total = operands * (3 * item + OPERAND_EXTRA_BYTES) + result * (2 * item + RESULT_EXTRA_BYTES)
+    total += TABLE_ROW_BYTES * counts.folds + 8 * (threads + 1) * config.pe_count
     if engine == "golden":
         width = config.rows + config.cols
-        total += counts.folds * (stream + width) * width * (item + 2) + 16 * item * config.pe_count
+        total += counts.folds * ((stream + width) * width * (item + 2) + GOLDEN_FOLD_BYTES)
+        total += 16 * item * config.pe_count
     return total
 
 
@@ -132,7 +145,9 @@ def matmul(
     compare : bool
         Fill the Report's error fields against the float64 product of the rounded operands.
     progress : callable, optional
-        Called with the number of folds finished, now and then (fast engine only).
+        A progress bar's ``update``: called with the number of folds finished (fast engine)
+        or of cycles stepped (golden engine, after a call with 0 per fold prepared), now and
+        then.
 
     Returns
     -------
@@ -160,7 +175,7 @@ def matmul(
     if engine == "fast":
         c, report = dataflow.simulate_fast(a, b, config, progress)
     else:
-        run = dataflow.simulate_golden(a, b, config)
+        run = dataflow.simulate_golden(a, b, config, progress=progress)
         c, report = run.result, run.report
     if compare:
         report = report.with_comparison(c, a.astype(np.float64) @ b.astype(np.float64))

@@ -24,7 +24,12 @@ runs. ``trace()`` prints which PEs did a useful MAC in each cycle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+#: a golden model reports its progress every this many cycles
+PROGRESS_CYCLES = 256
 
 
 class SimulationLimitError(ValueError):
@@ -51,6 +56,9 @@ class GridModel:
         Also keep a copy of every register after each clock edge in :attr:`snapshots` (one
         dict of ``(rows, cols)`` arrays per cycle, names from :attr:`REGISTERS`), for
         waveforms. Small arrays and short runs only.
+    progress : callable, optional
+        Called with the number of cycles stepped since its last call, every
+        :data:`PROGRESS_CYCLES` cycles (a progress bar's ``update``).
     """
 
     #: register names of the grid, set by each model
@@ -64,12 +72,14 @@ class GridModel:
         max_cycles: int = 2**32,
         record: bool = False,
         record_registers: bool = False,
+        progress: Callable[[int], None] | None = None,
     ):
         if rows < 1 or cols < 1:
             raise ValueError(f"array must be at least 1x1, got {rows}x{cols}")
         self.rows, self.cols, self.dtype = rows, cols, np.dtype(dtype)
         self.max_cycles = max_cycles
         self.record, self.record_registers = record, record_registers
+        self.progress = progress
         self.reset()
 
     def reset(self) -> None:
@@ -94,6 +104,8 @@ class GridModel:
         if self.record_registers:
             self.snapshots.append({name: getattr(self, name).copy() for name in self.REGISTERS})
         self.cycle += 1
+        if self.progress is not None and self.cycle % PROGRESS_CYCLES == 0:
+            self.progress(PROGRESS_CYCLES)
 
     def trace(self) -> str:
         """One line per recorded cycle: ``#`` for a PE that did a useful MAC, ``.`` otherwise."""
@@ -121,7 +133,8 @@ class WeightStationaryArray(GridModel):
 
     def __init__(self, rows: int, cols: int, dtype: np.dtype = np.float32,
                  max_cycles: int = 2**32, record: bool = False, record_registers: bool = False,
-                 segment_rows: int | None = None):  # fmt: skip
+                 segment_rows: int | None = None,
+                 progress: Callable[[int], None] | None = None):  # fmt: skip
         if rows < 1 or cols < 1:
             raise ValueError(f"array must be at least 1x1, got {rows}x{cols}")
         if segment_rows is not None and segment_rows < 1:
@@ -131,7 +144,7 @@ class WeightStationaryArray(GridModel):
         # which chain each PE row belongs to, and whether it is a chain's top row
         self._chain_of_row = np.arange(rows) // self.segment_rows
         self._chain_top = np.arange(rows) % self.segment_rows == 0
-        super().__init__(rows, cols, dtype, max_cycles, record, record_registers)
+        super().__init__(rows, cols, dtype, max_cycles, record, record_registers, progress)
 
     def reset(self) -> None:
         """Clear all registers, the cycle counter, the MAC counts and the recorded trace."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from systolic.limits import DEFAULT_MAX_SECONDS
 from systolic.numerics import FORMATS
 
 
@@ -131,7 +132,7 @@ class ArrayConfig:
     dtype: str = "fp32"
     max_cycles: int = 2**32
     max_elements: int = 2**28
-    max_seconds: float = 3600.0
+    max_seconds: float = DEFAULT_MAX_SECONDS
     threads: int | None = None
     segment_rows: int = 8
 

@@ -82,16 +82,23 @@ def run_seconds(engine: str, cycles: int, macs: int, pe_count: int) -> float:
     return golden_seconds(cycles, pe_count) if engine == "golden" else fast_seconds(macs)
 
 
+#: ``ArrayConfig.max_seconds``' default, named in the refusals
+DEFAULT_MAX_SECONDS = 3600.0
+
+
 def check_time(seconds: float, max_seconds: float, what: str) -> None:
     """Refuse ``what`` if its estimated time exceeds ``max_seconds``."""
     if seconds > max_seconds:
+        default = " (the default)" if max_seconds == DEFAULT_MAX_SECONDS else ""
         raise ValueError(
-            f"{what} would take about {_duration(seconds)}, more than max_seconds="
-            f"{max_seconds:g} (raise it to run anyway)"
+            f"{what} would take about {duration(seconds)}, more than max_seconds="
+            f"{max_seconds:g}{default}; to run it anyway raise the limit: systolic gemm "
+            "--max-seconds S, or ArrayConfig(max_seconds=S) in Python (math.inf: no limit)"
         )
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``seconds`` for a reader: ``'42 s'``, ``'12 min'``, ``'3 h'``."""
     if seconds < 120:
         return f"{seconds:,.0f} s"
     if seconds < 7200:

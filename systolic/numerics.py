@@ -67,6 +67,15 @@ class NumberFormat:
         return self.dtype.itemsize
 
 
+#: narrow float types of ml_dtypes whose every value is a float32 (taken as float32)
+EXACT_IN_FLOAT32 = frozenset(
+    np.dtype(getattr(ml_dtypes, name))
+    for name in ("bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz")
+    if hasattr(ml_dtypes, name)
+)
+#: operand types the compiled float32 rounding takes (float16 and long double go through NumPy)
+COMPILED_FLOATS = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
+
 FORMATS = {
     "fp32": NumberFormat("fp32", np.dtype(np.float32)),
     "fp64": NumberFormat("fp64", np.dtype(np.float64)),
@@ -78,8 +87,13 @@ FORMATS = {
 
 def _check_operand(x: object, name: str) -> np.ndarray:
     x = np.asarray(x)
+    if x.dtype in EXACT_IN_FLOAT32:  # bfloat16 or a float8 from ml_dtypes: exact in float32
+        x = x.astype(np.float32)
     if x.dtype.kind not in "iuf":
-        raise ValueError(f"operand {name} must hold integers or floats, got dtype {x.dtype}")
+        raise ValueError(
+            f"operand {name} must hold integers or floats, got dtype {x.dtype} (NumPy's "
+            "integer and float types and ml_dtypes' bfloat16 and float8 are accepted)"
+        )
     if x.ndim != 2:
         raise ValueError(f"operand {name} must be 2-D, got shape {x.shape}")
     if x.size == 0:
@@ -174,7 +188,14 @@ def _to_float(x: np.ndarray, name: str, fmt: NumberFormat) -> np.ndarray:
 
 
 def check_sizes(m: int, k: int, n: int, max_elements: int) -> None:
-    """Refuse a ``(m, k) @ (k, n)`` GEMM whose operands or result exceed ``max_elements``."""
+    """Refuse a ``(m, k) @ (k, n)`` GEMM with a zero-sized dimension (the array has nothing
+    to compute, and no Report would mean anything: refused rather than given an empty
+    product), or whose operands or result exceed ``max_elements``."""
+    if min(m, k, n) < 1:
+        raise ValueError(
+            f"({m:,}, {k:,}) @ ({k:,}, {n:,}) has a zero-sized dimension: m, k and n must be at "
+            "least 1"
+        )
     for what, size in (("a", m * k), ("b", k * n), ("result", m * n)):
         if size > max_elements:
             raise ValueError(
@@ -214,7 +235,7 @@ def prepare_operands(
     check_sizes(m, k, n, max_elements)
     if fmt.is_integer:
         return _to_integer(a, "a", fmt), _to_integer(b, "b", fmt)
-    if fmt.name == "fp32" and a.dtype.kind == "f" and b.dtype.kind == "f":
+    if fmt.name == "fp32" and a.dtype in COMPILED_FLOATS and b.dtype in COMPILED_FLOATS:
         # the trainer's format: each operand rounded and checked in one compiled pass
         a32, b32 = np.empty(a.shape, np.float32), np.empty(b.shape, np.float32)
         if round_to_float32(a, a32) == 0 and round_to_float32(b, b32) == 0:
@@ -222,6 +243,13 @@ def prepare_operands(
     with np.errstate(over="ignore", invalid="ignore"):  # counted below, not warned about
         rounded = [_to_float(x, name, fmt) for name, x in (("a", a), ("b", b))]
     return rounded[0], rounded[1]
+
+
+def gamma(k: int, dtype: np.dtype) -> float:
+    """Higham's ``gamma_k = k u / (1 - k u)`` for ``dtype``'s unit roundoff ``u``; infinite
+    when ``k u >= 1``: sums that long have no bound of this form (every bit may be lost)."""
+    u = float(np.finfo(dtype).eps) / 2
+    return k * u / (1 - k * u) if k * u < 1 else math.inf
 
 
 def error_bound(a: np.ndarray, b: np.ndarray, fmt: NumberFormat) -> np.ndarray:
@@ -247,12 +275,11 @@ def error_bound(a: np.ndarray, b: np.ndarray, fmt: NumberFormat) -> np.ndarray:
     if fmt.is_integer:  # exact, unless a sum wraps around
         return np.zeros((a.shape[0], b.shape[1]))
 
-    def gamma(dtype: np.dtype) -> float:
-        u = float(np.finfo(dtype).eps) / 2
-        return k * u / (1 - k * u)
-
     scale = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))
-    return (gamma(fmt.dtype) + 2 * gamma(np.dtype(np.float64))) * scale
+    factor = gamma(k, fmt.dtype) + 2 * gamma(k, np.dtype(np.float64))
+    if math.isinf(factor):  # no bound, but an exact zero (every term zero) stays exact
+        return np.where(scale > 0, math.inf, 0.0)
+    return factor * scale
 
 
 def quantize(x: np.ndarray, axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -104,23 +104,47 @@ def fold_counts(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -
     )
 
 
-@functools.lru_cache(maxsize=256)
+#: fold tables of at most this many bytes are cached (a trainer's shapes); larger ones, of
+#: GEMMs of millions of folds, are built for their run and freed with it
+CACHED_TABLE_BYTES = 2**20
+#: bytes of one fold's row of the table
+TABLE_ROW_BYTES = 6 * 8
+
+
 def fold_table(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> np.ndarray:
     """Bounds of every fold of ``(m, k) @ (k, n)``, in run order (m-chunk, n-tile, k-tile).
 
     Returns an int64 array of shape ``(folds, 6)``, one row ``(m0, m1, k0, k1, n0, n1)`` per
-    fold. The ``k_tiles`` k-folds of one output tile are consecutive rows. Tables are cached
+    fold, built in place: the run allocates :data:`TABLE_ROW_BYTES` per fold and no more.
+    The ``k_tiles`` k-folds of one output tile are consecutive rows. Small tables are cached
     (a trainer runs the same few shapes thousands of times), so callers must not modify them;
     they are not marked read-only because numba's kernels run far slower on read-only arrays.
     """
     counts = fold_counts(m, k, n, tile_m, tile_k, tile_n)
+    if counts.folds * TABLE_ROW_BYTES <= CACHED_TABLE_BYTES:
+        return _cached_fold_table(m, k, n, tile_m, tile_k, tile_n)
+    return _build_fold_table(m, k, n, tile_m, tile_k, tile_n)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_fold_table(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int):
+    return _build_fold_table(m, k, n, tile_m, tile_k, tile_n)
+
+
+def _build_fold_table(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int):
+    counts = fold_counts(m, k, n, tile_m, tile_k, tile_n)
+    table = np.empty((counts.chunks, counts.n_tiles, counts.k_tiles, 6), dtype=np.int64)
     m0 = np.arange(counts.chunks, dtype=np.int64) * counts.chunk_rows
-    n0 = np.arange(counts.n_tiles, dtype=np.int64) * tile_n
     k0 = np.arange(counts.k_tiles, dtype=np.int64) * tile_k
-    grid = np.stack(np.meshgrid(m0, n0, k0, indexing="ij"), axis=-1).reshape(-1, 3)
-    starts = grid[:, [0, 2, 1]]  # (m0, k0, n0)
-    ends = np.minimum(starts + [counts.chunk_rows, tile_k, tile_n], [m, k, n])
-    return np.ascontiguousarray(np.stack([starts, ends], axis=-1).reshape(-1, 6))
+    n0 = np.arange(counts.n_tiles, dtype=np.int64) * tile_n
+    # each column broadcast from its own axis: no intermediate of the table's size
+    table[..., 0] = m0[:, None, None]
+    table[..., 1] = np.minimum(m0 + counts.chunk_rows, m)[:, None, None]
+    table[..., 2] = k0[None, None, :]
+    table[..., 3] = np.minimum(k0 + tile_k, k)[None, None, :]
+    table[..., 4] = n0[None, :, None]
+    table[..., 5] = np.minimum(n0 + tile_n, n)[None, :, None]
+    return table.reshape(-1, 6)
 
 
 def plan_folds(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> list[Fold]:

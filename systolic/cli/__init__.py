@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 
 from systolic.cli import (
@@ -74,8 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     debug = args.debug or os.environ.get("SYSTOLIC_DEBUG", "") not in ("", "0")
     previous = _on_sigterm()
+    held: list[warnings.WarningMessage] = []
     try:
-        return COMMANDS[args.command].run(args)
+        # a run's warnings are held: shown once it has succeeded, dropped with a refusal,
+        # which is then one line (a progress bar's tqdm warning, NumPy's overflow in exp)
+        with warnings.catch_warnings(record=True) as held:
+            status = COMMANDS[args.command].run(args)
+        for caught in held:  # as Python shows them: on stderr
+            sys.stderr.write(warnings.formatwarning(caught.message, caught.category,
+                                                    caught.filename, caught.lineno))  # fmt: skip
+        return status
     except Exception as error:
         if debug:
             raise

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,7 +85,10 @@ def check_output_file(path: str | Path, option: str) -> Path:
 
 def check_output_dir(path: Path, option: str) -> None:
     """Refuse, before any work, an output folder that cannot be made or written: a file, a
-    path below a file, or a folder without write permission (its nearest existing one)."""
+    path below a file, a folder without write permission, or one that looks writable but is
+    not (under ``/proc``, on a read-only or full file system). The folder is made, a
+    temporary file is written and removed in it, and the folders made for that are removed
+    again (the writer makes them when it writes): a refused run leaves nothing."""
     existing = path
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -93,6 +98,21 @@ def check_output_dir(path: Path, option: str) -> None:
         raise ValueError(f"{option} {path} cannot be made: {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {path} cannot be written: no permission in {existing}")
+    made: list[Path] = []
+    try:
+        for folder in reversed([path, *path.parents][: len(path.parts) - len(existing.parts)]):
+            folder.mkdir()
+            made.append(folder)
+        descriptor, probe = tempfile.mkstemp(prefix=".systolic-probe-", dir=path)
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or error
+        raise ValueError(f"{option}: cannot write a file in {path} ({reason})") from None
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def add_energy_option(parser: argparse.ArgumentParser) -> None:

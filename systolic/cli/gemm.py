@@ -9,7 +9,8 @@ import time
 
 import numpy as np
 
-from systolic.api import ENGINES, check_run, matmul
+from systolic import limits
+from systolic.api import ENGINES, check_run, fold_count, matmul, run_bytes
 from systolic.cli.common import (
     add_energy_option,
     check_output_file,
@@ -23,6 +24,8 @@ from systolic.numerics import FORMATS, error_bound, prepare_operands
 
 # a run of more PE-cycles than this shows a progress bar (about a second on a laptop core)
 PROGRESS_PE_CYCLES = 2 * 10**9
+# a run estimated at more seconds than this says so before it starts, and shows a bar
+NOTE_SECONDS = 2.0
 
 
 def add_parser(commands) -> None:
@@ -140,15 +143,28 @@ def run(args: argparse.Namespace) -> int:
         from systolic.waveform import check_vcd
 
         check_vcd(args.m, args.k, args.n, config)
-    cycles = check_run(args.m, args.k, args.n, config, args.engine)["total_cycles"]
+    m, k, n = args.m, args.k, args.n
+    cycles = check_run(m, k, n, config, args.engine)["total_cycles"]
+    # the run's own allocations, and this command's: its random operands in float64, the
+    # check against the error bound
+    limits.check_memory(run_bytes(m, k, n, config, args.engine) + 8 * (m * k + k * n)
+                        + 32 * m * n, f"GEMM ({m:,}, {k:,}) @ ({k:,}, {n:,})")  # fmt: skip
+    seconds = limits.run_seconds(args.engine, cycles, m * k * n, config.pe_count)
+    if seconds > NOTE_SECONDS:
+        print(f"simulating {cycles:,} cycles on the {args.engine} engine: about "
+              f"{limits.duration(seconds)} (estimated; max_seconds={config.max_seconds:g})",
+              file=sys.stderr)  # fmt: skip
     fmt = FORMATS[config.dtype]
     a, b = prepare_operands(*_random_operands(args), fmt, config.max_elements)
-    show_progress = not args.json and cycles * config.pe_count > PROGRESS_PE_CYCLES
+    show_progress = cycles * config.pe_count > PROGRESS_PE_CYCLES or seconds > NOTE_SECONDS
     bar = None
     if show_progress:
         from tqdm import tqdm
 
-        bar = tqdm(desc="simulating", unit="fold", file=sys.stderr, leave=False)
+        golden = args.engine == "golden"
+        bar = tqdm(desc="simulating", unit="cycle" if golden else "fold", file=sys.stderr,
+                   total=cycles if golden else fold_count(m, k, n, config).folds, leave=False,
+                   mininterval=0.5)  # fmt: skip
     # the first use in a process compiles or loads the kernels: time that apart from the run
     start = time.perf_counter()
     matmul(a[:1, :1], b[:1, :1], config, engine=args.engine, compare=False)

@@ -59,6 +59,7 @@ def simulate_golden(
     config: ArrayConfig,
     record: bool = False,
     record_registers: bool = False,
+    progress: Callable[[int], None] | None = None,
 ):
     """Run ``a @ b`` cycle by cycle on the golden model; see ``weight_stationary``.
 
@@ -66,7 +67,7 @@ def simulate_golden(
     """
     ws.check_limits(a.shape[0], a.shape[1], b.shape[1], config, closed_form_cycles)
     a_t, b_t = np.ascontiguousarray(b.T), np.ascontiguousarray(a.T)
-    run = ws.simulate_golden(a_t, b_t, config, record, record_registers)
+    run = ws.simulate_golden(a_t, b_t, config, record, record_registers, progress)
     return ws.GoldenRun(
         np.ascontiguousarray(run.result.T), _named_after_operands(run.report), run.array
     )

@@ -173,13 +173,14 @@ def simulate_golden(
     config: ArrayConfig,
     record: bool = False,
     record_registers: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> ws.GoldenRun:
     """Run ``a @ b`` cycle by cycle on :class:`OutputStationaryArray` (small sizes only).
 
     The controller feeds each fold's skewed A rows and B columns, drains each column ``rows``
     cycles from the cycle after its last MAC, and starts the next fold once every column has
-    drained. It counts each cycle's phase and every real element moved. ``record`` and
-    ``record_registers`` are those of ``weight_stationary.simulate_golden``.
+    drained. It counts each cycle's phase and every real element moved. ``record``,
+    ``record_registers`` and ``progress`` are those of ``weight_stationary.simulate_golden``.
     """
     m, k = a.shape
     n = b.shape[1]
@@ -187,7 +188,8 @@ def simulate_golden(
     rows, cols, dtype = config.rows, config.cols, a.dtype
     item = dtype.itemsize  # partial sums; operands may be stored narrower (bf16, fp16)
     operand = FORMATS[config.dtype].operand_bytes
-    array = OutputStationaryArray(rows, cols, dtype, config.max_cycles, record, record_registers)
+    array = OutputStationaryArray(rows, cols, dtype, config.max_cycles, record, record_registers,
+                                  progress)  # fmt: skip
     result = np.zeros((m, n), dtype=dtype)
     counts = dict.fromkeys(("weight_load_cycles", "compute_cycles", "fill_drain_cycles"), 0)
     moved = dict.fromkeys(

@@ -40,7 +40,13 @@ from numba import njit, prange
 from systolic.accumulator import Accumulator, accumulate
 from systolic.array import SimulationLimitError, WeightStationaryArray
 from systolic.config import ArrayConfig, WeightLoad
-from systolic.numerics import FORMATS, cast_to_float32, count_non_finite, round_float32_to_bf16
+from systolic.numerics import (
+    COMPILED_FLOATS,
+    FORMATS,
+    cast_to_float32,
+    count_non_finite,
+    round_float32_to_bf16,
+)
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
     SERIAL_MACS,
@@ -305,6 +311,8 @@ def execute(
     result = np.zeros((a.shape[0], b.shape[1]), dtype=dtype)
     feeds = []
     for fold in folds:
+        if array.progress is not None:
+            array.progress(0)  # the setup shows, and a bar's clock runs, from the start
         length, k_used = fold.stream_rows, fold.k1 - fold.k0
         first = np.zeros((length, rows), dtype=bool)
         first[0] = True  # the switch flag rides with each row's first element, padded rows too
@@ -413,6 +421,7 @@ def simulate_golden(
     config: ArrayConfig,
     record: bool = False,
     record_registers: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> GoldenRun:
     """Run ``a @ b`` cycle by cycle on the golden model (small sizes only).
 
@@ -425,6 +434,9 @@ def simulate_golden(
         Keep the per-cycle activity for ``array.trace()``.
     record_registers : bool
         Keep every register of every cycle in ``array.snapshots`` (for waveforms).
+    progress : callable, optional
+        Called with 0 as each fold's feeds are prepared (the setup), then with the cycles
+        stepped, every ``systolic.array.PROGRESS_CYCLES`` (a progress bar's ``update``).
     """
     m, k = a.shape
     n = b.shape[1]
@@ -434,7 +446,7 @@ def simulate_golden(
     timeline = fold_timeline([f.stream_rows for f in folds], rows, cols, config.weight_load,
                              chain_rows=config.chain_rows)  # fmt: skip
     array = WeightStationaryArray(rows, cols, a.dtype, config.max_cycles, record, record_registers,
-                                  segment_rows=config.chain_rows)  # fmt: skip
+                                  segment_rows=config.chain_rows, progress=progress)  # fmt: skip
     accumulator = Accumulator(max(f.stream_rows for f in folds), cols, a.dtype)
     operand_bytes = FORMATS[config.dtype].operand_bytes
     result, counts = execute(a, b, folds, timeline, array, accumulator, operand_bytes, config)
@@ -684,7 +696,12 @@ def run_small_float(
     """
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None
-    if a.ndim != 2 or b.ndim != 2 or a.dtype.kind != "f" or b.dtype.kind != "f":
+    if (
+        a.ndim != 2
+        or b.ndim != 2
+        or a.dtype not in COMPILED_FLOATS
+        or b.dtype not in COMPILED_FLOATS
+    ):
         return None
     bf16 = config.dtype == "bf16"
     if not (config.dtype == "fp32" or bf16 and (via_float32 or a.dtype == b.dtype == np.float32)):

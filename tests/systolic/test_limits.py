@@ -59,8 +59,9 @@ def test_an_absurdly_long_golden_run_is_refused_with_the_estimate(monkeypatch):
     config = ArrayConfig(4, 4)
     cycles = check_run(10_000, 400, 400, config, "fast")["total_cycles"]
     assert limits.golden_seconds(cycles, 16) > config.max_seconds
-    with pytest.raises(ValueError, match=r"golden engine\) would take about \d+ (min|h), more than "
-                       r"max_seconds=3600 \(raise it to run anyway\)"):  # fmt: skip
+    expected = (r"golden engine\) would take about \d+ (min|h), more than max_seconds=3600 "
+                r"\(the default\); to run it anyway raise the limit")  # fmt: skip
+    with pytest.raises(ValueError, match=expected):
         check_run(10_000, 400, 400, config, "golden")
     check_run(10_000, 400, 400, ArrayConfig(4, 4, max_seconds=math.inf), "golden")
 
