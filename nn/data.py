@@ -34,12 +34,11 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 
-from nn.npz import MAX_NPZ_BYTES, array_headers, claimed_bytes
+from nn.npz import MAX_NPZ_BYTES, array_headers, claimed_bytes, inflated_bytes, read_at_most
 
 MNIST_SHA256 = "072ded2f6315b0aaa7ae098d913c01203499f8cc72a0cf452d5c3026ca9410d2"
 MNIST_CLASSES = 10
@@ -52,9 +51,15 @@ PIXEL_SCALE = 256
 # Where the bundled file lives, relative to the ``nn`` package.
 _MNIST_RESOURCE = ("datasets", "mnist.npz")
 _ZIP_MAGIC = b"PK"
+# what zipfile raises for a damaged archive or member
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError)
 _GZIP_MAGIC = b"\x1f\x8b"
 #: an IDX file with more data than this is refused (MNIST's training images take 47 MB)
 MAX_IDX_BYTES = 2**31
+# An IDX file is read in steps of this many bytes; its first holds the whole header (at most
+# 4 + 4 * 255 bytes). Past what the header allows, this much more is read so that load_idx can
+# say exactly how much is wrong with a file a little too long; a longer one is refused.
+_IDX_STEP = 1 << 20
 # IDX type code -> big-endian element type.
 _IDX_TYPES = MappingProxyType(
     {
@@ -221,13 +226,15 @@ class Splits:
             raise ValueError(f"splits must have the same number of features, got {found}")
 
 
-def _read_bytes(path: str | os.PathLike) -> bytes:
+def _read_bytes(path: str | os.PathLike, limit: int) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return read_at_most(path, limit, "a data set")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except OSError as err:
         raise DataError(f"{path}: cannot read: {err.strerror or err}") from None
+    except ValueError as err:
+        raise DataError(f"{path}: {err}") from None
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -246,32 +253,53 @@ def _labels(labels: np.ndarray) -> np.ndarray:
     return _readonly(labels.astype(np.int64))
 
 
-def _read_npz(data: bytes, name: str, sizes: Mapping[str, int] | None) -> Splits:
-    """Parse MNIST-layout npz bytes; ``sizes`` (samples per split) also pins the shapes."""
-    if not data.startswith(_ZIP_MAGIC):
-        raise DataError(f"{name}: not an npz file (no zip signature)")
+def _npz_headers(data: bytes, name: str) -> dict:
+    """The array headers of an npz (:func:`nn.npz.array_headers`), checked from the cheapest
+    to the dearest: what its members inflate to, what its arrays would take, then every member
+    read back whole (testzip), so that corruption shows before numpy parses anything."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            # testzip reads every member, so corruption shows here, before numpy parses anything.
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as err:
+        inflated = inflated_bytes(data)
+    except ValueError as err:  # an encrypted member, or one neither stored nor deflated
+        raise DataError(f"{name}: {err}") from None
+    except _ZIP_ERRORS as err:
         raise DataError(f"{name}: corrupt npz file: {err}") from None
-    if bad is not None:
-        raise DataError(f"{name}: corrupt npz file: member {bad!r} is damaged")
-    claimed = claimed_bytes(array_headers(data))
+    if inflated > MAX_NPZ_BYTES:
+        raise DataError(
+            f"{name}: its members would inflate to {inflated:,} bytes, more than a data set may "
+            f"({MAX_NPZ_BYTES:,})"
+        )
+    try:
+        headers = array_headers(data)
+    except (ValueError, *_ZIP_ERRORS) as err:
+        raise DataError(f"{name}: corrupt npz file: {err}") from None
+    claimed = claimed_bytes(headers)
     if claimed > MAX_NPZ_BYTES:
         raise DataError(
             f"{name}: its arrays would take {claimed:,} bytes, more than a data set may "
             f"({MAX_NPZ_BYTES:,})"
         )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            bad = archive.testzip()
+    except _ZIP_ERRORS as err:
+        raise DataError(f"{name}: corrupt npz file: {err}") from None
+    if bad is not None:
+        raise DataError(f"{name}: corrupt npz file: member {bad!r} is damaged")
+    return headers
 
+
+def _read_npz(data: bytes, name: str, sizes: Mapping[str, int] | None) -> Splits:
+    """Parse MNIST-layout npz bytes; ``sizes`` (samples per split) also pins the shapes."""
+    if not data.startswith(_ZIP_MAGIC):
+        raise DataError(f"{name}: not an npz file (no zip signature)")
+    headers = _npz_headers(data, name)
     arrays = {}
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         for split in ("train", "val", "test"):
             for part in ("x", "y"):
                 key = f"{split}_{part}"
-                if key not in npz.files:
-                    found = ", ".join(sorted(npz.files)) or "none"
+                if key not in headers:  # np.load would read another member as bytes
+                    found = ", ".join(sorted(headers)) or "none"
                     raise DataError(f"{name}: missing array {key!r} (found: {found})")
                 try:
                     arrays[key] = npz[key]
@@ -358,51 +386,71 @@ def load_mnist(path: str | os.PathLike | None = None) -> Splits:
     Raises
     ------
     DataError
-        The file is missing, is not an npz file, is corrupt, lacks an array, or has an array of
-        the wrong dtype, shape or label range; or the bundled file's hash does not match.
+        The file is missing, is not an npz file, is corrupt, is (or its members inflated or
+        its arrays are) larger than :data:`~nn.npz.MAX_NPZ_BYTES`, has a member neither
+        stored nor deflated, lacks an array, or has an array of the wrong dtype, shape or label
+        range; or the bundled file's hash does not match.
     """
     if path is None:
         return _load_bundled()
-    return _read_npz(_read_bytes(path), str(path), None)
+    return _read_npz(_read_bytes(path, MAX_NPZ_BYTES), str(path), None)
 
 
 def _idx_payload(path: str | os.PathLike) -> bytes:
-    """The file's bytes, decompressed if it is gzipped (by suffix or by its magic bytes).
+    """The file's header and data, decompressed if it is gzipped (by suffix or by its magic bytes).
 
-    A gzipped file is inflated in steps, and refused as soon as it passes what its IDX header
-    allows (the header's size, at most :data:`MAX_IDX_BYTES`): a small file cannot inflate
-    into gigabytes.
+    The header is read first; after it, no more than it allows is read or inflated (its size,
+    at most :data:`MAX_IDX_BYTES`, and a step more), however the file is built: many
+    concatenated gzip members, or one that inflates without end, stop there. A header that
+    :func:`load_idx` refuses (no IDX magic, an unknown type, a claim over the limit) stops the
+    reading at once.
     """
-    data = _read_bytes(path)
-    if not (str(path).endswith(".gz") or data.startswith(_GZIP_MAGIC)):
-        return data
-    out = bytearray()
-    allowed = MAX_IDX_BYTES
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            while chunk := stream.read(1 << 20):
-                out += chunk
-                if len(out) >= 4 and allowed == MAX_IDX_BYTES:
-                    allowed = _idx_allowed(bytes(out))
-                # a little extra is left to load_idx, which says exactly how much is wrong
-                if len(out) > allowed + (1 << 20):
-                    raise DataError(
-                        f"{path}: inflates to more than the {allowed:,} bytes its header allows"
-                    )
-    except (OSError, EOFError, zlib.error) as err:
-        raise DataError(f"{path}: corrupt gzip stream: {err}") from None
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read: {err.strerror or err}") from None
+    with handle:
+        gzipped = str(path).endswith(".gz") or handle.peek(2)[:2] == _GZIP_MAGIC
+        try:
+            if not gzipped:
+                return _read_idx(handle, path, "holds")
+            with gzip.GzipFile(fileobj=handle) as stream:
+                return _read_idx(stream, path, "inflates to")
+        except (OSError, EOFError, zlib.error) as err:
+            if not gzipped:
+                raise DataError(f"{path}: cannot read: {err.strerror or err}") from None
+            raise DataError(f"{path}: corrupt gzip stream: {err}") from None
+
+
+def _read_idx(stream, path: str | os.PathLike, verb: str) -> bytes:
+    """An IDX file's bytes from ``stream``, no more than its header allows and a step."""
+    out = bytearray(stream.read(_IDX_STEP))
+    allowed = _idx_allowed(bytes(out[: 4 + 4 * 255]))
+    if allowed is None:
+        return bytes(out)  # load_idx says what is wrong with the header
+    # one byte over is enough to know the file is too long: stop there
+    while len(out) <= allowed + _IDX_STEP and (
+        chunk := stream.read(min(_IDX_STEP, allowed + _IDX_STEP + 1 - len(out)))
+    ):
+        out += chunk
+    if len(out) > allowed + _IDX_STEP:
+        raise DataError(f"{path}: {verb} more than the {allowed:,} bytes its header allows")
     return bytes(out)
 
 
-def _idx_allowed(head: bytes) -> int:
-    """Most bytes an IDX file starting with ``head`` may hold: its header and data, once the
-    header is complete (else :data:`MAX_IDX_BYTES`)."""
-    ndim = head[3]
-    header = 4 + 4 * ndim
-    if len(head) < header or head[2] not in _IDX_TYPES:
-        return MAX_IDX_BYTES
-    shape = struct.unpack(f">{ndim}I", head[4:header])
-    return min(MAX_IDX_BYTES, header + math.prod(shape) * _IDX_TYPES[head[2]].itemsize)
+def _idx_allowed(head: bytes) -> int | None:
+    """Most bytes an IDX file starting with ``head`` may hold, its header and data; None if
+    :func:`load_idx` refuses it from the header alone."""
+    if len(head) < 4 or head[:2] != b"\x00\x00" or head[2] not in _IDX_TYPES or head[3] == 0:
+        return None
+    header = 4 + 4 * head[3]
+    if len(head) < header:
+        return None
+    shape = struct.unpack(f">{head[3]}I", head[4:header])
+    expected = math.prod(shape) * _IDX_TYPES[head[2]].itemsize
+    return header + expected if expected <= MAX_IDX_BYTES else None
 
 
 def load_idx(path: str | os.PathLike) -> np.ndarray:
@@ -427,7 +475,7 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     DataError
         The file is missing, is a corrupt gzip stream, has a wrong magic number, an unknown
         type code or zero dimensions, a truncated header, or more or fewer data bytes than
-        its header says.
+        its header says (refused once it is a read step past them, however it is built).
     """
     data = _idx_payload(path)
     if len(data) < 4:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from nn.network import Network
-from nn.npz import MAX_NPZ_BYTES, array_headers, claimed_bytes
+from nn.npz import MAX_NPZ_BYTES, array_headers, claimed_bytes, inflated_bytes, read_at_most
 
 FORMAT_VERSION = 1
 
@@ -72,8 +72,10 @@ def load_model(path: str | os.PathLike, matmul=np.matmul) -> tuple[Network, dict
     Raises
     ------
     ModelFileError
-        Missing or unreadable file, not an npz, another format version, a missing array, a
-        wrong type or shape, non-finite parameters, or unknown names.
+        Missing or unreadable file, not an npz, a file, its members inflated or its arrays
+        larger than :data:`~nn.npz.MAX_NPZ_BYTES`, a member neither stored nor deflated,
+        another format version, a missing array, a wrong type or shape, non-finite
+        parameters, or unknown names.
     """
     path = Path(path)
 
@@ -81,13 +83,22 @@ def load_model(path: str | os.PathLike, matmul=np.matmul) -> tuple[Network, dict
         return ModelFileError(f"{path}: {problem}")
 
     try:
-        data = path.read_bytes()
+        data = read_at_most(path, MAX_NPZ_BYTES, "a model")
     except FileNotFoundError:
         raise fail("no such file") from None
     except OSError as error:
         raise fail(f"cannot read: {error.strerror}") from None
+    except ValueError as error:
+        raise fail(str(error)) from None
     try:
-        # every array's header is read, and its size checked, before any array is
+        # what the members inflate to, then every array's header, each checked before any
+        # array is read
+        inflated = inflated_bytes(data)
+        if inflated > MAX_NPZ_BYTES:
+            raise fail(
+                f"its members would inflate to {inflated:,} bytes, more than a model may "
+                f"({MAX_NPZ_BYTES:,})"
+            )
         headers = array_headers(data)
         claimed = claimed_bytes(headers)
         if claimed > MAX_NPZ_BYTES:

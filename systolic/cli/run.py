@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -52,20 +53,35 @@ def add_parser(commands) -> None:
 
 
 def _given(texts: list[str]) -> dict:
-    """The ``--input NAME=FILE.npy`` arrays, read without unpickling."""
+    """The ``--input NAME=FILE.npy`` arrays, read without unpickling, each header's size
+    checked (:func:`~systolic.limits.check_memory`) before its array is allocated or read."""
     import numpy as np
 
+    from systolic.limits import check_memory, memory_limit_bytes
+
+    limit = memory_limit_bytes()
     given = {}
     for text in texts:
         name, sep, path = text.partition("=")
         if not sep or not name or not path:
             raise ValueError(f"--input {text!r}: expected NAME=FILE.npy")
         try:
-            given[name] = np.load(path, allow_pickle=False)
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+                need = math.prod(shape) * dtype.itemsize
+                if need <= limit:
+                    handle.seek(0)
+                    given[name] = np.load(handle, allow_pickle=False)
         except (OSError, ValueError) as error:
             raise ValueError(
                 f"--input {name}: {path}: cannot read a .npy array ({error})"
             ) from None
+        if need > limit:
+            check_memory(need, f"--input {name}: {path}")  # refuses it, naming the sizes
     return given
 
 

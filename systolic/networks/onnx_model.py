@@ -1,6 +1,7 @@
 """ONNX models as workloads: every Conv, Gemm and MatMul node, with its shapes, in graph order.
 
-The model is read with the ``onnx`` package and its shapes inferred
+The model is read with the ``onnx`` package (its external data as
+``systolic.onnx.run.read_external_data`` reads it) and its shapes inferred
 (``onnx.shape_inference``). A symbolic batch dimension of a graph input (a ``dim_param`` such
 as ``"N"``, or an unknown size) is set to ``batch`` first.
 
@@ -37,14 +38,20 @@ def load_onnx(path: str | os.PathLike, batch: int = 1) -> list[Layer]:
     import onnx
     from google.protobuf.message import DecodeError
 
+    from systolic.onnx.run import read_external_data
+
     path = Path(path)
     check_batch(batch)
     try:
-        model = onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except FileNotFoundError:
         raise WorkloadError(f"{path}: no such file") from None
     except (DecodeError, OSError, ValueError, RecursionError) as error:
         raise WorkloadError(f"{path}: not an ONNX model ({error})") from None
+    try:
+        read_external_data(model, path)  # inside the model's folder, as long as shapes need
+    except ValueError as error:
+        raise WorkloadError(str(error)) from None
     graph = model.graph
     initializers = {init.name for init in graph.initializer}
     for value in graph.input:

@@ -11,6 +11,7 @@ the bound is a rounding tolerance of the format, named here once.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -26,10 +27,9 @@ MAX_INPUT_ELEMENTS = 2**28
 
 def load_model(path: str | Path):
     """Read an ONNX model and check it (``onnx.checker``), or a one-line error naming the
-    file. Nothing in it is executed; its external data is read only from files inside the
-    model's folder (a path that leaves it is refused)."""
+    file. Nothing in it is executed; its external data is read as :func:`read_external_data`
+    says."""
     import onnx
-    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 
     path = Path(path)
     if not path.is_file():
@@ -38,30 +38,99 @@ def load_model(path: str | Path):
         model = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # a protobuf that is not a model
         raise ValueError(f"{path}: not an ONNX model ({type(error).__name__})") from None
-    folder = path.resolve().parent
-    external = 0
-    for tensor in model.graph.initializer:
-        if not uses_external_data(tensor):
-            continue
-        location = Path(ExternalDataInfo(tensor).location)
-        target = (folder / location).resolve()
-        if location.is_absolute() or folder not in target.parents:
-            raise ValueError(f"{path}: tensor {tensor.name!r} keeps its data at {location}, "
-                             "outside the model's folder; refused")  # fmt: skip
-        if not target.is_file():
-            raise ValueError(f"{path}: tensor {tensor.name!r}: external data {location} is missing")
-        external += target.stat().st_size
-    if external:
-        from systolic.limits import check_memory
-
-        check_memory(external, f"reading {path}'s external data")
-        onnx.load_external_data_for_model(model, str(folder))
+    read_external_data(model, path)
     try:
         onnx.checker.check_model(model)
     except Exception as error:  # onnx.checker.ValidationError and its kin
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"{path}: fails onnx.checker: {message}") from None
     return model
+
+
+def read_external_data(model, path: Path) -> None:
+    """Read into ``model`` (loaded from ``path`` without its external data) the external data
+    of every tensor: initializers and node attributes, in subgraphs and functions too.
+
+    Each tensor's data comes from a file inside the model's folder (a path that leaves it is
+    refused), is no longer than the tensor's shape needs (a file or a ``length`` that holds
+    more is refused: a tiny tensor cannot read a huge file), and all of it together must pass
+    :func:`~systolic.limits.check_memory`; all is checked before any is read, and then no
+    more than that is read, even from a file that grows.
+    """
+    from onnx import helper
+    from onnx.external_data_helper import (
+        ExternalDataInfo,
+        load_external_data_for_tensor,
+        uses_external_data,
+    )
+
+    from systolic.limits import check_memory
+
+    folder = path.resolve().parent
+    pending, total = [], 0
+    for tensor in _tensors(model):
+        if not uses_external_data(tensor):
+            continue
+        where = f"{path}: tensor {tensor.name!r}"
+        try:
+            info = ExternalDataInfo(tensor)
+            itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.data_type)).itemsize
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{where}: bad external data ({error})") from None
+        location = Path(info.location)
+        target = (folder / location).resolve()
+        if location.is_absolute() or folder not in target.parents:
+            raise ValueError(f"{where} keeps its data at {location}, outside the model's folder; "
+                             "refused")  # fmt: skip
+        if not target.is_file():
+            raise ValueError(f"{where}: external data {location} is missing")
+        needed = math.prod(tensor.dims) * itemsize  # an upper bound for sub-byte types
+        size = max(target.stat().st_size - (info.offset or 0), 0)
+        size = size if info.length is None else info.length
+        if size > needed:
+            raise ValueError(
+                f"{where}: external data {location} holds {size:,} bytes, more than its shape "
+                f"{list(tensor.dims)} needs ({needed:,}); refused"
+            )
+        if info.length is None:  # onnx would read to the end of the file
+            tensor.external_data.add(key="length", value=str(size))
+        pending.append(tensor)
+        total += size
+    if not pending:
+        return
+    check_memory(total, f"reading {path}'s external data")
+    for tensor in pending:
+        try:
+            load_external_data_for_tensor(tensor, str(folder))
+        except (OSError, ValueError) as error:
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ValueError(
+                f"{path}: tensor {tensor.name!r}: cannot read its external data ({message})"
+            ) from None
+
+
+def _tensors(model):
+    """Every tensor of ``model`` that can keep its data outside the file: initializers and
+    node attributes, in the graph, its subgraphs and the model's functions."""
+
+    def in_nodes(nodes):
+        for node in nodes:
+            for attribute in node.attribute:
+                if attribute.HasField("t"):
+                    yield attribute.t
+                yield from attribute.tensors
+                if attribute.HasField("g"):
+                    yield from in_graph(attribute.g)
+                for graph in attribute.graphs:
+                    yield from in_graph(graph)
+
+    def in_graph(graph):
+        yield from graph.initializer
+        yield from in_nodes(graph.node)
+
+    yield from in_graph(model.graph)
+    for function in model.functions:
+        yield from in_nodes(function.node)
 
 
 def check_fits(model, inputs: dict, config) -> None:
