@@ -229,9 +229,6 @@ def run_chunks(
             except (OSError, CancelledError):  # the scheduler went away with the results
                 lost += len(chunk)
                 continue
-            except Exception as error:  # noqa: BLE001 - its result was lost with a worker,
-                # and its rerun too (KilledWorker): failed records, the sweep goes on
-                records = [failed(point, error) for point in chunk]
             chunks.finished(records)
             done(records)
             submit(1)
