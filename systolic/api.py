@@ -314,7 +314,8 @@ class SystolicMatmul:
         self.tag: str | None = None
         self.calls: list[MatmulCall] = []
         self._totals: dict[str | None, Report] = {}
-        self._pending: dict[str | None, dict[tuple[int, int, int], tuple[Report, int]]] = {}
+        # (tag, m, k, n) -> [Report, calls] of the calls not yet added to the totals
+        self._pending: dict[tuple, list] = {}
 
     def __call__(self, a: np.ndarray, b: np.ndarray, *, tag: str | None = None) -> np.ndarray:
         """``a @ b`` on the array; the call is recorded under ``tag`` (default ``self.tag``)."""
@@ -328,11 +329,13 @@ class SystolicMatmul:
             # per shape and add them up when a total is asked for (adding a Report per call
             # cost more than the simulation of a training step's small GEMMs)
             k = a.shape[1] if type(a) is np.ndarray else np.shape(a)[1]
-            shape = (c.shape[0], k, c.shape[1])
-            pending = self._pending.setdefault(tag, {})
-            entry = pending.get(shape)
-            pending[shape] = (report, 1) if entry is None else (entry[0], entry[1] + 1)
-            self._totals.setdefault(tag, None)  # keeps the order of first use
+            key = (tag, c.shape[0], k, c.shape[1])
+            entry = self._pending.get(key)
+            if entry is None:
+                self._pending[key] = [report, 1]
+                self._totals.setdefault(tag, None)  # keeps the order of first use
+            else:
+                entry[1] += 1
         if self.keep_calls:
             m, k = np.shape(a)
             self.calls.append(MatmulCall(tag, (m, k, c.shape[1]), report))
@@ -340,11 +343,10 @@ class SystolicMatmul:
 
     def _settle(self) -> None:
         """Fold the counted calls into the totals."""
-        for tag, pending in self._pending.items():
-            for report, count in pending.values():
-                previous = self._totals.get(tag)
-                repeated = report.repeated(count)
-                self._totals[tag] = repeated if previous is None else previous + repeated
+        for (tag, *_), (report, count) in self._pending.items():
+            previous = self._totals.get(tag)
+            repeated = report.repeated(count)
+            self._totals[tag] = repeated if previous is None else previous + repeated
         self._pending.clear()
 
     @contextlib.contextmanager

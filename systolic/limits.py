@@ -29,13 +29,16 @@ def memory_limit_bytes() -> int:
     """The most bytes a run may allocate: ``$SYSTOLIC_MAX_MEMORY`` or half the machine's."""
     configured = os.environ.get("SYSTOLIC_MAX_MEMORY")
     if configured:
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", configured, re.IGNORECASE)
-        if match is None:
-            raise ValueError(
-                f"SYSTOLIC_MAX_MEMORY={configured!r} is not a size (e.g. 8G or 500000000)"
-            )
-        return int(float(match[1]) * _UNITS[match[2].upper()])
+        return _parse_size(configured)
     return _physical_memory() // 2
+
+
+@functools.lru_cache(maxsize=8)  # read at every checked call: parsed once per value
+def _parse_size(configured: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", configured, re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"SYSTOLIC_MAX_MEMORY={configured!r} is not a size (e.g. 8G or 500000000)")
+    return int(float(match[1]) * _UNITS[match[2].upper()])
 
 
 @functools.lru_cache(maxsize=1)  # the machine's memory does not change while it runs
