@@ -30,6 +30,7 @@ by :func:`price`. A table without these keys prices arrays and the TPU v1 only.
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, fields
@@ -290,18 +291,10 @@ def price(
     """
     if dtype not in FORMATS:
         raise ValueError(f"unknown dtype {dtype!r}; valid: {', '.join(FORMATS)}")
-    parts = {  # in the order of ENERGY_COMPONENTS
-        "mac_energy_pj": report.macs * energy.mac_pj[dtype],
-        "register_energy_pj": register_bytes(report, dtype) * energy.register_pj_per_byte,
-        "idle_energy_pj": report.pe_count * report.total_cycles * energy.idle_pj_per_pe_cycle,
-        "acc_energy_pj": (report.acc_write_bytes + report.acc_read_bytes) * energy.acc_pj_per_byte,
-        "ub_energy_pj": (report.act_read_bytes + report.ub_write_bytes) * energy.ub_pj_per_byte,
-        "fifo_energy_pj": (report.dram_read_bytes + report.weight_read_bytes)
-        * energy.fifo_pj_per_byte,
-        "dram_energy_pj": report.dram_read_bytes * energy.dram_pj_per_byte,
-        "host_energy_pj": report.host_read_bytes * energy.host_pj_per_byte,
-    }
-    total = sum(parts.values())
+    fmt = FORMATS[dtype]
+    count = functools.partial(getattr, report)
+    parts = price_terms(count, energy, energy.mac_pj[dtype], fmt.operand_bytes, fmt.acc_bytes)
+    total = parts.pop("energy_pj")
     out = {"energy_pj": total, **parts}
     out["pj_per_mac"] = total / report.macs if report.macs else math.inf
     if clock_mhz is not None:
@@ -312,19 +305,49 @@ def price(
     return out
 
 
+def price_terms(count, energy: EnergyTable, mac_pj, operand_bytes, acc_bytes) -> dict:
+    """:func:`price`'s ``energy_pj`` and its components, in the order of
+    :data:`ENERGY_COMPONENTS` after it, from ``count(name)``, a Report field's value: ints
+    (one Report) or NumPy arrays of many (``systolic.sweep.vectorized``), with ``mac_pj``
+    and the format's sizes as values or arrays alike."""
+    registers = _register_terms(count, operand_bytes, acc_bytes)
+    accumulators = count("acc_write_bytes") + count("acc_read_bytes")
+    parts = {  # in the order of ENERGY_COMPONENTS
+        "mac_energy_pj": count("macs") * mac_pj,
+        "register_energy_pj": registers * energy.register_pj_per_byte,
+        "idle_energy_pj": count("pe_count") * count("total_cycles") * energy.idle_pj_per_pe_cycle,
+        "acc_energy_pj": accumulators * energy.acc_pj_per_byte,
+        "ub_energy_pj": (count("act_read_bytes") + count("ub_write_bytes")) * energy.ub_pj_per_byte,
+        "fifo_energy_pj": (count("dram_read_bytes") + count("weight_read_bytes"))
+        * energy.fifo_pj_per_byte,
+        "dram_energy_pj": count("dram_read_bytes") * energy.dram_pj_per_byte,
+        "host_energy_pj": count("host_read_bytes") * energy.host_pj_per_byte,
+    }
+    return {"energy_pj": sum(parts.values()), **parts}
+
+
 def register_bytes(report: Report, dtype: str) -> int:
     """Bytes written into the array's registers: operands and weights at operand width,
     partial sums at accumulator width."""
     fmt = FORMATS[dtype]
-    moved = report.operand_register_writes + report.weight_register_writes
-    return moved * fmt.operand_bytes + report.psum_register_writes * fmt.acc_bytes
+    return _register_terms(functools.partial(getattr, report), fmt.operand_bytes, fmt.acc_bytes)
+
+
+def _register_terms(count, operand_bytes, acc_bytes):
+    moved = count("operand_register_writes") + count("weight_register_writes")
+    return moved * operand_bytes + count("psum_register_writes") * acc_bytes
 
 
 def area_mm2(energy: EnergyTable, rows: int, cols: int, dtype: str, sram_bytes: int = 0) -> dict:
     """Area of a ``rows x cols`` array of ``dtype`` MAC units and ``sram_bytes`` of on-chip
     buffers: ``array_mm2``, ``sram_mm2`` and their sum ``area_mm2``. The MAC units only: the
     PEs' registers and wiring are not in the table (``systolic rtl synth`` counts them)."""
-    array = rows * cols * energy.mac_um2[dtype] / 1e6
+    return area_terms(energy, rows, cols, energy.mac_um2[dtype], sram_bytes)
+
+
+def area_terms(energy: EnergyTable, rows, cols, mac_um2, sram_bytes) -> dict:
+    """:func:`area_mm2` of ints or of NumPy arrays (``mac_um2`` a value or an array)."""
+    array = rows * cols * mac_um2 / 1e6
     sram = sram_bytes * energy.sram_um2_per_byte / 1e6
     return {"array_mm2": array, "sram_mm2": sram, "area_mm2": array + sram}
 

@@ -47,21 +47,34 @@ from __future__ import annotations
 import math
 
 from systolic.config import ArrayConfig, Dataflow
+from systolic.schedule import SCALAR
 
 
 def scalesim_cycles(m: int, k: int, n: int, config: ArrayConfig) -> int:
     """SCALE-Sim's compute cycles of ``(m, k) @ (k, n)`` on ``config``'s array and dataflow."""
-    rows, cols = config.rows, config.cols
-    if config.dataflow is Dataflow.OS:
-        return math.ceil(m / rows) * math.ceil(n / cols) * (rows + cols + k - 2) - 1
-    streamed, on_cols = (m, n) if config.dataflow is Dataflow.WS else (n, m)
-    folds = math.ceil(k / rows) * math.ceil(on_cols / cols)
-    return folds * (2 * rows + cols + streamed - 2) - 1
+    flow = config.dataflow
+    return scalesim_terms(m, k, n, config.rows, config.cols, flow is Dataflow.WS,
+                          flow is Dataflow.OS)  # fmt: skip
+
+
+def scalesim_terms(m, k, n, rows, cols, ws, os, ops=SCALAR):
+    """:func:`scalesim_cycles` of ints (``ops=SCALAR``; ``ws`` and ``os`` say the dataflow)
+    or of int64 arrays of many configurations (``ops=numpy``, ``ws`` and ``os`` bool arrays)."""
+    os_cycles = -(-m // rows) * -(-n // cols) * (rows + cols + k - 2) - 1
+    streamed, on_cols = ops.where(ws, m, n), ops.where(ws, n, m)
+    folds = -(-k // rows) * -(-on_cols // cols)
+    return ops.where(os, os_cycles, folds * (2 * rows + cols + streamed - 2) - 1)
 
 
 def scalesim_conv_cycles(layer, config: ArrayConfig) -> int:
     """SCALE-Sim's compute cycles of a ``workloads.ConvLayer`` (module docstring: its output
     size rounds up, and a DP layer runs as ``C`` one-channel layers)."""
+    copies, (m, k, n) = scalesim_conv_gemm(layer)
+    return copies * scalesim_cycles(m, k, n, config)
+
+
+def scalesim_conv_gemm(layer) -> tuple[int, tuple[int, int, int]]:
+    """The GEMM SCALE-Sim runs for a ``workloads.ConvLayer``, and how many times."""
     # SCALE-Sim has no padding: its topologies fold it into the input size
     height, width = layer.height + 2 * layer.pad_h, layer.width + 2 * layer.pad_w
     ofmap_h = math.ceil((height - layer.kh + layer.stride_h) / layer.stride_h)
@@ -69,4 +82,4 @@ def scalesim_conv_cycles(layer, config: ArrayConfig) -> int:
     m = layer.batch * ofmap_h * ofmap_w
     channels = 1 if layer.depthwise else layer.channels
     copies = layer.channels if layer.depthwise else 1
-    return copies * scalesim_cycles(m, layer.kh * layer.kw * channels, layer.filters, config)
+    return copies, (m, layer.kh * layer.kw * channels, layer.filters)

@@ -26,7 +26,6 @@ De-skew is the same relation read backwards: column ``j`` of the south edge emit
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ class FoldCounts:
 
     ``chunks`` chunks of ``m``: ``full_chunks`` of ``chunk_rows`` rows, then one of
     ``last_chunk_rows`` rows if that is not zero; ``k_tiles * n_tiles`` folds per chunk.
+    The fields are ints, or NumPy arrays of many GEMMs' counts (:func:`count_folds`).
     """
 
     k_tiles: int
@@ -75,7 +75,7 @@ class FoldCounts:
 
     @property
     def chunks(self) -> int:
-        return self.full_chunks + (1 if self.last_chunk_rows else 0)
+        return self.full_chunks + (self.last_chunk_rows != 0)
 
     @property
     def folds_per_chunk(self) -> int:
@@ -86,6 +86,25 @@ class FoldCounts:
         return self.chunks * self.folds_per_chunk
 
 
+class _Scalars:
+    """The few operations of the closed forms that differ between Python ints and NumPy
+    arrays, for Python ints (``numpy`` itself has them for arrays: ``minimum``, ``maximum``,
+    ``where``). Every closed form takes one of the two as ``ops``, so that a formula is
+    written once and evaluates one GEMM exactly (Python ints) or a million design points at
+    once (int64 arrays, ``systolic.sweep.vectorized``)."""
+
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+
+    @staticmethod
+    def where(condition, yes, no):
+        return yes if condition else no
+
+
+#: the closed forms' operations on Python ints (see :class:`_Scalars`); ``numpy`` on arrays
+SCALAR = _Scalars()
+
+
 @functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
 def fold_counts(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -> FoldCounts:
     """Count the folds of ``(m, k) @ (k, n)`` cut into ``tile_m x tile_k x tile_n`` tiles.
@@ -94,10 +113,16 @@ def fold_counts(m: int, k: int, n: int, tile_m: int, tile_k: int, tile_n: int) -
     its columns and cuts m into chunks of the accumulator's capacity; output-stationary maps m
     to rows and n to columns and streams all of k.
     """
-    chunk_rows = min(m, tile_m)
+    return count_folds(m, k, n, tile_m, tile_k, tile_n)
+
+
+def count_folds(m, k, n, tile_m, tile_k, tile_n, ops=SCALAR) -> FoldCounts:
+    """:func:`fold_counts` of ints (``ops=SCALAR``) or of int64 arrays (``ops=numpy``),
+    uncached."""
+    chunk_rows = ops.minimum(m, tile_m)
     return FoldCounts(
-        k_tiles=math.ceil(k / tile_k),
-        n_tiles=math.ceil(n / tile_n),
+        k_tiles=-(-k // tile_k),
+        n_tiles=-(-n // tile_n),
         chunk_rows=chunk_rows,
         full_chunks=m // chunk_rows,
         last_chunk_rows=m % chunk_rows,

@@ -48,7 +48,12 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
 
 def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     """Bytes moved between the array and its buffers for one GEMM (``Report`` fields)."""
-    moved = ws.traffic_bytes(n, k, m, config)
+    return traffic_named_after_operands(ws.traffic_bytes(n, k, m, config))
+
+
+def traffic_named_after_operands(moved: dict) -> dict:
+    """The weight-stationary traffic of the transposed GEMM (ints or arrays) with A's and B's
+    bytes named after the GEMM's operands."""
     swapped = {"weight_read_bytes": "act_read_bytes", "act_read_bytes": "weight_read_bytes"}
     return {swapped.get(name, name): value for name, value in moved.items()}
 

@@ -42,6 +42,8 @@ from systolic.dataflows import weight_stationary as ws
 from systolic.numerics import FORMATS
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
+    SCALAR,
+    count_folds,
     fold_counts,
     fold_table,
     pad_tile,
@@ -59,7 +61,11 @@ def tiles(m: int, k: int, config: ArrayConfig) -> tuple[int, int, int]:
 
 def fold_cycles(k: int, config: ArrayConfig) -> int:
     """Cycles of one fold: ``k`` streamed, ``rows + cols - 2`` fill, ``rows`` drain."""
-    return k + 2 * config.rows + config.cols - 2
+    return _fold_cycles(k, config.rows, config.cols)
+
+
+def _fold_cycles(k, rows, cols):
+    return k + 2 * rows + cols - 2
 
 
 def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
@@ -69,13 +75,19 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str,
 
 @functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
 def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
-    folds = fold_counts(m, k, n, *tiles(m, k, config)).folds
-    fill_drain = folds * (fold_cycles(k, config) - k)
+    return cycle_terms(m, k, n, config.rows, config.cols)
+
+
+def cycle_terms(m, k, n, rows, cols, ops=SCALAR) -> dict:
+    """:func:`closed_form_cycles` of ints (``ops=SCALAR``) or of int64 arrays of many
+    configurations (``ops=numpy``): the one formula of both."""
+    folds = count_folds(m, k, n, rows, k, cols, ops).folds
+    cycles = _fold_cycles(k, rows, cols)
     return {
-        "total_cycles": folds * fold_cycles(k, config),
-        "weight_load_cycles": 0,
+        "total_cycles": folds * cycles,
+        "weight_load_cycles": 0 * folds,
         "compute_cycles": folds * k,
-        "fill_drain_cycles": fill_drain,
+        "fill_drain_cycles": folds * (cycles - k),
     }
 
 
@@ -87,19 +99,23 @@ def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]
 @functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
 def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     fmt = FORMATS[config.dtype]
-    counts = fold_counts(m, k, n, *tiles(m, k, config))
-    rows, cols = config.rows, config.cols
+    return traffic_terms(m, k, n, config.rows, config.cols, fmt.operand_bytes, fmt.acc_bytes)
+
+
+def traffic_terms(m, k, n, rows, cols, operand_bytes, acc_bytes, ops=SCALAR) -> dict:
+    """:func:`traffic_bytes` of ints (``ops=SCALAR``) or of int64 arrays (``ops=numpy``)."""
+    counts = count_folds(m, k, n, rows, k, cols, ops)
     # while a column drains, the sum of PE row i passes the rows - 1 - i PEs below it
     full, last = divmod(m, rows)
     passes = full * rows * (rows - 1) // 2 + last * (rows - 1) - last * (last - 1) // 2
     return {
-        "weight_read_bytes": counts.chunks * k * n * fmt.operand_bytes,
-        "act_read_bytes": m * k * counts.n_tiles * fmt.operand_bytes,
-        "acc_write_bytes": m * n * fmt.acc_bytes,  # each sum leaves the array once
-        "acc_read_bytes": m * n * fmt.acc_bytes,
+        "weight_read_bytes": counts.chunks * k * n * operand_bytes,
+        "act_read_bytes": m * k * counts.n_tiles * operand_bytes,
+        "acc_write_bytes": m * n * acc_bytes,  # each sum leaves the array once
+        "acc_read_bytes": m * n * acc_bytes,
         "operand_register_writes": k * (m * counts.n_tiles * cols + n * counts.chunks * rows),
         "psum_register_writes": m * k * n + n * passes,
-        "weight_register_writes": 0,
+        "weight_register_writes": 0 * counts.chunks,
     }
 
 

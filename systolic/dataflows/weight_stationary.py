@@ -49,8 +49,10 @@ from systolic.numerics import (
 )
 from systolic.report import FAST_REPORTS, Report
 from systolic.schedule import (
+    SCALAR,
     SERIAL_MACS,
     Fold,
+    count_folds,
     deskew,
     fold_counts,
     fold_table,
@@ -185,26 +187,39 @@ def closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig,
 @functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
 def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig,
                         times: int = 1) -> dict[str, int]:  # fmt: skip
-    rows, cols = config.rows, config.cols
-    counts = fold_counts(m, k, n, *tiles(m, config))
-    folds, per_chunk = times * counts.folds, counts.folds_per_chunk
+    load = config.weight_load
+    return cycle_terms(m, k, n, config.rows, config.cols, tiles(m, config)[0],
+                       load is WeightLoad.SERIAL, load is WeightLoad.SEGMENTED, config.chain_rows,
+                       times)  # fmt: skip
+
+
+def cycle_terms(m, k, n, rows, cols, tile_m, serial, segmented, chain_rows, times=1,
+                ops=SCALAR) -> dict:  # fmt: skip
+    """:func:`closed_form_cycles` of ints (``ops=SCALAR``) or of int64 arrays of many
+    configurations (``ops=numpy``; ``serial`` and ``segmented`` then bool arrays): the one
+    formula of both. ``tile_m`` is the chunk of ``m`` (:func:`tiles`), ``chain_rows``
+    ``ArrayConfig.chain_rows``."""
+    counts = count_folds(m, k, n, tile_m, rows, cols, ops)
+    per_chunk = counts.folds_per_chunk
+    folds = times * counts.folds
     compute = times * m * per_chunk  # every fold streams its chunk's rows
-    if config.weight_load is WeightLoad.SERIAL:
-        load, fill_drain = folds * rows, folds * (rows + cols - 2)
-    else:
-        # a tile shifts for `shift` cycles once the previous fold's first row has reached the
-        # PEs it must wait for (`wait` cycles); gaps follow every fold but the last
-        shift = config.chain_rows
-        wait = shift - 1 if config.weight_load is WeightLoad.SEGMENTED else rows + cols - 2
-        full, last_rows = counts.full_chunks, counts.last_chunk_rows
-        gaps = [(counts.chunk_rows, times * full * per_chunk - (0 if last_rows else 1))]
-        if last_rows:
-            gaps.append((last_rows, times * per_chunk - 1))
-        load, fill_drain = shift, rows + cols - 2
-        for length, number in gaps:
-            gap = max(0, wait + shift - length)
-            load += number * min(shift, gap)
-            fill_drain += number * max(0, wait - length)
+    # serial: every fold shifts its tile in and drains; folds do not overlap
+    serial_load, serial_fill = folds * rows, folds * (rows + cols - 2)
+    # otherwise a tile shifts for `shift` cycles once the previous fold's first row has
+    # reached the PEs it must wait for (`wait` cycles); gaps follow every fold but the last:
+    # `number` folds of each chunk length (the last chunk's none when it is whole)
+    shift = chain_rows
+    wait = ops.where(segmented, shift - 1, rows + cols - 2)
+    last_rows = counts.last_chunk_rows
+    gaps = ((counts.chunk_rows, times * counts.full_chunks * per_chunk - (last_rows == 0)),
+            (last_rows, ops.where(last_rows != 0, times * per_chunk - 1, 0)))  # fmt: skip
+    load, fill_drain = shift, rows + cols - 2
+    for length, number in gaps:
+        gap = ops.maximum(0, wait + shift - length)
+        load = load + number * ops.minimum(shift, gap)
+        fill_drain = fill_drain + number * ops.maximum(0, wait - length)
+    load = ops.where(serial, serial_load, load)
+    fill_drain = ops.where(serial, serial_fill, fill_drain)
     return {
         "total_cycles": load + compute + fill_drain,
         "weight_load_cycles": load,
@@ -222,26 +237,34 @@ def traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]
 @functools.lru_cache(maxsize=1024)  # a trainer asks for the same shapes every batch
 def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int]:
     fmt = FORMATS[config.dtype]
-    counts = fold_counts(m, k, n, *tiles(m, config))
-    rows = config.rows
+    return traffic_terms(m, k, n, config.rows, config.cols, tiles(m, config)[0],
+                         config.chain_rows, fmt.operand_bytes, fmt.acc_bytes)  # fmt: skip
+
+
+def traffic_terms(m, k, n, rows, cols, tile_m, chain_rows, operand_bytes, acc_bytes,
+                  ops=SCALAR) -> dict:  # fmt: skip
+    """:func:`traffic_bytes` of ints (``ops=SCALAR``) or of int64 arrays (``ops=numpy``),
+    as :func:`cycle_terms`."""
+    counts = count_folds(m, k, n, tile_m, rows, cols, ops)
     # k-tiles of `rows` rows but the last; a weight bound for row i, ``d`` rows below the top
     # of its shift chain, is written d + 1 times
     full, last = divmod(k, rows)
-    shifts = full * _chain_writes(rows, config.chain_rows) + _chain_writes(last, config.chain_rows)
+    shifts = full * _chain_writes(rows, chain_rows) + _chain_writes(last, chain_rows)
     return {
-        "weight_read_bytes": counts.chunks * k * n * fmt.operand_bytes,
-        "act_read_bytes": m * k * counts.n_tiles * fmt.operand_bytes,
-        "acc_write_bytes": m * n * counts.k_tiles * fmt.acc_bytes,
-        "acc_read_bytes": m * n * fmt.acc_bytes,
-        "operand_register_writes": m * k * counts.n_tiles * config.cols,
+        "weight_read_bytes": counts.chunks * k * n * operand_bytes,
+        "act_read_bytes": m * k * counts.n_tiles * operand_bytes,
+        "acc_write_bytes": m * n * counts.k_tiles * acc_bytes,
+        "acc_read_bytes": m * n * acc_bytes,
+        "operand_register_writes": m * k * counts.n_tiles * cols,
         "psum_register_writes": m * n * counts.k_tiles * rows,
         "weight_register_writes": counts.chunks * n * shifts,
     }
 
 
-def _chain_writes(used_rows: int, chain_rows: int) -> int:
+def _chain_writes(used_rows, chain_rows):
     """Register writes that shift one column's weights for PE rows ``0 .. used_rows - 1``
-    into chains of ``chain_rows`` rows (the row ``d`` below its chain's top: d + 1 writes)."""
+    into chains of ``chain_rows`` rows (the row ``d`` below its chain's top: d + 1 writes);
+    ints or arrays."""
     chains, rest = divmod(used_rows, chain_rows)
     return chains * chain_rows * (chain_rows + 1) // 2 + rest * (rest + 1) // 2
 
