@@ -78,10 +78,11 @@ def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig) -> dict[str
     return cycle_terms(m, k, n, config.rows, config.cols)
 
 
-def cycle_terms(m, k, n, rows, cols, ops=SCALAR) -> dict:
+def cycle_terms(m, k, n, rows, cols, ops=SCALAR, counts=None) -> dict:
     """:func:`closed_form_cycles` of ints (``ops=SCALAR``) or of int64 arrays of many
-    configurations (``ops=numpy``): the one formula of both."""
-    folds = count_folds(m, k, n, rows, k, cols, ops).folds
+    configurations (``ops=numpy``): the one formula of both; ``counts`` the fold counts if
+    the caller has them."""
+    folds = (counts or count_folds(m, k, n, rows, k, cols, ops)).folds
     cycles = _fold_cycles(k, rows, cols)
     return {
         "total_cycles": folds * cycles,
@@ -102,9 +103,10 @@ def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int
     return traffic_terms(m, k, n, config.rows, config.cols, fmt.operand_bytes, fmt.acc_bytes)
 
 
-def traffic_terms(m, k, n, rows, cols, operand_bytes, acc_bytes, ops=SCALAR) -> dict:
+def traffic_terms(m, k, n, rows, cols, operand_bytes, acc_bytes, ops=SCALAR,
+                  counts=None) -> dict:  # fmt: skip
     """:func:`traffic_bytes` of ints (``ops=SCALAR``) or of int64 arrays (``ops=numpy``)."""
-    counts = count_folds(m, k, n, rows, k, cols, ops)
+    counts = counts or count_folds(m, k, n, rows, k, cols, ops)
     # while a column drains, the sum of PE row i passes the rows - 1 - i PEs below it
     full, last = divmod(m, rows)
     passes = full * rows * (rows - 1) // 2 + last * (rows - 1) - last * (last - 1) // 2

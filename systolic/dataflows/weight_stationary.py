@@ -194,12 +194,12 @@ def _closed_form_cycles(m: int, k: int, n: int, config: ArrayConfig,
 
 
 def cycle_terms(m, k, n, rows, cols, tile_m, serial, segmented, chain_rows, times=1,
-                ops=SCALAR) -> dict:  # fmt: skip
+                ops=SCALAR, counts=None) -> dict:  # fmt: skip
     """:func:`closed_form_cycles` of ints (``ops=SCALAR``) or of int64 arrays of many
     configurations (``ops=numpy``; ``serial`` and ``segmented`` then bool arrays): the one
     formula of both. ``tile_m`` is the chunk of ``m`` (:func:`tiles`), ``chain_rows``
-    ``ArrayConfig.chain_rows``."""
-    counts = count_folds(m, k, n, tile_m, rows, cols, ops)
+    ``ArrayConfig.chain_rows``; ``counts`` the fold counts if the caller has them."""
+    counts = counts or count_folds(m, k, n, tile_m, rows, cols, ops)
     per_chunk = counts.folds_per_chunk
     folds = times * counts.folds
     compute = times * m * per_chunk  # every fold streams its chunk's rows
@@ -242,10 +242,10 @@ def _traffic_bytes(m: int, k: int, n: int, config: ArrayConfig) -> dict[str, int
 
 
 def traffic_terms(m, k, n, rows, cols, tile_m, chain_rows, operand_bytes, acc_bytes,
-                  ops=SCALAR) -> dict:  # fmt: skip
+                  ops=SCALAR, counts=None) -> dict:  # fmt: skip
     """:func:`traffic_bytes` of ints (``ops=SCALAR``) or of int64 arrays (``ops=numpy``),
     as :func:`cycle_terms`."""
-    counts = count_folds(m, k, n, tile_m, rows, cols, ops)
+    counts = counts or count_folds(m, k, n, tile_m, rows, cols, ops)
     # k-tiles of `rows` rows but the last; a weight bound for row i, ``d`` rows below the top
     # of its shift chain, is written d + 1 times
     full, last = divmod(k, rows)

@@ -20,10 +20,13 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from systolic import compare
 from systolic.config import Dataflow, WeightLoad
 from systolic.energy import ENERGY_COMPONENTS, EnergyTable, area_mm2, machine_area_mm2, price
 from systolic.numerics import FORMATS
+from systolic.sweep import vectorized
 from systolic.workloads import ConvLayer, Layer
 
 #: the parameters of a point, in the order of the result files
@@ -85,18 +88,96 @@ def evaluate(point: dict, layers: Sequence[Layer], energy: EnergyTable) -> dict:
             **{name: results.get(name) for name in RESULTS}}  # fmt: skip
 
 
-def evaluate_chunk(points: Sequence[dict], context: dict) -> list[dict]:
-    """Evaluate several points in turn (one Dask task); a point that raises gives a failed
-    record (:func:`failed`) and the others still run. ``context`` holds the layers of each
-    ``(workload, batch)`` (``"layers"``) and the energy tables by name (``"tables"``)."""
-    results = []
+def evaluate_chunk(points: Sequence[dict], context: dict) -> Sequence[dict]:
+    """Evaluate several points (one Dask task); a point that raises gives a failed record
+    (:func:`failed`) and the others still run. ``context`` holds the layers of each
+    ``(workload, batch)`` (``"layers"``) and the energy tables by name (``"tables"``).
+
+    Bare-array points without values are evaluated together, each workload's at once
+    (``systolic.sweep.vectorized``: the same numbers), into :class:`Columns`; the others,
+    and the points the closed forms refuse, one at a time. The records come in any order."""
+    groups: dict[tuple, list[dict]] = {}
+    singles = []
     for point in points:
+        if point["values"] or point["machine"] is not None:
+            singles.append(point)
+        else:
+            run = (point["workload"], point["batch"], point["energy"])
+            groups.setdefault(run, []).append(point)
+    done, columns = [], {}
+    for (workload, batch, energy), group in groups.items():
+        start = time.perf_counter()
+        results = vectorized.workload_results(
+            vectorized.Configs.of_points(group), context["layers"][workload, batch],
+            context["tables"][energy],
+        )  # fmt: skip
+        refused = results.pop("refused")
+        keep = np.flatnonzero(~refused)
+        if len(keep) < len(group):
+            singles += [group[i] for i in np.flatnonzero(refused)]
+            group = [group[i] for i in keep]
+            results = {name: value[keep] for name, value in results.items()}
+        seconds = (time.perf_counter() - start) / max(1, len(group))
+        layers = len(context["layers"][workload, batch])
+        results.update(layers=layers, stall_cycles=0, dram_read_bytes=0, seconds=seconds)
+        done.append(group)
+        for name in RESULTS:
+            value = results.get(name)
+            column = value.tolist() if isinstance(value, np.ndarray) else [value] * len(group)
+            columns.setdefault(name, []).extend(column)
+    records = []
+    for point in singles:
         try:
             layers = context["layers"][point["workload"], point["batch"]]
-            results.append(evaluate(point, layers, context["tables"][point["energy"]]))
+            records.append(evaluate(point, layers, context["tables"][point["energy"]]))
         except Exception as error:  # recorded with the point: the sweep goes on
-            results.append(failed(point, error))
-    return results
+            records.append(failed(point, error))
+    if not done:
+        return records
+    return Columns([point for group in done for point in group], columns, records)
+
+
+class Columns(Sequence):
+    """The records of many finished points, kept as columns until they are read: the
+    points (dicts of :data:`PARAMS` and ``key``, status ``"ok"``), their results by name of
+    :data:`RESULTS` (lists of one entry per point), then ``others``, records of their own.
+    A sequence of records like a list of :func:`evaluate`'s, that Dask sends and
+    ``Store.append`` writes without a dict per point."""
+
+    def __init__(self, points: list[dict], results: dict[str, list], others: list[dict]):
+        self.points, self.results, self.others = points, results, others
+
+    def __len__(self) -> int:
+        return len(self.points) + len(self.others)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index >= len(self.points):
+            return self.others[index - len(self.points)]
+        point = self.points[index]
+        return {"key": point["key"], "status": "ok", "error": None,
+                **{name: point[name] for name in PARAMS},
+                **{name: self.results[name][index] for name in RESULTS}}  # fmt: skip
+
+    def __iter__(self):
+        names = ("key", *PARAMS)
+        for point, values in zip(self.points, zip(*(self.results[name] for name in RESULTS),
+                                                  strict=True), strict=True):  # fmt: skip
+            record = dict.fromkeys(FIELDS)
+            record.update(zip(names, map(point.__getitem__, names), strict=True))
+            record["status"] = "ok"
+            record.update(zip(RESULTS, values, strict=True))
+            yield record
+        yield from self.others
+
+    def seconds(self) -> float:
+        """Seconds the points took, all together."""
+        return sum(self.results["seconds"]) + sum(r.get("seconds") or 0.0 for r in self.others)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +189,7 @@ class Task:
     points: list[dict]
     context: dict
 
-    def run(self) -> list[dict]:
+    def run(self) -> Sequence[dict]:
         """The records of the task's points (:func:`evaluate_chunk`)."""
         return evaluate_chunk(self.points, self.context)
 

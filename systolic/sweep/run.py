@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from systolic.sweep import cluster
 from systolic.sweep.pareto import FRONTS, best, front, label, workload_groups
+from systolic.sweep.point import Columns
 from systolic.sweep.spec import Expansion, Spec, expand
 from systolic.sweep.store import POINTS, Store, package_version
 
@@ -58,8 +60,10 @@ def run_sweep(
         ``points`` (all the spec's) = ``skipped`` (combinations the array or machine refuses)
         + ``reused`` (found in ``out``) + ``computed`` + ``failed`` (their errors are stored;
         a rerun tries them again); ``out``, ``values``, ``workers`` (threads), ``chunk``
-        (the most points of a task), ``seconds`` (all of it), ``compute_seconds`` and
-        ``points_per_second`` (points finished per second of computing), ``best`` (per
+        (the most points of a task), ``seconds`` (all of it), ``compute_seconds`` (from the
+        first task submitted to the last result stored), ``evaluate_seconds`` (the tasks'
+        own time evaluating their points, over all workers) and ``points_per_second`` (points
+        finished per second of ``evaluate_seconds``: one worker thread's rate), ``best`` (per
         workload by cycles, energy and area), ``pareto`` (keys on each front per workload),
         ``errors`` (distinct errors with their counts) and ``files``.
 
@@ -76,7 +80,8 @@ def run_sweep(
     version = package_version()
     expansion = expand(spec, values, version)
     reused = sum(_done(store, point) for point in expansion.points)
-    run = {"computed": 0, "failed": 0, "threads": 0, "chunk": None, "compute_s": 0.0}
+    run = {"computed": 0, "failed": 0, "threads": 0, "chunk": None, "compute_s": 0.0,
+           "evaluate_s": 0.0}  # fmt: skip
     if reused < len(expansion.points):
         with cluster.connect(scheduler, workers, connect_timeout_s) as client:
             for worker, found in cluster.prepare_workers(client, values).items():
@@ -101,7 +106,8 @@ def run_sweep(
         "reused": len(records) - finished, "skipped": len(expansion.skipped),
         "failed": run["failed"], "out": str(out), "values": values, "workers": run["threads"],
         "chunk": run["chunk"], "seconds": seconds, "compute_seconds": run["compute_s"],
-        "points_per_second": finished / run["compute_s"] if run["compute_s"] else None,
+        "evaluate_seconds": run["evaluate_s"],
+        "points_per_second": finished / run["evaluate_s"] if run["evaluate_s"] else None,
         "best": [_brief(record) for record in best(records)], "pareto": _fronts(records),
         "errors": _errors(records), "files": [str(path) for path in files],
     }  # fmt: skip
@@ -119,6 +125,7 @@ def _compute(client, store: Store, expansion: Expansion, chunk: int | None, prog
     chunks = cluster.Chunks(missing, chunk)
     context = expansion.context
     counts = {"computed": 0, "failed": 0}
+    evaluated = {"seconds": 0.0}
 
     def context_of(points: list[dict]) -> dict:
         runs = {(point["workload"], point["batch"]) for point in points}
@@ -129,10 +136,15 @@ def _compute(client, store: Store, expansion: Expansion, chunk: int | None, prog
     bar = tqdm(total=len(missing), desc="sweep", unit="pt", file=sys.stderr, disable=not progress,
                dynamic_ncols=True, postfix={"failed": 0})  # fmt: skip
 
-    def done(records: list[dict]) -> None:
+    def done(records: Sequence[dict]) -> None:
         store.append(records)
-        for record in records:
+        others = records
+        if isinstance(records, Columns):  # its points are ok
+            counts["computed"] += len(records.points)
+            others = records.others
+        for record in others:
             counts["computed" if record["status"] == "ok" else "failed"] += 1
+        evaluated["seconds"] += cluster.record_seconds(records)[0]
         bar.set_postfix(failed=counts["failed"], refresh=False)
         bar.update(len(records))
 
@@ -146,7 +158,8 @@ def _compute(client, store: Store, expansion: Expansion, chunk: int | None, prog
         )
     compute_s = time.perf_counter() - begin
     threads = cluster.threads(client)
-    return {**counts, "threads": threads, "chunk": chunks.largest, "compute_s": compute_s}
+    return {**counts, "threads": threads, "chunk": chunks.largest, "compute_s": compute_s,
+            "evaluate_s": evaluated["seconds"]}  # fmt: skip
 
 
 def _skipped(params: dict, reason: str) -> dict:
@@ -205,7 +218,7 @@ def _plots(records: list[dict], out: Path) -> list[Path]:
 def format_summary(summary: dict) -> str:
     """The summary as text: counts, then per workload its best points and Pareto fronts."""
     rate = summary["points_per_second"]
-    speed = f", {rate:,.0f} points/s on {summary['workers']} workers" if rate else ""
+    speed = f", {rate:,.0f} points/s per worker, {summary['workers']} workers" if rate else ""
     lines = [
         f"sweep: {summary['points']:,} points: {summary['computed']:,} computed, "
         f"{summary['reused']:,} reused, {summary['skipped']:,} skipped, "

@@ -33,7 +33,7 @@ from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.dataflows import input_stationary
 from systolic.dataflows import output_stationary as os_flow
 from systolic.dataflows import weight_stationary as ws
-from systolic.energy import ENERGY_COMPONENTS, EnergyTable, area_terms, price_terms
+from systolic.energy import EnergyTable, area_terms, price_terms
 from systolic.numerics import FORMATS
 from systolic.scalesim import scalesim_conv_gemm, scalesim_terms
 from systolic.schedule import count_folds
@@ -96,15 +96,15 @@ class Configs:
         segments = np.full(len(points), _DEFAULTS.segment_rows, dtype=np.int64)
         return cls(rows, cols, acc, flow, load, segments, dtype)
 
-    def taken(self, index: np.ndarray) -> Configs:
-        """The configurations at ``index``, as a column (shape ``(len(index), 1)``) that
-        broadcasts against a row of layers."""
-        return Configs(*(getattr(self, name)[index][:, None] for name in self.__annotations__))
+    def taken(self, index: np.ndarray | slice) -> Configs:
+        """The configurations at ``index``."""
+        return Configs(*(getattr(self, name)[index] for name in self.__annotations__))
 
 
 @dataclass(frozen=True)
 class Gemms:
-    """A workload's GEMMs as rows (shape ``(1, layers)``): each layer's ``m``, ``k``, ``n``
+    """A workload's GEMMs as columns (shape ``(layers, 1)``, against a row of points): each
+    layer's ``m``, ``k``, ``n``
     (a convolution's per group, ``ConvShape.gemm``), ``groups`` (1 for a GEMM), and the
     GEMM SCALE-Sim runs for it ``copies`` times (``scalesim.scalesim_conv_gemm``)."""
 
@@ -128,12 +128,12 @@ class Gemms:
             else:
                 shapes.append((layer.m, layer.k, layer.n, 1))
                 scalesim.append((layer.m, layer.k, layer.n, 1))
-        table = np.array(shapes, dtype=np.int64).reshape(len(layers), 4).T[:, None, :]
+        table = np.array(shapes, dtype=np.int64).reshape(len(layers), 4).T[:, :, None]
         m, k, n, groups = table
         limit = _DEFAULTS.max_elements
         refused = any(min(mm, kk, nn) < 1 or max(mm * kk, kk * nn, mm * nn) > limit
                       for mm, kk, nn, _ in shapes)  # fmt: skip
-        sim = tuple(np.array(scalesim, dtype=np.int64).reshape(len(layers), 4).T[:, None, :])
+        sim = tuple(np.array(scalesim, dtype=np.int64).reshape(len(layers), 4).T[:, :, None])
         return cls(m, k, n, groups, sim, refused)
 
 
@@ -149,33 +149,52 @@ def workload_results(configs: Configs, layers: Sequence[Layer], energy: EnergyTa
         whose numbers here are not to be used (see the module docstring).
     """
     gemms = Gemms.of_layers(layers)
-    points, width = len(configs), gemms.m.shape[1]
-    per_layer = {name: np.zeros((points, width), dtype=np.int64) for name in _LAYER_COUNTS}
+    # blocks of points whose intermediate arrays stay in the second-level cache: about
+    # twice as fast as the whole chunk at once on the benchmark machine
+    size = max(MIN_BLOCK, BLOCK_ELEMENTS // len(layers))
+    blocks = [_block_results(configs.taken(slice(start, start + size)), gemms, energy)
+              for start in range(0, len(configs), size)]  # fmt: skip
+    if len(blocks) == 1:
+        return blocks[0]
+    return {name: np.concatenate([block[name] for block in blocks]) for name in blocks[0]}
+
+
+#: elements (points times layers) of one block's arrays (:func:`workload_results`)
+BLOCK_ELEMENTS = 1 << 15
+#: the fewest points of a block (fewer make NumPy's cost per call count)
+MIN_BLOCK = 1024
+
+
+def _block_results(configs: Configs, gemms: Gemms, energy: EnergyTable) -> dict:
+    shape = (gemms.m.shape[0], len(configs))  # (layers, points)
     stationary = configs.dataflow != DATAFLOWS.index(Dataflow.OS)
-    for flows, counts in ((stationary, _stationary_counts), (~stationary, _os_counts)):
-        index = np.flatnonzero(flows)
-        if len(index):
+    if stationary.all():
+        per_layer = _stationary_counts(configs, gemms)
+    elif not stationary.any():
+        per_layer = _os_counts(configs, gemms)
+    else:
+        per_layer = {name: np.empty(shape, dtype=np.int64) for name in _LAYER_COUNTS}
+        for flows, counts in ((stationary, _stationary_counts), (~stationary, _os_counts)):
+            index = np.flatnonzero(flows)
             for name, value in counts(configs.taken(index), gemms).items():
-                per_layer[name][index] = value
+                per_layer[name][:, index] = value
     rows, cols = configs.rows, configs.cols
     pe_count = rows * cols
     refused = _refused(gemms, per_layer["total_cycles"], pe_count)
     # a convolution's groups run one after another: a group's counts times their number
-    for name in _LAYER_COUNTS:
-        per_layer[name] *= gemms.groups[0]
+    if (gemms.groups != 1).any():
+        per_layer = {name: value * gemms.groups for name, value in per_layer.items()}
     per_layer["scalesim_cycles"] = _scalesim(configs, gemms)
-    per_layer["macs"] = np.broadcast_to(gemms.m * gemms.k * gemms.n * gemms.groups,
-                                        (points, width))  # fmt: skip
-    out = {name: per_layer[name].sum(axis=1) for name in COUNTS}
+    per_layer["macs"] = gemms.m * gemms.k * gemms.n * gemms.groups
+    out = {name: np.broadcast_to(per_layer[name], shape).sum(axis=0) for name in COUNTS}
     # each layer priced on its own, the layers' prices summed in order (compare.totals)
-    layer_counts = {**per_layer, "pe_count": pe_count[:, None], "ub_write_bytes": 0,
+    layer_counts = {**per_layer, "pe_count": pe_count, "ub_write_bytes": 0,
                     "dram_read_bytes": 0, "host_read_bytes": 0}  # fmt: skip
-    mac_pj = np.array([energy.mac_pj[name] for name in DTYPES])[configs.dtype][:, None]
+    mac_pj = np.array([energy.mac_pj[name] for name in DTYPES])[configs.dtype]
     operand, accumulated = _format_bytes(configs)
-    prices = price_terms(layer_counts.__getitem__, energy, mac_pj, operand[:, None],
-                         accumulated[:, None])  # fmt: skip
+    prices = price_terms(layer_counts.__getitem__, energy, mac_pj, operand, accumulated)
     for name, value in prices.items():
-        out[name] = _ordered_sum(np.broadcast_to(value, (points, width)))
+        out[name] = _ordered_sum(np.broadcast_to(value, shape))
     out["pe_count"] = pe_count
     out["utilization"] = _ratio(out["macs"], pe_count * out["total_cycles"])
     out["mapping_efficiency"] = _ratio(out["macs"], pe_count * out["compute_cycles"])
@@ -204,20 +223,25 @@ def _stationary_counts(configs: Configs, gemms: Gemms) -> dict:
     acc = configs.accumulator_rows
     tile_m = np.where(acc == UNLIMITED, m, acc)
     operand, accumulated = _format_bytes(configs)
-    out = ws.cycle_terms(m, k, n, rows, cols, tile_m, serial, segmented, chain, ops=np)
-    moved = ws.traffic_terms(m, k, n, rows, cols, tile_m, chain, operand, accumulated, ops=np)
-    named = input_stationary.traffic_named_after_operands(moved)
-    out.update({name: np.where(flow_is, named[name], moved[name]) for name in moved})
-    out["folds"] = count_folds(m, k, n, tile_m, rows, cols, np).folds
+    folds = count_folds(m, k, n, tile_m, rows, cols, np)
+    out = ws.cycle_terms(m, k, n, rows, cols, tile_m, serial, segmented, chain, ops=np,
+                         counts=folds)  # fmt: skip
+    moved = ws.traffic_terms(m, k, n, rows, cols, tile_m, chain, operand, accumulated, ops=np,
+                             counts=folds)  # fmt: skip
+    if flow_is.any():
+        named = input_stationary.traffic_named_after_operands(moved)
+        moved = {name: np.where(flow_is, named[name], moved[name]) for name in moved}
+    out.update(moved, folds=folds.folds)
     return out
 
 
 def _os_counts(configs: Configs, gemms: Gemms) -> dict:
     m, k, n, rows, cols = gemms.m, gemms.k, gemms.n, configs.rows, configs.cols
-    out = os_flow.cycle_terms(m, k, n, rows, cols, ops=np)
-    out.update(os_flow.traffic_terms(m, k, n, rows, cols, *_format_bytes(configs), ops=np))
-    out["folds"] = count_folds(m, k, n, rows, k, cols, np).folds
-    return out
+    folds = count_folds(m, k, n, rows, k, cols, np)
+    out = os_flow.cycle_terms(m, k, n, rows, cols, ops=np, counts=folds)
+    out.update(os_flow.traffic_terms(m, k, n, rows, cols, *_format_bytes(configs), ops=np,
+                                     counts=folds), folds=folds.folds)  # fmt: skip
+    return {name: np.broadcast_to(value, m.shape[:1] + rows.shape) for name, value in out.items()}
 
 
 def _format_bytes(configs: Configs) -> tuple[np.ndarray, np.ndarray]:
@@ -229,25 +253,27 @@ def _format_bytes(configs: Configs) -> tuple[np.ndarray, np.ndarray]:
 
 def _scalesim(configs: Configs, gemms: Gemms) -> np.ndarray:
     m, k, n, copies = gemms.scalesim
-    flow = configs.dataflow[:, None]
+    flow = configs.dataflow
     ws_flow, os = flow == DATAFLOWS.index(Dataflow.WS), flow == DATAFLOWS.index(Dataflow.OS)
-    rows, cols = configs.rows[:, None], configs.cols[:, None]
-    return copies * scalesim_terms(m, k, n, rows, cols, ws_flow, os, ops=np)
+    return copies * scalesim_terms(m, k, n, configs.rows, configs.cols, ws_flow, os, ops=np)
 
 
 def _refused(gemms: Gemms, cycles: np.ndarray, pe_count: np.ndarray) -> np.ndarray:
     """Points the per-point path refuses (a GEMM past ``max_cycles``, of ``cycles`` per
     layer; all of them, for a GEMM past ``max_elements``), or whose counts could leave
     int64: every count of a layer is at most some bytes per PE and cycle (see ``Report``)."""
-    over = (cycles > _DEFAULTS.max_cycles).any(axis=1)
-    slots = (pe_count[:, None] * (cycles * gemms.groups).astype(np.float64)).sum(axis=1)
+    over = (cycles > _DEFAULTS.max_cycles).any(axis=0)
+    slots = (pe_count * (cycles * gemms.groups).astype(np.float64)).sum(axis=0)
     return over | (64.0 * slots >= _INT64_SAFE) | gemms.refused
 
 
 def _ordered_sum(parts: np.ndarray) -> np.ndarray:
-    """Each row's sum from the left, as Python's ``sum`` adds a workload's layers (NumPy's
-    ``sum`` adds floats pairwise, which may round differently)."""
-    return np.add.accumulate(parts, axis=1)[:, -1]
+    """The sum over the layers (axis 0) in their order, as Python's ``sum`` adds them
+    (NumPy's ``sum`` adds floats pairwise, which may round differently)."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

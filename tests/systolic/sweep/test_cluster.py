@@ -10,12 +10,13 @@ def test_fixed_chunks():
 
 
 def test_chunks_grow_to_about_a_tenth_of_a_second_of_work():
-    chunks = Chunks([{"key": str(i)} for i in range(5000)])
+    total = 2 * MAX_CHUNK
+    chunks = Chunks([{"key": str(i)} for i in range(total)])
     assert len(chunks.take()) == 1  # nothing measured yet
     chunks.finished([{"seconds": TASK_S / 10}, {"seconds": TASK_S / 10}, {"status": "failed"}])
     assert len(chunks.take()) == 10
-    chunks.finished([{"seconds": 1e-9}] * 10_000)  # closed forms: very fast points
+    chunks.finished([{"seconds": 1e-9}] * 1_000_000)  # closed forms: very fast points
     assert len(chunks.take()) == MAX_CHUNK
-    chunks.finished([{"seconds": 1e6}] * 100_000)  # values of a huge network: one at a time
+    chunks.finished([{"seconds": 1e6}] * 1_000_000)  # values of a huge network: one at a time
     assert len(chunks.take()) == 1
-    assert chunks.largest == MAX_CHUNK and len(chunks) == 5000 - 1 - 10 - MAX_CHUNK - 1
+    assert chunks.largest == MAX_CHUNK and len(chunks) == total - 1 - 10 - MAX_CHUNK - 1
