@@ -1,7 +1,8 @@
 """Sweep speed: points per second with and without values, on 1 and 2 workers; SCALE-Sim's
 time per point beside it.
 
-Run: ``python bench/bench_sweep.py [--workers 1,2] [--large] [--scalesim-python PATH]``.
+Run: ``python bench/bench_sweep.py [--workers 1,2] [--large] [--million [N]]
+[--scalesim-python PATH]``.
 Each case sweeps a fresh results folder on a new local cluster (``systolic.sweep.run_sweep``)
 and prints the points computed, the whole run's wall time (cluster start, expansion, the
 points, ``points.csv`` and the plots) and the points per second while computing (from the
@@ -10,21 +11,28 @@ runs with one task per point (``chunk=1``), which shows what chunking buys, and 
 process without Dask (``point.evaluate_chunk``), the ceiling of one core. With
 ``--scalesim-python`` (the Python of a virtual environment holding the ``scalesim``
 package), SCALE-Sim runs the same workload (the MNIST MLP's training-step GEMMs) as a GEMM
-topology on WS arrays of the sizes given, and its time per run is one point's. Timing here
-never decides a test.
+topology on WS arrays of the sizes given, and its time per run is one point's. With
+``--million``, ``systolic sweep --no-values --json`` runs end to end as a command (start-up,
+expansion, the points, every result written) on a GEMM workload (the 784-30-10 MLP's
+training step) and on a conv workload (LeNet-5), each a spec of 999,900 points (or about
+``N``): the wall time, the summary's ``points_per_second`` (the evaluation itself) and the
+points per second of the whole command. Timing here never decides a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench_networks import CONFIG, RUN_SCALESIM
+from blas import blas_line
 
 from systolic.sweep import expand, load_spec, run_sweep
 from systolic.sweep.point import evaluate_chunk
@@ -57,9 +65,40 @@ mlp = ["784,30,10"]
 [space]
 array = {from = 2, to = 200, step = 2}
 weight_load = ["serial", "double_buffered"]
-batch = [1, 10, 100, 1000, 10000]
+batch = [1, 8, 64, 512, 4096]
 dtype = ["fp32", "int8", "bf16", "fp16"]
 """
+
+
+#: a design space of 300 points per array size: WS and IS, three loads, two accumulator
+#: depths, five formats, five batches (999,900 points over sizes 1 to 3,333)
+MILLION = """\
+[workloads]
+{workload}
+[space]
+array = {{from = 1, to = {sizes}}}
+dataflow = ["ws", "is"]
+weight_load = ["serial", "double_buffered", "segmented"]
+accumulator_rows = ["unlimited", 256]
+dtype = ["int8", "fp16", "bf16", "fp32", "fp64"]
+batch = [1, 8, 64, 512, 4096]
+"""
+#: the workloads of ``--million``: GEMMs, and convolutions (lowered to GEMMs)
+MILLION_WORKLOADS = {"gemm (mlp 784-30-10)": 'mlp = ["784,30,10"]',
+                     "conv (lenet5)": 'files = ["lenet5"]'}  # fmt: skip
+
+
+def command_sweep(text: str) -> dict:
+    """``systolic sweep --no-values --json`` of ``text`` as a command, into a fresh folder:
+    its summary plus ``wall_s``, the command's whole time."""
+    with tempfile.TemporaryDirectory() as work:
+        spec = Path(work) / "sweep.toml"
+        spec.write_text(text)
+        start = time.perf_counter()
+        run = subprocess.run([sys.executable, "-m", "systolic", "sweep", str(spec), "--out",
+                              str(Path(work) / "out"), "--no-values", "--json"], check=True,
+                             capture_output=True, text=True)  # fmt: skip
+        return {**json.loads(run.stdout), "wall_s": time.perf_counter() - start}
 
 
 def sweep(text: str, values: bool, workers: int, chunk: int | None = None) -> dict:
@@ -105,11 +144,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", default="1,2", help="worker counts (default 1,2)")
     parser.add_argument("--large", action="store_true", help="also a 10,000-point sweep")
+    parser.add_argument("--million", type=int, nargs="?", const=1_000_000, metavar="N",
+                        help="also whole 1,000,000-point sweeps (or about N points) of a GEMM "
+                        "and a conv workload, as commands")  # fmt: skip
     parser.add_argument("--scalesim-python", help="python of a venv with scalesim installed")
     parser.add_argument("--scalesim-sizes", default="8,32,128", help="default 8,32,128")
     args = parser.parse_args()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+    print(blas_line())
+    if args.million:
+        print(f"{'whole sweep, no values':<34} {'points':>9} {'wall s':>7} {'eval s':>7} "
+              f"{'points/s eval':>13} {'points/s wall':>13}")  # fmt: skip
+        for name, workload in MILLION_WORKLOADS.items():
+            text = MILLION.format(workload=workload, sizes=max(1, args.million // 300))
+            s = command_sweep(text)
+            print(f"{name:<34} {s['computed']:>9,} {s['wall_s']:>7.2f} "
+                  f"{s['evaluate_seconds']:>7.2f} {s['points_per_second']:>13,.0f} "
+                  f"{s['computed'] / s['wall_s']:>13,.0f}")  # fmt: skip
     cases = [("1,000 points, no values", NO_VALUES, False, None),
              ("1,000 points, no values, chunk 1", NO_VALUES, False, 1),
              ("100 points, values", VALUES, True, None)]  # fmt: skip

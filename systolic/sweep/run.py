@@ -62,8 +62,9 @@ def run_sweep(
         a rerun tries them again); ``out``, ``values``, ``workers`` (threads), ``chunk``
         (the most points of a task), ``seconds`` (all of it), ``compute_seconds`` (from the
         first task submitted to the last result stored), ``evaluate_seconds`` (the tasks'
-        own time evaluating their points, over all workers) and ``points_per_second`` (points
-        finished per second of ``evaluate_seconds``: one worker thread's rate), ``best`` (per
+        own time evaluating their points, summed over the workers) and ``points_per_second``
+        (the workers' rate of evaluating together: points finished per second of
+        ``evaluate_seconds``, times the worker threads), ``best`` (per
         workload by cycles, energy and area), ``pareto`` (keys on each front per workload),
         ``errors`` (distinct errors with their counts) and ``files``.
 
@@ -107,7 +108,8 @@ def run_sweep(
         "failed": run["failed"], "out": str(out), "values": values, "workers": run["threads"],
         "chunk": run["chunk"], "seconds": seconds, "compute_seconds": run["compute_s"],
         "evaluate_seconds": run["evaluate_s"],
-        "points_per_second": finished / run["evaluate_s"] if run["evaluate_s"] else None,
+        "points_per_second": (finished * run["threads"] / run["evaluate_s"]
+                              if run["evaluate_s"] else None),
         "best": [_brief(record) for record in best(records)], "pareto": _fronts(records),
         "errors": _errors(records), "files": [str(path) for path in files],
     }  # fmt: skip
@@ -218,7 +220,7 @@ def _plots(records: list[dict], out: Path) -> list[Path]:
 def format_summary(summary: dict) -> str:
     """The summary as text: counts, then per workload its best points and Pareto fronts."""
     rate = summary["points_per_second"]
-    speed = f", {rate:,.0f} points/s per worker, {summary['workers']} workers" if rate else ""
+    speed = f", {rate:,.0f} points/s evaluated on {summary['workers']} workers" if rate else ""
     lines = [
         f"sweep: {summary['points']:,} points: {summary['computed']:,} computed, "
         f"{summary['reused']:,} reused, {summary['skipped']:,} skipped, "

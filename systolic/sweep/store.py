@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from systolic.files import atomic_write
-from systolic.sweep.point import FIELDS, PARAMS, Columns
+from systolic.sweep.point import FIELDS
 from systolic.sweep.spec import SPEC_FORMAT
 
 META = "sweep.json"
@@ -66,36 +65,9 @@ def read_points(path: Path) -> tuple[dict[str, dict], int]:
     return records, whole
 
 
-def json_lines(records: Sequence[dict]) -> str:
-    """The lines of ``records`` in ``points.jsonl``: ``json.dumps`` of each. Of
-    :class:`~systolic.sweep.point.Columns`, written column by column into one template (the
-    same text, a few times faster than a dict and a ``json.dumps`` per point)."""
-    if not isinstance(records, Columns):
-        return "".join(json.dumps(record, allow_nan=True) + "\n" for record in records)
-    size = len(records.points)
-    texts = {"status": ['"ok"'] * size, "error": ["null"] * size}
-    for name in ("key", *PARAMS):
-        texts[name] = _json_column([point[name] for point in records.points])
-    for name, column in records.results.items():
-        texts[name] = _json_column(column)
-    template = "{" + ", ".join(f"{json.dumps(name)}: %s" for name in FIELDS) + "}\n"
-    rows = zip(*(texts[name] for name in FIELDS), strict=True)
-    return "".join(template % row for row in rows) + json_lines(records.others)
-
-
-def _json_column(values: list) -> list[str]:
-    """``json.dumps`` of each value: ints and finite floats by their ``repr``, as ``json``
-    writes them, other values once per distinct value."""
-    kinds = set(map(type, values))
-    if kinds == {int}:
-        return list(map(int.__repr__, values))
-    if kinds == {float} and math.isfinite(math.fsum(values)):
-        return list(map(float.__repr__, values))
-    texts = {}
-    for value in values:
-        if (type(value), value) not in texts:
-            texts[type(value), value] = json.dumps(value, allow_nan=True)
-    return [texts[type(value), value] for value in values]
+def json_lines(records: Iterable[dict]) -> str:
+    """The lines of ``records`` in ``points.jsonl``, ``json.dumps`` of each."""
+    return "".join(json.dumps(record, allow_nan=True) + "\n" for record in records)
 
 
 class Store:
@@ -171,7 +143,7 @@ class Store:
     def append(self, records: Iterable[dict]) -> None:
         """Store finished points: their lines are written together, flushed and synced before
         this returns (one sync for the points of one task)."""
-        records = records if isinstance(records, Columns) else list(records)
+        records = list(records)  # Columns: a dict per point from here on
         self._handle.write(json_lines(records).encode())
         self._handle.flush()
         os.fsync(self._handle.fileno())
