@@ -83,9 +83,7 @@ def evaluate(point: dict, layers: Sequence[Layer], energy: EnergyTable) -> dict:
         results = _machine_results(point, layers, energy)
     results["layers"] = len(layers)
     results["seconds"] = time.perf_counter() - start
-    return {"key": point["key"], "status": "ok", "error": None,
-            **{name: point[name] for name in PARAMS},
-            **{name: results.get(name) for name in RESULTS}}  # fmt: skip
+    return _record(point, [results.get(name) for name in RESULTS])
 
 
 def evaluate_chunk(points: Sequence[dict], context: dict) -> Sequence[dict]:
@@ -141,8 +139,8 @@ class Columns(Sequence):
     """The records of many finished points, kept as columns until they are read: the
     points (dicts of :data:`PARAMS` and ``key``, status ``"ok"``), their results by name of
     :data:`RESULTS` (lists of one entry per point), then ``others``, records of their own.
-    A sequence of records like a list of :func:`evaluate`'s, that Dask sends and
-    ``Store.append`` writes without a dict per point."""
+    A sequence of records like a list of :func:`evaluate`'s, that Dask sends and pickles as
+    a few lists instead of a dict per point."""
 
     def __init__(self, points: list[dict], results: dict[str, list], others: list[dict]):
         self.points, self.results, self.others = points, results, others
@@ -150,34 +148,27 @@ class Columns(Sequence):
     def __len__(self) -> int:
         return len(self.points) + len(self.others)
 
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
+    def __getitem__(self, index: int) -> dict:
+        if not -len(self) <= index < len(self):
             raise IndexError(index)
+        index %= len(self)
         if index >= len(self.points):
             return self.others[index - len(self.points)]
-        point = self.points[index]
-        return {"key": point["key"], "status": "ok", "error": None,
-                **{name: point[name] for name in PARAMS},
-                **{name: self.results[name][index] for name in RESULTS}}  # fmt: skip
+        return _record(self.points[index], [self.results[name][index] for name in RESULTS])
 
     def __iter__(self):
-        names = ("key", *PARAMS)
-        for point, values in zip(self.points, zip(*(self.results[name] for name in RESULTS),
-                                                  strict=True), strict=True):  # fmt: skip
-            record = dict.fromkeys(FIELDS)
-            record.update(zip(names, map(point.__getitem__, names), strict=True))
-            record["status"] = "ok"
-            record.update(zip(RESULTS, values, strict=True))
-            yield record
+        rows = zip(*(self.results[name] for name in RESULTS), strict=True)
+        for point, values in zip(self.points, rows, strict=True):
+            yield _record(point, values)
         yield from self.others
 
-    def seconds(self) -> float:
-        """Seconds the points took, all together."""
-        return sum(self.results["seconds"]) + sum(r.get("seconds") or 0.0 for r in self.others)
+
+def _record(point: dict, values: Sequence) -> dict:
+    """The record of an ``ok`` point from its parameters and its :data:`RESULTS`."""
+    record = {"key": point["key"], "status": "ok", "error": None}
+    record.update(zip(PARAMS, map(point.__getitem__, PARAMS), strict=True))
+    record.update(zip(RESULTS, values, strict=True))
+    return record
 
 
 @dataclasses.dataclass(frozen=True)
