@@ -120,6 +120,8 @@ class ArrayConfig:
         Rows of PEs per weight shift chain with ``weight_load="segmented"`` (default 8; an
         array of fewer rows has one chain per column). Ignored by the other loads.
 
+    Notes
+    -----
     The array has at most :data:`MAX_PES` PEs, and a run is also refused when the memory it
     would allocate exceeds ``systolic.limits.memory_limit_bytes()``.
     """

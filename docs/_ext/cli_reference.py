@@ -1,0 +1,56 @@
+"""The ``cli-reference`` directive: every ``systolic`` command's help, from its argparse parser.
+
+The page is generated at build time from ``systolic.cli._parser()``, so it cannot drift from
+the command line: a new option or command appears in the next build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _section(title: str, parser: argparse.ArgumentParser, document) -> nodes.section:
+    section = nodes.section(ids=[nodes.make_id(title)], names=[nodes.fully_normalize_name(title)])
+    section += nodes.title(text=title)
+    if parser.description:
+        section += nodes.paragraph(text=parser.description)
+    help_text = parser.format_help()
+    block = nodes.literal_block(help_text, help_text)
+    block["language"] = "text"
+    section += block
+    document.note_implicit_target(section)
+    for name, sub in _subcommands(parser).items():
+        section += _section(f"{title} {name}", sub, document)
+    return section
+
+
+class CliReference(Directive):
+    """Insert one section per command, with its usage and options."""
+
+    has_content = False
+
+    def run(self):
+        os.environ["COLUMNS"] = "100"  # argparse wraps help at the terminal's width
+        from systolic.cli import _parser
+
+        parser = _parser()
+        parser.prog = "systolic"
+        document = self.state.document
+        out = [_section("systolic", parser, document)]
+        return out
+
+
+def setup(app):
+    app.add_directive("cli-reference", CliReference)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
