@@ -12,7 +12,7 @@ _NOTEBOOK = re.compile(r"\[([^\]]+)\]\(\.\./notebooks/(\w+)\.ipynb\)")
 
 def _rewrite(app, docname, source):
     source[0] = _NOTEBOOK.sub(
-        lambda m: "{doc}`%s <notebooks/%s>`" % (m.group(1).replace("`", ""), m.group(2)),
+        lambda m: f"{{doc}}`{m.group(1).replace('`', '')} <notebooks/{m.group(2)}>`",
         source[0],
     )
 
