@@ -7,7 +7,7 @@ A :class:`Dataset` is one split, ``x`` of shape (N, features) and integer labels
 10,000 / 10,000 train / validation / test split of MNIST, 784 pixels (28x28, row-major) per
 image. The file stores each pixel as a byte ``k`` for the float ``k / 256`` of the original
 data, so ``k.astype(np.float32) / 256`` restores the original values bit for bit (at most
-0.99609375). The bundled file is checked against :data:`MNIST_SHA256`, loaded once per process
+0.99609375). The bundled file is checked against ``MNIST_SHA256``, loaded once per process
 and returned as the same read-only objects on every later call.
 
 :func:`load_idx` reads one file in the IDX format of the original MNIST and Fashion-MNIST
@@ -372,7 +372,7 @@ def load_mnist(path: str | os.PathLike | None = None) -> Splits:
     ----------
     path : str, os.PathLike or None
         None (the default) reads the copy bundled with the package, checks its SHA-256 against
-        :data:`MNIST_SHA256` and its shapes, and caches the result: later calls return the same
+        ``MNIST_SHA256`` and its shapes, and caches the result: later calls return the same
         object. Otherwise an npz file with the same six uint8 arrays (``train_x``, ``train_y``,
         ``val_x``, ``val_y``, ``test_x``, ``test_y``); its arrays are checked for structure
         only (x 2-D, y 1-D, matching lengths, labels below 10) and it is read on every call.

@@ -276,7 +276,7 @@ class SystolicMatmul:
     """A drop-in for ``np.matmul`` on 2-D operands that runs on the array and keeps Reports.
 
     Every call's Report is added to a running total per tag (:meth:`by_tag`, :meth:`total`);
-    with ``keep_calls`` each call is also kept in :attr:`calls` (its tag, shape and Report).
+    with ``keep_calls`` each call is also kept in ``calls`` (its tag, shape and Report).
 
     Parameters
     ----------

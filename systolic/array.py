@@ -39,7 +39,7 @@ class SimulationLimitError(ValueError):
 class GridModel:
     """What every golden grid model shares: size, cycle counter, guard, activity and trace.
 
-    Subclasses hold their registers and implement ``step()``; it calls :meth:`_tick` once per
+    Subclasses hold their registers and implement ``step()``; it calls ``_tick`` once per
     clock edge with the mask of PEs that did a useful MAC.
 
     Parameters
@@ -53,7 +53,7 @@ class GridModel:
     record : bool
         Keep the per-cycle useful-MAC masks for :meth:`trace` and plots.
     record_registers : bool
-        Also keep a copy of every register after each clock edge in :attr:`snapshots` (one
+        Also keep a copy of every register after each clock edge in ``snapshots`` (one
         dict of ``(rows, cols)`` arrays per cycle, names from :attr:`REGISTERS`), for
         waveforms. Small arrays and short runs only.
     progress : callable, optional

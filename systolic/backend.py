@@ -98,7 +98,7 @@ class StepCounts:
 class MachineBackend:
     """Runs a network's steps on ``config`` (see the module docstring); collects per epoch.
 
-    :attr:`epoch` maps each distinct step (``(kind, ops, costs)``) to how many times it ran
+    ``epoch`` maps each distinct step (``(kind, ops, costs)``) to how many times it ran
     since :meth:`reset`; :meth:`summary` prices them.
     """
 
@@ -322,7 +322,7 @@ class MachineBackend:
         return self._made_by(values, op, phase, label)
 
     def dropout(self, a, keep: float, rng: np.random.Generator, layer: int):
-        """Inverted dropout on the VPU: a random number per unit (:data:`RANDOM_OPS_ASSUMED`
+        """Inverted dropout on the VPU: a random number per unit (``RANDOM_OPS_ASSUMED``
         operations), a compare and a select make the mask (0 or ``1 / keep``), a multiply
         applies it; both are saved."""
         drawn = rng.random(np.shape(a))  # the NumPy backend's draws, so runs stay comparable
@@ -444,7 +444,7 @@ class MachineBackend:
         return None
 
     def summary(self, energy=None) -> dict:
-        """The counted steps (an epoch's) priced: see :func:`summarize`."""
+        """The counted steps (an epoch's) priced: see ``summarize``."""
         return summarize(self.config, list(self.steps()), energy)
 
 

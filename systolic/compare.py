@@ -190,7 +190,7 @@ def _operand_shapes(layer: Layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def write_csv(records: Sequence[dict], path, run: str | None = None) -> None:
-    """Write the records as CSV with the columns of :data:`FIELDS` (then
+    """Write the records as CSV with the columns of ``FIELDS`` (then
     :data:`ENERGY_FIELDS`, when priced, and a ``run`` column naming the set, when given),
     atomically."""
     fields = list(records[0]) if records else list(FIELDS)

@@ -181,7 +181,7 @@ def horowitz45() -> EnergyTable:
     (20 pJ: 16 KiB per column on the TPU v1); DRAM at 2.6 nJ per 64 bits, the upper end of the
     table's range (commodity DDR3, as the TPU v1's); a training machine's HBM at
     :data:`HBM2E_PJ_PER_BYTE`, its VMEM as the unified buffer (1 MB banks), its VPU by
-    :func:`_horowitz45_vpu`; the host's bytes at the same DRAM
+    ``_horowitz45_vpu``; the host's bytes at the same DRAM
     figure (read from the host's memory; the PCIe link's own energy is not included). A
     register write of one byte from a neighbouring PE: priced as an 8-bit add, 0.03 pJ
     (assumed: eight flip-flops and a short wire switch about the capacitance of an 8-bit

@@ -16,7 +16,7 @@ import os
 import re
 
 #: the golden model steps about this many cycles per second on arrays of up to
-#: :data:`GOLDEN_PES` PEs (measured 20,000 to 34,000 on 16x16 to 64x64), slower beyond
+#: ``GOLDEN_PES`` PEs (measured 20,000 to 34,000 on 16x16 to 64x64), slower beyond
 GOLDEN_CYCLES_PER_S = 15_000
 GOLDEN_PES = 4096
 #: the fast engine does at least this many useful MACs per second on one core

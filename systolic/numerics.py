@@ -35,7 +35,7 @@ class NumberFormat:
     Parameters
     ----------
     name : str
-        Key in :data:`FORMATS`.
+        Key in ``FORMATS``.
     dtype : numpy.dtype
         Type of products and partial sums inside the array (and of the operands once rounded).
     operand_dtype : numpy.dtype, optional

@@ -35,8 +35,8 @@ def write_vcd(path: str | os.PathLike, a: np.ndarray, b: np.ndarray, config: Arr
     Raises
     ------
     ValueError
-        A dataflow other than weight-stationary, more than :data:`MAX_PES` PEs, or a run longer
-        than :data:`MAX_CYCLES` cycles.
+        A dataflow other than weight-stationary, more than ``MAX_PES`` PEs, or a run longer
+        than ``MAX_CYCLES`` cycles.
     """
     a, b = prepare_operands(a, b, FORMATS[config.dtype], config.max_elements)
     check_vcd(a.shape[0], a.shape[1], b.shape[1], config)

@@ -35,7 +35,7 @@ PHASES = ("forward", "backward", "gradient", "update", "evaluation")
 
 class Op(NamedTuple):
     """One op of a step: the ``unit`` that runs it, its ``cycles`` there, the indices of the
-    earlier ops whose outputs it reads (``deps``), its ``phase`` (:data:`PHASES`) and a
+    earlier ops whose outputs it reads (``deps``), its ``phase`` (``PHASES``) and a
     ``name`` for plots. Data, not behaviour: its cost comes from its unit's model. (A named
     tuple: a step's ops are hashed as one key, thousands of times an epoch.)"""
 
@@ -62,10 +62,10 @@ class Schedule:
     total_cycles : int
         The step's cycles: the latest end plus latency (0 for an empty step).
     unit_cycles : dict
-        Busy cycles per unit (:data:`UNITS`): the sum of its ops' cycles.
+        Busy cycles per unit (``UNITS``): the sum of its ops' cycles.
     phase_cycles : dict
         The step's cycles given to phases: each cycle ``[0, total_cycles)`` to the first
-        phase of :data:`PHASES` with an op running in it (from its start until its outputs
+        phase of ``PHASES`` with an op running in it (from its start until its outputs
         are ready), a cycle with none running to the
         phase of the next op to start; they sum to ``total_cycles``.
     phase_unit_cycles : dict
@@ -81,7 +81,7 @@ class Schedule:
 
     @property
     def bottleneck(self) -> str:
-        """The busiest unit (the first of :data:`UNITS` on a tie)."""
+        """The busiest unit (the first of ``UNITS`` on a tie)."""
         return max(UNITS, key=lambda unit: self.unit_cycles[unit])
 
 

@@ -32,7 +32,7 @@ DEFAULT_MACHINE, DEFAULT_DTYPE = "tpu_v5e", "fp32"
 
 
 class SystolicRep(BackendRep):
-    """A prepared model: :meth:`run` executes it on the machine; :attr:`last` keeps the last
+    """A prepared model: :meth:`run` executes it on the machine; ``last`` keeps the last
     run's :class:`~systolic.onnx.graph.GraphRun` (its per-node records and timeline)."""
 
     def __init__(self, model, config: MachineConfig):

@@ -36,7 +36,7 @@ from systolic.onnx.ops import OPS, Gemms, Move, Vector
 
 def unsupported(model) -> list[tuple[str, str]]:
     """``(node name, op type)`` of every node the machine cannot run (its op type is not in
-    :data:`OPS`, or it is outside the default ONNX domain), looked up before anything runs."""
+    ``OPS``, or it is outside the default ONNX domain), looked up before anything runs."""
     bad = []
     for index, node in enumerate(model.graph.node):
         if node.domain not in ("", "ai.onnx") or node.op_type not in OPS:

@@ -6,7 +6,7 @@
               --expand-----> points (dicts of parameters, each keyed by its configuration)
                              + skipped (combinations the array or machine refuses)
 
-A spec has up to four top-level keys: ``format`` (the spec format, :data:`SPEC_FORMAT`),
+A spec has up to four top-level keys: ``format`` (the spec format, ``SPEC_FORMAT``),
 ``[workloads]`` (``mlp`` layer sizes and workload ``files`` or bundled network names),
 ``[space]`` (lists or ranges of every axis of :data:`AXES`; their cross product) and
 ``[[points]]`` (points listed one by one). README.md, "Design-space sweeps", documents every
@@ -440,7 +440,7 @@ def digest(value: object) -> str:
 def expand(spec: Spec, values: bool, version: str) -> Expansion:
     """The points of ``spec`` (``values``: computed and checked, or closed forms only), each
     keyed by a hash of its whole configuration: its parameters, its workload's layers, its
-    energy table, its machine's settings, :data:`SPEC_FORMAT` and the package ``version``.
+    energy table, its machine's settings, ``SPEC_FORMAT`` and the package ``version``.
     Points are unique: one listed twice, or both listed and in the space, runs once. They
     come workload by workload, the space's before the listed ones; within a workload, by
     batch, seed and energy table, then array, dataflow, weight loading, accumulator rows
@@ -449,7 +449,7 @@ def expand(spec: Spec, values: bool, version: str) -> Expansion:
     Raises
     ------
     ValueError
-        More than :data:`MAX_POINTS` points.
+        More than ``MAX_POINTS`` points.
     """
     combos = []
     if spec.space is not None:
