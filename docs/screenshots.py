@@ -29,7 +29,7 @@ from tornado.websocket import websocket_connect
 WIDTH, HEIGHT = 1366, 768  # a laptop's screen
 PAGES = {
     "landing": "index.html",
-    "api-matmul": "reference/api/matmul.html",
+    "api-matmul": "reference/api/matmul.html#systolic.api.matmul",
     "guide": "guides/tpu-v1.html",
 }
 CHECKS = """(() => {
@@ -169,11 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     browser = Browser(binary)
     try:
         for name, page in PAGES.items():
+            page, _, fragment = page.partition("#")
             path = (args.site / page).resolve()
             if not path.is_file():
                 found.append(f"{name}: {path} not built")
                 continue
-            seen = shoot(browser, path.as_uri(), args.out / f"{name}.png")
+            url = path.as_uri() + (f"#{fragment}" if fragment else "")
+            seen = shoot(browser, url, args.out / f"{name}.png")
             print(f"{name:<11} {args.out / (name + '.png')}  {json.dumps(seen)}")
             found += problems(name, seen)
     finally:

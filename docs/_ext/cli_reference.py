@@ -23,8 +23,6 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 def _section(title: str, parser: argparse.ArgumentParser, document) -> nodes.section:
     section = nodes.section(ids=[nodes.make_id(title)], names=[nodes.fully_normalize_name(title)])
     section += nodes.title(text=title)
-    if parser.description:
-        section += nodes.paragraph(text=parser.description)
     help_text = parser.format_help()
     block = nodes.literal_block(help_text, help_text)
     block["language"] = "text"
@@ -41,14 +39,20 @@ class CliReference(Directive):
     has_content = False
 
     def run(self):
-        os.environ["COLUMNS"] = "100"  # argparse wraps help at the terminal's width
         from systolic.cli import _parser
 
         parser = _parser()
         parser.prog = "systolic"
-        document = self.state.document
-        out = [_section("systolic", parser, document)]
-        return out
+        # argparse wraps help at the terminal's width; 80 columns fit the page's text column
+        previous = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = "80"
+        try:
+            return [_section("systolic", parser, self.state.document)]
+        finally:
+            if previous is None:
+                del os.environ["COLUMNS"]
+            else:
+                os.environ["COLUMNS"] = previous
 
 
 def setup(app):
