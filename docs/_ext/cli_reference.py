@@ -9,15 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 
+from cli_commands import subcommands
 from docutils import nodes
 from docutils.parsers.rst import Directive
-
-
-def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
 
 
 def _section(title: str, parser: argparse.ArgumentParser, document) -> nodes.section:
@@ -28,7 +22,7 @@ def _section(title: str, parser: argparse.ArgumentParser, document) -> nodes.sec
     block["language"] = "text"
     section += block
     document.note_implicit_target(section)
-    for name, sub in _subcommands(parser).items():
+    for name, sub in subcommands(parser).items():
         section += _section(f"{title} {name}", sub, document)
     return section
 
