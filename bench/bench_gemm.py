@@ -17,6 +17,7 @@ import time
 
 import numba
 import numpy as np
+from blas import blas_line  # bench/blas.py, beside this script
 from busy import add_busy_option, cpu_load  # bench/busy.py, beside this script
 
 import systolic
@@ -72,8 +73,9 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"numba {numba.__version__} with {numba.get_num_threads()} threads, "
-        f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
+        f"numpy {np.__version__}"
     )
+    print(blas_line())
     print(
         f"{'GEMM (m, k, n)':<20} {'dataflow':<9} {'weight load':<16} {'systolic s':>11} "
         f"{'np.matmul s':>12} "

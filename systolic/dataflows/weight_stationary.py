@@ -369,6 +369,7 @@ def execute(
     offsets, lengths = chain_offsets(config) if config is not None else (
         np.zeros((1, cols), dtype=np.int64), np.array([rows]))  # fmt: skip
     tops = (np.cumsum(lengths) - lengths)[:, None]
+    load_span = int(offsets.max()) + int(lengths.max())
     column = np.arange(cols)[None, :]
     # real weights of the tile shifting into each chain: each is written again every shift
     in_chain = np.zeros(offsets.shape, dtype=np.int64)
@@ -387,9 +388,11 @@ def execute(
         for f in busy:
             fold, when, feed = folds[f], timeline[f], feeds[f]
             acts, valid, switch, weights, weights_valid, _ = feed
-            u = cycle - when.load - offsets  # shifts this chain has made of fold f's tile
-            shifting = (u >= 0) & (u < lengths[:, None])
-            if shifting.any():
+            # a tile's chains shift within `load_span` cycles of its load: the per-chain
+            # arithmetic only then
+            u = cycle - when.load - offsets if cycle - when.load < load_span else None
+            shifting = None if u is None else (u >= 0) & (u < lengths[:, None])
+            if shifting is not None and shifting.any():
                 if (enable & shifting).any():
                     raise ValueError(f"two tiles shift into one weight chain in cycle {cycle}")
                 enable |= shifting

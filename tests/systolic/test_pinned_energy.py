@@ -9,21 +9,12 @@ import pytest
 from systolic import energy
 from systolic.report import Report
 from systolic.tpu import MemoryConfig, TPUConfig
+from tests.systolic import test_energy
 
-#: round numbers, every one different, so that a wrong field shows
-ROUND = energy.EnergyTable(
-    name="round",
-    mac_pj={"int8": 1.0, "fp16": 2.0, "bf16": 2.0, "fp32": 4.0, "fp64": 8.0},
-    mac_um2={"int8": 10.0, "fp16": 20.0, "bf16": 20.0, "fp32": 40.0, "fp64": 80.0},
-    idle_pj_per_pe_cycle=0.5,
-    ub_pj_per_byte=2.0,
-    acc_pj_per_byte=3.0,
-    fifo_pj_per_byte=5.0,
-    dram_pj_per_byte=100.0,
-    register_pj_per_byte=0.25,
-    host_pj_per_byte=50.0,
-    sram_um2_per_byte=1.0,
-    nand2_um2=0.5,
+#: test_energy's table of round numbers, every one different so that a wrong field shows,
+#: with the training machines' units priced too
+ROUND = dataclasses.replace(
+    test_energy.ROUND,
     vpu_pj_per_op={"add": 1.0, "divide": 2.0, "transcendental": 3.0},
     vmem_pj_per_byte=1.5,
     hbm_pj_per_byte=40.0,

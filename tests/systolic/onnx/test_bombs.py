@@ -4,7 +4,6 @@ line naming the file, having read no more than :data:`BOUND`, and by the command
 exit status 2."""
 
 import struct
-import tracemalloc
 import zipfile
 
 import numpy as np
@@ -17,6 +16,7 @@ from systolic.cli import main
 from systolic.networks.onnx_model import load_onnx
 from systolic.onnx.run import load_model
 from systolic.workloads import WorkloadError
+from tests.nn.test_bombs import refusal
 from tests.systolic.onnx.test_graph import mlp_model
 
 MiB = 2**20
@@ -30,21 +30,6 @@ HUGE = 256 * MiB
 def memory_limit(monkeypatch):
     # the same limit on every machine: above what a bomb here holds, so only its own check stops it
     monkeypatch.setenv("SYSTOLIC_MAX_MEMORY", "1G")
-
-
-def refusal(load, path, error, message):
-    """``load(path)`` raises ``error``, one line, ``<path>: ...`` matching ``message``; returns
-    the peak bytes of memory it took."""
-    tracemalloc.start()
-    try:
-        with pytest.raises(error, match=message) as caught:
-            load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    text = str(caught.value)
-    assert text.startswith(f"{path}: ") and "\n" not in text, text
-    return peak
 
 
 def external(tensor, location, length=None):

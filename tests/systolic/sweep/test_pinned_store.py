@@ -15,6 +15,7 @@ from systolic.sweep.point import Task
 from systolic.sweep.run import format_summary, run_sweep
 from systolic.sweep.spec import expand, load_spec
 from systolic.sweep.store import POINTS, Store, package_version
+from tests.systolic import test_energy
 from tests.systolic.sweep.conftest import csv_rows, write_spec
 
 #: one MLP at batch 2 on two arrays, WS and OS, both loading modes: 6 points, and the two of
@@ -148,19 +149,7 @@ def test_points_appended_are_in_the_store_at_once(tmp_path):
         store.close()
 
 
-ENERGY = """\
-idle_pj_per_pe_cycle = 0.5
-ub_pj_per_byte = 2.0
-acc_pj_per_byte = 3.0
-fifo_pj_per_byte = 5.0
-dram_pj_per_byte = 100.0
-register_pj_per_byte = 0.25
-host_pj_per_byte = 50.0
-sram_um2_per_byte = 1.0
-nand2_um2 = 0.5
-mac_pj = {int8 = 1.0, fp16 = 2.0, bf16 = 2.0, fp32 = 4.0, fp64 = 8.0}
-mac_um2 = {int8 = 10.0, fp16 = 20.0, bf16 = 20.0, fp32 = 40.0, fp64 = 80.0}
-"""
+ENERGY = test_energy.TOML  # an energy table file of round numbers
 
 
 def keys_of(folder, text, files=None):
