@@ -266,19 +266,40 @@ def simulate_golden(
 def _os_fold(a, b, m0, m1, n0, n1, acc, active):
     """One fold: PE(i, j) adds ``A[m0 + i, t] * B[t, n0 + j]`` for t = 0, 1, ... (its cycles
     ``t + i + j``, in order) into ``acc[i, j]``; padding PEs are skipped. ``active[i, j]``
-    counts the useful MACs of PE(i, j)."""
+    counts the useful MACs of PE(i, j).
+
+    Each PE's sum gets its products in that order; the PEs' updates of different sums are
+    independent, so they are made in the order fastest here: four rows of PEs at a time,
+    eight cycles at a time (``weight_stationary.mac_group``), the inner loop along a row.
+    """
     k = a.shape[1]
     m_used, n_used = m1 - m0, n1 - n0
-    for t in range(k):
-        b_row = b[t, n0:n1]
-        for i in range(m_used):
-            x = a[m0 + i, t]
-            sums = acc[i]
-            for j in range(n_used):
-                sums[j] = sums[j] + x * b_row[j]
+    k_main = k - k % ws.GROUP_ROWS
+    m_main = m_used - m_used % ws.GROUP_COLS
+    for i in range(0, m_main, ws.GROUP_COLS):
+        s0, s1, s2, s3 = acc[i], acc[i + 1], acc[i + 2], acc[i + 3]
+        for t in range(0, k_main, ws.GROUP_ROWS):
+            # the group's operands of A, cycle by row: w[r, c] = A[m0 + i + c, t + r]
+            w = a[m0 + i : m0 + i + ws.GROUP_COLS, t : t + ws.GROUP_ROWS].T
+            ws.mac_group(b, t, n0, n_used, w, s0, s1, s2, s3)
+        for c in range(ws.GROUP_COLS):  # the cycles left over from the groups
+            _os_row(a, b, m0 + i + c, n0, n1, k_main, k, acc[i + c])
+    for i in range(m_main, m_used):  # the rows of PEs left over
+        _os_row(a, b, m0 + i, n0, n1, 0, k, acc[i])
     for i in range(m_used):
         for j in range(n_used):
             active[i, j] += k
+
+
+@njit(cache=True)
+def _os_row(a, b, row, n0, n1, t0, t1, sums):
+    """A row of PEs through cycles ``t0:t1``: ``sums[j]`` gets ``A[row, t] * B[t, n0 + j]``
+    for each ``t`` in turn."""
+    for t in range(t0, t1):
+        x = a[row, t]
+        b_row = b[t, n0:n1]
+        for j in range(n1 - n0):
+            sums[j] = sums[j] + x * b_row[j]
 
 
 @njit(cache=True)

@@ -490,46 +490,102 @@ def simulate_golden(
 
 # ------------------------------------------------------------------------------- fast engine
 
-# Cycles are evaluated in blocks of this many (time skewing): within a block, each column of
-# PEs runs all its cycles, PE row 0 first, before the next column. An update reads only the
-# PE above from the cycle before, which is then already done, so values and their order are
-# the golden model's. A column's partial sums of a block (16 KiB) stay in the first-level
-# cache while its rows of PEs add into them; 4096 was about fastest on the benchmark machine
-# (1.5 to 2 times the speed of row by row in blocks of 256).
-CYCLE_BLOCK = 4096
+# Output rows are evaluated in blocks of this many: within a block, every PE makes its MACs
+# for those rows, a group of PE rows at a time, top group first. The partial sums of a
+# block (GROUP_COLS rows of STREAM_BLOCK floats, 8 KiB) stay in the first-level cache while
+# all rows of PEs add into them, and the block's activations (512 per row of PEs, 256 KiB
+# for 128 rows) in the second level while every group of columns reads them.
+STREAM_BLOCK = 512
+#: PE rows and columns evaluated together: each activation loaded is used by GROUP_COLS
+#: PEs and each partial sum loaded gets GROUP_ROWS products before it is stored again.
+#: 8 x 4 was fastest of the 15 shapes tried from 2 x 4 to 16 x 4 (30-37 G MACs/s on one
+#: core, against 13 for one PE at a time; see bench/README.md)
+GROUP_ROWS = 8
+GROUP_COLS = 4
 
 
 @njit(cache=True)
-def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, south, active):
-    """One fold, cycle by cycle, in a skewed layout that makes every shift free.
+def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, acc_t, sums):
+    """One fold: the partial sum of every output row through the PE rows, added to the
+    accumulator.
 
-    The partial-sum register of PE(i, j) in cycle ``c`` of the fold belongs to output row
-    ``t = c - i - j``, so it is kept at ``south[j, d]`` with ``d = t + j = c - i``: passing it
-    south is no copy at all. The activation entering PE(i, j) then is ``A[m0 + t, k0 + i] =
-    a_t[k0 + i, m0 + d - j]``, contiguous in ``d`` like ``south[j]``, and the weight is the
-    PE's own ``b[k0 + i, n0 + j]``. Per PE and cycle this is exactly the golden
-    ``psum_out = psum_in + act * weight``. PEs of padding rows and columns, and cycles in which
-    a PE has no valid data, are skipped: their update adds +0.0. ``active[i, j]`` counts the
-    useful MACs of PE(i, j).
+    Column ``j`` of PEs computes, for each output row ``t`` of the fold, ``(((0 + A[t, k0] *
+    B[k0, j]) + A[t, k0 + 1] * B[k0 + 1, j]) + ...)``: the product of each PE rounded, then
+    added to the sum arriving from the PE above, top row first, exactly the golden
+    ``psum_out = psum_in + act * weight`` of every PE and cycle. The order in which the PEs'
+    updates of *different* sums are made cannot change any value, so they are made in the
+    order fastest here: output rows in blocks of ``STREAM_BLOCK``, PEs in groups of
+    ``GROUP_ROWS x GROUP_COLS`` (the inner loop runs over output rows, so it vectorizes). The
+    finished sums are added to ``acc_t[j, t]`` (the accumulator entries of this output tile,
+    transposed), as the accumulator does when a fold's sums leave the array. ``sums`` is
+    scratch of shape ``(GROUP_COLS, STREAM_BLOCK)``. PEs of padding rows and columns add
+    +0.0 to each sum: they are skipped.
     """
     length, k_used, n_used = m1 - m0, k1 - k0, n1 - n0
-    cycles = length + k_used + n_used - 2
-    for block in range(0, cycles, CYCLE_BLOCK):
-        for j in range(n_used):
-            for i in range(k_used):
-                # d = cycle - i over this block's cycles in which row i sees any valid data
-                block_lo = max(block, i) - i
-                block_hi = min(block + CYCLE_BLOCK, i + length + n_used - 1) - i
-                act_row = a_t[k0 + i]
-                lo, hi = max(block_lo, j), min(block_hi, j + length)  # 0 <= d - j < length
-                if hi <= lo:
-                    continue
-                weight = b[k0 + i, n0 + j]
-                psum = south[j, lo:hi]
-                act = act_row[m0 + lo - j : m0 + hi - j]
-                for x in range(hi - lo):
-                    psum[x] = psum[x] + act[x] * weight
-                active[i, j] += hi - lo
+    k_main = k_used - k_used % GROUP_ROWS
+    n_main = n_used - n_used % GROUP_COLS
+    for u0 in range(0, length, STREAM_BLOCK):
+        u1 = min(u0 + STREAM_BLOCK, length)
+        count = u1 - u0
+        for j in range(0, n_used, GROUP_COLS):
+            width = GROUP_COLS if j < n_main else n_used - j
+            sums[:width, :count] = 0
+            s0, s1, s2, s3 = sums[0], sums[1], sums[2], sums[3]
+            for i in range(0, k_main if width == GROUP_COLS else 0, GROUP_ROWS):
+                weights = b[k0 + i : k0 + i + GROUP_ROWS, n0 + j : n0 + j + GROUP_COLS]
+                mac_group(a_t, k0 + i, m0 + u0, count, weights, s0, s1, s2, s3)
+            # PE rows left over from the groups (all rows in a short group of columns), one
+            # at a time, each through the group's columns
+            for i in range(k_main if width == GROUP_COLS else 0, k_used):
+                act = a_t[k0 + i, m0 + u0 : m0 + u1]
+                for c in range(width):
+                    weight = b[k0 + i, n0 + j + c]
+                    psum = sums[c]
+                    for x in range(count):
+                        psum[x] = psum[x] + act[x] * weight
+            for c in range(width):
+                entries = acc_t[j + c, u0:u1]
+                psum = sums[c]
+                for x in range(count):
+                    entries[x] = entries[x] + psum[x]
+
+
+@njit(cache=True, inline="always")
+def mac_group(x, i, t0, count, w, s0, s1, s2, s3):
+    """``s<c>[u] = s<c>[u] + x[i + r, t0 + u] * w[r, c]`` for ``r = 0, 1, ..., 7`` in turn, for
+    the four sums ``c`` and every ``u < count``: each product rounded, then added, as a PE
+    does. The fast engines' inner loop (:func:`_ws_fold`; ``output_stationary._os_fold``):
+    each value of ``x`` loaded is used four times and each sum loaded gets eight products
+    before it is stored again, and the loop over ``u`` vectorizes."""
+    x0 = x[i, t0 : t0 + count]
+    x1 = x[i + 1, t0 : t0 + count]
+    x2 = x[i + 2, t0 : t0 + count]
+    x3 = x[i + 3, t0 : t0 + count]
+    x4 = x[i + 4, t0 : t0 + count]
+    x5 = x[i + 5, t0 : t0 + count]
+    x6 = x[i + 6, t0 : t0 + count]
+    x7 = x[i + 7, t0 : t0 + count]
+    # the 32 weights as scalars, so that they stay in registers (or one load away)
+    w00, w01, w02, w03 = w[0, 0], w[0, 1], w[0, 2], w[0, 3]
+    w10, w11, w12, w13 = w[1, 0], w[1, 1], w[1, 2], w[1, 3]
+    w20, w21, w22, w23 = w[2, 0], w[2, 1], w[2, 2], w[2, 3]
+    w30, w31, w32, w33 = w[3, 0], w[3, 1], w[3, 2], w[3, 3]
+    w40, w41, w42, w43 = w[4, 0], w[4, 1], w[4, 2], w[4, 3]
+    w50, w51, w52, w53 = w[5, 0], w[5, 1], w[5, 2], w[5, 3]
+    w60, w61, w62, w63 = w[6, 0], w[6, 1], w[6, 2], w[6, 3]
+    w70, w71, w72, w73 = w[7, 0], w[7, 1], w[7, 2], w[7, 3]
+    for u in range(count):
+        v0, v1, v2, v3, v4, v5, v6, v7 = x0[u], x1[u], x2[u], x3[u], x4[u], x5[u], x6[u], x7[u]
+        # the products of r = 0 first, then each r's in turn (for a PE column: top row first)
+        p0, p1, p2, p3 = s0[u] + v0 * w00, s1[u] + v0 * w01, s2[u] + v0 * w02, s3[u] + v0 * w03
+        p0, p1, p2, p3 = p0 + v1 * w10, p1 + v1 * w11, p2 + v1 * w12, p3 + v1 * w13
+        p0, p1, p2, p3 = p0 + v2 * w20, p1 + v2 * w21, p2 + v2 * w22, p3 + v2 * w23
+        p0, p1, p2, p3 = p0 + v3 * w30, p1 + v3 * w31, p2 + v3 * w32, p3 + v3 * w33
+        p0, p1, p2, p3 = p0 + v4 * w40, p1 + v4 * w41, p2 + v4 * w42, p3 + v4 * w43
+        p0, p1, p2, p3 = p0 + v5 * w50, p1 + v5 * w51, p2 + v5 * w52, p3 + v5 * w53
+        p0, p1, p2, p3 = p0 + v6 * w60, p1 + v6 * w61, p2 + v6 * w62, p3 + v6 * w63
+        p0, p1, p2, p3 = p0 + v7 * w70, p1 + v7 * w71, p2 + v7 * w72, p3 + v7 * w73
+        s0[u], s1[u], s2[u], s3[u] = p0, p1, p2, p3
 
 
 #: a tile runs in the plain layout of :func:`_ws_fold_short` when its stream is shorter than
@@ -578,17 +634,45 @@ def _transpose(a, out):
 
 
 @njit(cache=True)
-def _ws_tile(a_t, b, table, k_tiles, tile, out, active):
+def _is_short(length, n_used):
+    """Whether a tile runs in the plain layout of :func:`_ws_fold_short`: while its partial
+    sums fit the first-level cache and its stream is not much longer than its row of PEs.
+    There it needs neither the long kernel's transposed accumulator nor its scratch (3.4
+    against 1.3 us for a 10-row tile of 10 PEs, when the long kernel de-skewed)."""
+    return length < SHORT_RATIO * n_used and length * n_used <= SHORT_SUMS
+
+
+@njit(cache=True)
+def _long_scratch(table, k_tiles, out):
+    """Scratch for :func:`_ws_tile` in one thread: the transposed accumulator and the sums of
+    a group of columns, for the largest of the table's output tiles that are not short."""
+    size = 0
+    for f in range(0, len(table), k_tiles):
+        length, n_used = table[f, 1] - table[f, 0], table[f, 5] - table[f, 4]
+        if not _is_short(length, n_used):
+            size = max(size, n_used * _padded(length) + GROUP_COLS * STREAM_BLOCK)
+    return np.empty(size, dtype=out.dtype)
+
+
+@njit(cache=True)
+def _padded(length):
+    """The row length of a transposed accumulator of ``length`` entries: a cache line longer
+    where that keeps its rows from lying a multiple of 4 KiB apart (they would evict each
+    other from the first-level cache while a tile is stored)."""
+    return length + 16 * (length % 1024 == 0)
+
+
+@njit(cache=True)
+def _ws_tile(a_t, b, table, k_tiles, tile, out, active, scratch):
     """One output tile (``k_tiles`` consecutive folds of ``table``): its folds in order,
-    accumulated; the result written into ``out``, useful MACs counted in ``active``."""
+    accumulated; the result written into ``out``, useful MACs counted in ``active``.
+    ``scratch``: :func:`_long_scratch` of the table (reused from tile to tile: a fresh
+    accumulator of megabytes costs a page fault every 4 KiB)."""
     m0, m1, _, _, n0, n1 = table[tile * k_tiles]
     length, n_used = m1 - m0, n1 - n0
     entries = out[m0:m1, n0:n1]  # the accumulator entries of this tile: the result itself
-    entries[:] = 0
-    # the plain layout while its partial sums fit the first-level cache and the stream is
-    # not much longer than the row of PEs: it needs no de-skew, which is most of a short
-    # tile's time in the skewed layout (3.4 against 1.3 us for a 10-row tile of 10 PEs)
-    if length < SHORT_RATIO * n_used and length * n_used <= SHORT_SUMS:
+    if _is_short(length, n_used):
+        entries[:] = 0
         # the padded width, where b has the zero columns for it (see _ws_fold_short)
         width = min(-(-n_used // LANES) * LANES, b.shape[1] - n0)
         psum = np.empty((length, width), dtype=out.dtype)
@@ -604,25 +688,38 @@ def _ws_tile(a_t, b, table, k_tiles, tile, out, active):
         for i in range(active.shape[0]):
             for j in range(n_used):
                 active[i, j] += row_macs[i]
-    else:
-        south = np.empty((n_used, length + n_used - 1), dtype=out.dtype)
-        for f in range(tile * k_tiles, (tile + 1) * k_tiles):
-            south[:] = 0
-            _ws_fold(a_t, b, m0, m1, table[f, 2], table[f, 3], n0, n1, south, active)
-            _accumulate_skewed(entries, south, length)
+        return
+    # the accumulator entries transposed, so that a fold adds its sums along a stream
+    stride = _padded(length)
+    acc_t = scratch[: n_used * stride].reshape((n_used, stride))
+    sums = scratch[n_used * stride : n_used * stride + GROUP_COLS * STREAM_BLOCK]
+    acc_t[:] = 0
+    for f in range(tile * k_tiles, (tile + 1) * k_tiles):
+        k0, k1 = table[f, 2], table[f, 3]
+        _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, acc_t, sums.reshape((GROUP_COLS, STREAM_BLOCK)))
+        for i in range(k1 - k0):  # each used PE made one MAC per output row
+            for j in range(n_used):
+                active[i, j] += length
+    _store_transposed(acc_t, entries)
 
 
 @njit(cache=True)
-def _accumulate_skewed(entries, south, length):
-    """``accumulate(entries, deskew(south.T, length))`` in one pass, without the de-skewed
-    copy: the same one addition per entry, so the same bits. An output row reads one element
-    from each row of ``south``; consecutive output rows read the next ones, from the same
-    cache lines."""
-    width = south.shape[0]
-    for t in range(length):
-        row = entries[t]
-        for j in range(width):
-            row[j] += south[j, t + j]
+def _store_transposed(x, out):
+    """``out[:] = x[:, :rows].T`` for ``out`` of shape ``(rows, cols)``, through 16 x 16
+    blocks: each cache line of ``x`` and of ``out`` is then read or written once. Read or
+    written a row of ``out`` (a column of ``x``) at a time, lines a multiple of 4 KiB apart
+    (the rows of a 1024-wide ``out``, say) evict each other from the first-level cache."""
+    rows, cols = out.shape
+    block = np.empty((16, 16), dtype=out.dtype)
+    for t0 in range(0, rows, 16):
+        t1 = min(t0 + 16, rows)
+        for j0 in range(0, cols, 16):
+            j1 = min(j0 + 16, cols)
+            for j in range(j0, j1):
+                for t in range(t0, t1):
+                    block[t - t0, j - j0] = x[j, t]
+            for t in range(t0, t1):
+                out[t, j0:j1] = block[t - t0, : j1 - j0]
 
 
 @njit(parallel=True, cache=True)
@@ -630,15 +727,17 @@ def _ws_kernel(a_t, b, table, k_tiles, first_tile, last_tile, out, active):
     """Run output tiles ``first_tile:last_tile`` spread over ``active.shape[0]`` threads."""
     threads = active.shape[0]
     for p in prange(threads):
+        scratch = _long_scratch(table, k_tiles, out)
         for tile in range(first_tile + p, last_tile, threads):
-            _ws_tile(a_t, b, table, k_tiles, tile, out, active[p])
+            _ws_tile(a_t, b, table, k_tiles, tile, out, active[p], scratch)
 
 
 @njit(cache=True)
 def _ws_kernel_serial(a_t, b, table, k_tiles, first_tile, last_tile, out, active):
     """Run output tiles ``first_tile:last_tile`` in this thread (no thread is started)."""
+    scratch = _long_scratch(table, k_tiles, out)
     for tile in range(first_tile, last_tile):
-        _ws_tile(a_t, b, table, k_tiles, tile, out, active[0])
+        _ws_tile(a_t, b, table, k_tiles, tile, out, active[0], scratch)
 
 
 def transposed(x: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -697,8 +796,9 @@ def _ws_run_fp32(a, b, table, k_tiles, out, active, bf16):
         bad = count_non_finite(a_t) + count_non_finite(b32)
         if bad:
             return bad
+    scratch = _long_scratch(table, k_tiles, out)
     for tile in range(len(table) // k_tiles):
-        _ws_tile(a_t, b32, table, k_tiles, tile, out, active)
+        _ws_tile(a_t, b32, table, k_tiles, tile, out, active, scratch)
     if not through_product or count_non_finite(out) == 0:
         return 0
     return count_non_finite(a_t) + count_non_finite(b32)

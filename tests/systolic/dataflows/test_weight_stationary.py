@@ -20,17 +20,21 @@ from tests.reference import ordered_reference, prepared
 
 
 @pytest.mark.parametrize("mode", list(WeightLoad))
-def test_fast_engine_equals_golden_across_cycle_blocks(mode):
-    # long streams cross the kernel's blocks of CYCLE_BLOCK cycles, which random shapes do not
+@pytest.mark.parametrize("shape", [(3, 2, 7, 5), (19, 11, 45, 25), (16, 8, 16, 8)])
+def test_fast_engine_equals_golden_across_stream_blocks(mode, shape):
+    # long streams cross the kernel's blocks of STREAM_BLOCK output rows, which random shapes
+    # do not; 19 x 11 PEs run two groups of PE rows and columns and what is left of each
+    # (the k-fold of 45 - 19 - 19 = 7 rows, the n-tile of 3 columns), 16 x 8 whole groups only
+    rows, cols, k, n = shape
     rng = np.random.default_rng(11)
-    m = 2 * ws.CYCLE_BLOCK + 37
-    a, b = prepared(rng.standard_normal((m, 7)), rng.standard_normal((7, 5)))
-    config = ArrayConfig(3, 2, weight_load=mode, accumulator_rows=ws.CYCLE_BLOCK + 5)
+    m = 2 * ws.STREAM_BLOCK + 37
+    a, b = prepared(rng.standard_normal((m, k)), rng.standard_normal((k, n)))
+    config = ArrayConfig(rows, cols, weight_load=mode, accumulator_rows=ws.STREAM_BLOCK + 5)
     golden = ws.simulate_golden(a, b, config)
     fast, report = ws.simulate_fast(a, b, config)
     assert np.array_equal(fast, golden.result) and report == golden.report
     assert np.array_equal(report.pe_active_cycles, golden.report.pe_active_cycles)
-    assert np.array_equal(fast, ordered_reference(a, b, 3))
+    assert np.array_equal(fast, ordered_reference(a, b, rows))
 
 
 @given(data=st.data())
