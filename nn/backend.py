@@ -34,6 +34,7 @@ class NumpyBackend:
     def __init__(self, matmul: Callable = np.matmul):
         self.matmul_function = matmul
         self._tagged = getattr(matmul, "accepts_tag", False)
+        self._tags: dict[tuple[int, str], str] = {}  # (layer, phase) -> tag, made once
 
     @property
     def scratch_gradients(self) -> bool:
@@ -44,7 +45,10 @@ class NumpyBackend:
     def matmul(self, a: np.ndarray, b: np.ndarray, layer: int, phase: str) -> np.ndarray:
         """``a @ b``; a plain matmul is called without the tag's detour."""
         if self._tagged:
-            return self.matmul_function(a, b, tag=f"layer{layer}.{phase}")
+            tag = self._tags.get((layer, phase))
+            if tag is None:
+                tag = self._tags[layer, phase] = f"layer{layer}.{phase}"
+            return self.matmul_function(a, b, tag=tag)
         return self.matmul_function(a, b)
 
     def linear(self, a, w, b, layer: int, phase: str) -> np.ndarray:

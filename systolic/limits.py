@@ -25,9 +25,15 @@ FAST_MACS_PER_S = 3e8
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
+def memory_setting() -> str | None:
+    """``$SYSTOLIC_MAX_MEMORY`` as set (None if not): all :func:`memory_limit_bytes` depends
+    on, read without parsing it."""
+    return os.environ.get("SYSTOLIC_MAX_MEMORY")
+
+
 def memory_limit_bytes() -> int:
     """The most bytes a run may allocate: ``$SYSTOLIC_MAX_MEMORY`` or half the machine's."""
-    configured = os.environ.get("SYSTOLIC_MAX_MEMORY")
+    configured = memory_setting()
     if configured:
         return _parse_size(configured)
     return _physical_memory() // 2

@@ -589,37 +589,106 @@ def mac_group(x, i, t0, count, w, s0, s1, s2, s3):
 
 
 #: a tile runs in the plain layout of :func:`_ws_fold_short` when its stream is shorter than
-#: this many times its row of PEs and it has at most ``SHORT_SUMS`` partial sums (32 KiB of
-#: fp32); measured crossovers: a 64-row stream into 30 PEs is a quarter faster plain, a
-#: 784-row one a tenth faster skewed
-SHORT_RATIO = 8
-SHORT_SUMS = 8192
+#: this many times its row of PEs; measured on 32x32 with the rows run eight at a time: a
+#: 784-row stream into 30 PEs a fifth faster plain, a 2000-row one into 8 PEs twice as fast
+#: in the long kernel of the time (one PE at a time, skewed)
+SHORT_RATIO = 32
 #: float32 lanes of a 256-bit vector register, the width LLVM vectorizes for on x86-64: a
 #: short fold's row of PEs is run this many columns at a time (see :func:`_ws_fold_short`)
 LANES = 8
+#: PE rows a short fold adds in one pass over its partial sums (see :func:`_ws_fold_short`)
+GROUP = 8
+#: partial sums of a short fold's block of output rows (8 KiB of fp32, in the first-level
+#: cache while every row of PEs adds into them)
+BLOCK_SUMS = 2048
 
 
 @njit(cache=True)
-def _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, width, psum):
-    """One fold of a short stream (see ``SHORT_RATIO``): the same MACs, in a plain layout.
+def _ws_fold_short(a, b, m0, m1, k0, k1, n0, entries, psum, weights, acts, bf16):
+    """One fold of a short stream (see ``SHORT_RATIO``): the same MACs, in a plain layout,
+    accumulated into ``entries`` (the tile's ``(m1 - m0, n_used)`` accumulator entries).
 
-    ``psum[t, j]`` is the partial sum of output row ``t`` in column ``j``. PE row ``i`` runs
-    its cycles (one per ``t``) before row ``i + 1``, as in :func:`_ws_fold`, so each sum gets
-    the rows' products in the golden order; the inner loop runs along the row of PEs. It
-    runs over ``width >= n1 - n0`` columns of ``b`` and ``psum``, a whole number of vectors
-    where ``b`` has the columns (the next tile's, or zeros a caller padded it with): that is
-    cheaper than a scalar tail (a row of 30 PEs took a third longer than one of 32). The
-    extra columns are never read back. The
-    caller counts the useful MACs (each PE of row ``i`` makes ``m1 - m0``).
+    ``psum[t, j]`` is the partial sum of output row ``t`` of a block of output rows in
+    column ``j``. Per block, PE rows ``i`` run in order, ``GROUP`` of them in one pass over
+    the sums: ``psum + x0 * w0 + x1 * w1 + ...`` adds left to right, each product rounded
+    on its own, so each sum gets the rows' products in the golden order, with a load and a
+    store per ``GROUP`` MACs. The group's weights and activations are first copied into
+    ``weights`` (``(GROUP, width)``) and ``acts`` (``(GROUP, block)``), in ``psum``'s type:
+    ``a`` (``(m, k)``, any layout) and ``b`` may be float64 and are rounded as they are copied
+    (then, with ``bf16``, to bfloat16), so no rounded copy of the operands is needed. A
+    group's rows past ``k1`` are zeros: they add ``+0.0`` to a sum that is never ``-0.0``.
+    The inner loop runs along the row of PEs over ``width`` columns, a whole number of
+    vectors (``LANES``): ``weights``' columns past the tile's are zeros, never read back.
     """
+    n_used = entries.shape[1]
+    block = psum.shape[0]
     length = m1 - m0
-    for i in range(k1 - k0):
-        weight = b[k0 + i, n0 : n0 + width]
-        for t in range(length):
-            act = a_t[k0 + i, m0 + t]
-            row = psum[t]
-            for j in range(width):
-                row[j] = row[j] + act * weight[j]
+    for t0 in range(0, length, block):
+        rows = min(block, length - t0)
+        sums = psum[:rows]
+        sums[:] = 0
+        for g in range(k0, k1, GROUP):
+            for r in range(GROUP):
+                into, feed = weights[r], acts[r]
+                if g + r < k1:
+                    source, column = b[g + r, n0 : n0 + n_used], a[m0 + t0 : m0 + t0 + rows, g + r]
+                    for j in range(n_used):
+                        into[j] = source[j]
+                    for t in range(rows):
+                        feed[t] = column[t]
+                else:
+                    into[:] = 0
+                    feed[:] = 0
+            if bf16:
+                round_float32_to_bf16(weights)
+                round_float32_to_bf16(acts)
+            w0, w1, w2, w3 = weights[0], weights[1], weights[2], weights[3]
+            w4, w5, w6, w7 = weights[4], weights[5], weights[6], weights[7]
+            x0, x1, x2, x3 = acts[0], acts[1], acts[2], acts[3]
+            x4, x5, x6, x7 = acts[4], acts[5], acts[6], acts[7]
+            for t in range(rows):
+                p0, p1, p2, p3 = x0[t], x1[t], x2[t], x3[t]
+                p4, p5, p6, p7 = x4[t], x5[t], x6[t], x7[t]
+                row = sums[t]
+                for j in range(row.shape[0]):
+                    row[j] = (row[j] + p0 * w0[j] + p1 * w1[j] + p2 * w2[j] + p3 * w3[j]
+                              + p4 * w4[j] + p5 * w5[j] + p6 * w6[j] + p7 * w7[j])  # fmt: skip
+        accumulate(entries[t0 : t0 + rows], sums[:, :n_used])
+
+
+@njit(cache=True)
+def _ws_tile_short(a, b, table, k_tiles, tile, out, active, bf16):
+    """One output tile in the plain layout of :func:`_ws_fold_short` (``a`` is ``(m, k)``, any
+    layout; ``a``, ``b`` rounded to ``out``'s type as they are read, then to bfloat16 with
+    ``bf16``); the result written into ``out``, useful MACs counted in ``active``."""
+    m0, m1, _, _, n0, n1 = table[tile * k_tiles]
+    length, n_used = m1 - m0, n1 - n0
+    entries = out[m0:m1, n0:n1]  # the accumulator entries of this tile: the result itself
+    entries[:] = 0
+    width = -(-n_used // LANES) * LANES
+    block = max(1, min(length, BLOCK_SUMS // width))
+    psum = np.empty((block, width), dtype=out.dtype)
+    weights = np.zeros((GROUP, width), dtype=out.dtype)
+    acts = np.zeros((GROUP, block), dtype=out.dtype)
+    # useful MACs per PE row over the tile's folds; each of the row's n_used PEs made them
+    # all (counted per row, not per PE and fold: a thirtieth of the work)
+    row_macs = np.zeros(active.shape[0], dtype=np.int64)
+    for f in range(tile * k_tiles, (tile + 1) * k_tiles):
+        k0, k1 = table[f, 2], table[f, 3]
+        _ws_fold_short(a, b, m0, m1, k0, k1, n0, entries, psum, weights, acts, bf16)
+        row_macs[: k1 - k0] += length
+    for i in range(active.shape[0]):
+        for j in range(n_used):
+            active[i, j] += row_macs[i]
+
+
+@njit(cache=True)
+def _short_tiles(table, k_tiles):
+    """Whether every output tile of ``table`` runs in the plain layout (``SHORT_RATIO``)."""
+    for f in range(0, len(table), k_tiles):
+        if not _is_short(table[f, 1] - table[f, 0], table[f, 5] - table[f, 4]):
+            return False
+    return True
 
 
 @njit(parallel=True, cache=True)
@@ -635,11 +704,10 @@ def _transpose(a, out):
 
 @njit(cache=True)
 def _is_short(length, n_used):
-    """Whether a tile runs in the plain layout of :func:`_ws_fold_short`: while its partial
-    sums fit the first-level cache and its stream is not much longer than its row of PEs.
-    There it needs neither the long kernel's transposed accumulator nor its scratch (3.4
-    against 1.3 us for a 10-row tile of 10 PEs, when the long kernel de-skewed)."""
-    return length < SHORT_RATIO * n_used and length * n_used <= SHORT_SUMS
+    """Whether a tile runs in the plain layout of :func:`_ws_tile_short`: while its stream is
+    shorter than ``SHORT_RATIO`` times its row of PEs. It then needs neither the long
+    kernel's transposed accumulator nor its scratch."""
+    return length < SHORT_RATIO * n_used
 
 
 @njit(cache=True)
@@ -670,25 +738,10 @@ def _ws_tile(a_t, b, table, k_tiles, tile, out, active, scratch):
     accumulator of megabytes costs a page fault every 4 KiB)."""
     m0, m1, _, _, n0, n1 = table[tile * k_tiles]
     length, n_used = m1 - m0, n1 - n0
-    entries = out[m0:m1, n0:n1]  # the accumulator entries of this tile: the result itself
     if _is_short(length, n_used):
-        entries[:] = 0
-        # the padded width, where b has the zero columns for it (see _ws_fold_short)
-        width = min(-(-n_used // LANES) * LANES, b.shape[1] - n0)
-        psum = np.empty((length, width), dtype=out.dtype)
-        # useful MACs per PE row over the tile's folds; each of the row's n_used PEs made
-        # them all (counted per row, not per PE and fold: a thirtieth of the work)
-        row_macs = np.zeros(active.shape[0], dtype=np.int64)
-        for f in range(tile * k_tiles, (tile + 1) * k_tiles):
-            k0, k1 = table[f, 2], table[f, 3]
-            psum[:] = 0
-            _ws_fold_short(a_t, b, m0, m1, k0, k1, n0, width, psum)
-            accumulate(entries, psum[:, :n_used])
-            row_macs[: k1 - k0] += length
-        for i in range(active.shape[0]):
-            for j in range(n_used):
-                active[i, j] += row_macs[i]
+        _ws_tile_short(a_t.T, b, table, k_tiles, tile, out, active, False)
         return
+    entries = out[m0:m1, n0:n1]  # the accumulator entries of this tile: the result itself
     # the accumulator entries transposed, so that a fold adds its sums along a stream
     stride = _padded(length)
     acc_t = scratch[: n_used * stride].reshape((n_used, stride))
@@ -765,10 +818,11 @@ def _plan(m: int, k: int, n: int, config: ArrayConfig) -> tuple[dict, np.ndarray
 
 @njit(cache=True)
 def _ws_run_fp32(a, b, table, k_tiles, out, active, bf16):
-    """:func:`run_small_float`'s compiled part, one call: A rounded to fp32 (then, with
-    ``bf16``, to bfloat16) straight into its transpose, B into a copy padded with zero columns
-    to whole vectors (``LANES``), then every output tile in this thread. Returns the number of
-    rounded operand values that are not finite; ``out`` is not the product then.
+    """:func:`run_small_float`'s compiled part, one call: every output tile in this thread,
+    A and B rounded to fp32 (then, with ``bf16``, to bfloat16) as the tiles read them
+    (:func:`_ws_tile_short`), or, where a tile runs skewed, into a transposed and a plain
+    copy first. Returns the number of rounded operand values that are not finite; ``out``
+    is not the product then.
 
     Where the product is smaller than the operands (a forward pass: 10 x 30 results of
     10 x 784 and 784 x 30 operands), they are checked through it: a non-finite value in row
@@ -779,29 +833,56 @@ def _ws_run_fp32(a, b, table, k_tiles, out, active, bf16):
     """
     m, k = a.shape
     n = b.shape[1]
-    a_t = np.empty((k, m), dtype=np.float32)
-    b32 = np.zeros((k, -(-n // LANES) * LANES), dtype=np.float32)
-    # each copy walks its source in memory order: A's rows, or its columns when A is a
-    # transposed view (a trainer's gradient GEMM); B fills the first n columns of a C array
-    if a.strides[0] < a.strides[1]:
-        cast_to_float32(a.T, a_t)
-    else:
-        cast_to_float32(a, a_t.T)
-    cast_to_float32(b, b32)
-    if bf16:  # float32 operands: one rounding, as prepare_operands' cast to bfloat16
-        round_float32_to_bf16(a_t)
-        round_float32_to_bf16(b32)
     through_product = m * n < k * (m + n)
     if not through_product:
-        bad = count_non_finite(a_t) + count_non_finite(b32)
+        bad = _count_rounded(a, bf16) + _count_rounded(b, bf16)
         if bad:
             return bad
-    scratch = _long_scratch(table, k_tiles, out)
-    for tile in range(len(table) // k_tiles):
-        _ws_tile(a_t, b32, table, k_tiles, tile, out, active, scratch)
+    if _short_tiles(table, k_tiles):
+        for tile in range(len(table) // k_tiles):
+            _ws_tile_short(a, b, table, k_tiles, tile, out, active, bf16)
+    else:
+        a_t = np.empty((k, m), dtype=np.float32)
+        b32 = np.empty((k, n), dtype=np.float32)
+        # each copy walks its source in memory order: A's rows, or its columns when A is a
+        # transposed view (a trainer's gradient GEMM)
+        if a.strides[0] < a.strides[1]:
+            cast_to_float32(a.T, a_t)
+        else:
+            cast_to_float32(a, a_t.T)
+        cast_to_float32(b, b32)
+        if bf16:  # float32 operands: one rounding, as prepare_operands' cast to bfloat16
+            round_float32_to_bf16(a_t)
+            round_float32_to_bf16(b32)
+        scratch = _long_scratch(table, k_tiles, out)
+        for tile in range(len(table) // k_tiles):
+            _ws_tile(a_t, b32, table, k_tiles, tile, out, active, scratch)
     if not through_product or count_non_finite(out) == 0:
         return 0
-    return count_non_finite(a_t) + count_non_finite(b32)
+    return _count_rounded(a, bf16) + _count_rounded(b, bf16)
+
+
+@njit(cache=True)
+def _count_rounded(x, bf16):
+    """How many values of the 2-D ``x`` are not finite once rounded to float32 (then, with
+    ``bf16``, to bfloat16), walking ``x`` in memory order (rows, or columns of a transposed
+    view)."""
+    if x.strides[0] < x.strides[1]:
+        return _count_rounded_rows(x.T, bf16)
+    return _count_rounded_rows(x, bf16)
+
+
+@njit(cache=True)
+def _count_rounded_rows(x, bf16):
+    """:func:`_count_rounded` a row of ``x`` at a time, through a rounded copy of the row."""
+    row = np.empty((1, x.shape[1]), dtype=np.float32)
+    bad = 0
+    for i in range(x.shape[0]):
+        cast_to_float32(x[i : i + 1], row)
+        if bf16:
+            round_float32_to_bf16(row)
+        bad += count_non_finite(row)
+    return bad
 
 
 def run_small_float(
@@ -810,16 +891,40 @@ def run_small_float(
     """The fast engine's shortest path, for the GEMMs a trainer makes thousands of times: fp32
     on float operands, or bf16 on float32 operands (rounded once, so to the same bfloat16 as
     ``prepare_operands``' cast), below ``SERIAL_MACS`` (one thread), of a shape run before
-    (its Report is known). One compiled call rounds A straight into its transpose and B into a
-    padded copy, then runs the serial kernel: the values and Report of :func:`simulate_fast`
-    on ``prepare_operands``' output, without the general path's steps. None when any of this
-    does not hold, or an operand is not finite: the caller then takes the general path (which
-    words the error). The run's checks (``api.check_run``) are the caller's.
+    (its Report is known). One compiled call runs the serial kernel, its short tiles rounding
+    the operands as they read them (:func:`_ws_run_fp32`): the values and Report of
+    :func:`simulate_fast` on ``prepare_operands``' output, without the general path's steps.
+    None when any of this does not hold, or an operand is not finite: the caller then takes
+    the general path (which words the error). The run's checks (``api.check_run``) are the caller's.
 
     ``via_float32``: bf16 takes any float operands and rounds them to float32 first, then to
     bfloat16 (a training machine's values live in float32: the same numbers as converting
     the operands to float32 before the call).
     """
+    plan = small_float_plan(a, b, config, via_float32)
+    return None if plan is None else run_planned(a, b, plan)
+
+
+@dataclass(frozen=True)
+class SmallFloatPlan:
+    """What :func:`run_planned` needs to run one GEMM shape of :func:`run_small_float` again:
+    its fold table, k-tiles, known Report, bfloat16 flag and scratch counters (written by the
+    kernel, never read: the Report has the counts)."""
+
+    table: np.ndarray
+    k_tiles: int
+    report: Report
+    bf16: bool
+    counters: np.ndarray
+
+
+def small_float_plan(
+    a: object, b: object, config: ArrayConfig, via_float32: bool = False
+) -> SmallFloatPlan | None:
+    """The plan :func:`run_small_float` runs ``a @ b`` by, or None where it would return None
+    before running (the operands' types and values aside: :func:`run_planned` checks those).
+    A caller may keep it and run operands of the same type, dtypes and shapes by it again
+    (``SystolicMatmul`` does, per shape)."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None
     if (
@@ -843,11 +948,20 @@ def run_small_float(
     if report is None:
         return None
     _, table, k_tiles = _plan(m, k, n, config)
-    out = np.empty((m, n), dtype=np.float32)
-    counters = scratch_counters(1, config.rows, config.cols)[0]  # the Report has the counts
-    if _ws_run_fp32(a, b, table, k_tiles, out, counters, bf16):
+    counters = scratch_counters(1, config.rows, config.cols)[0]
+    return SmallFloatPlan(table, k_tiles, report, bf16, counters)
+
+
+def run_planned(
+    a: np.ndarray, b: np.ndarray, plan: SmallFloatPlan
+) -> tuple[np.ndarray, Report] | None:
+    """:func:`run_small_float` by a plan of :func:`small_float_plan` for operands of the
+    type, dtypes and shapes it was made for: the values and Report, or None when an operand
+    is not finite (the caller then takes the general path, which words the error)."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
+    if _ws_run_fp32(a, b, plan.table, plan.k_tiles, out, plan.counters, plan.bf16):
         return None
-    return out, report
+    return out, plan.report
 
 
 def simulate_fast(
