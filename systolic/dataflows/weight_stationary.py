@@ -874,14 +874,18 @@ def _count_rounded(x, bf16):
 
 @njit(cache=True)
 def _count_rounded_rows(x, bf16):
-    """:func:`_count_rounded` a row of ``x`` at a time, through a rounded copy of the row."""
-    row = np.empty((1, x.shape[1]), dtype=np.float32)
+    """:func:`_count_rounded` a block of rows of ``x`` at a time (about ``BLOCK_SUMS``
+    values), through a rounded copy of the block."""
+    rows, cols = x.shape
+    block = max(1, min(rows, BLOCK_SUMS // max(1, cols)))
+    copy = np.empty((block, cols), dtype=np.float32)
     bad = 0
-    for i in range(x.shape[0]):
-        cast_to_float32(x[i : i + 1], row)
+    for i in range(0, rows, block):
+        part = copy[: min(block, rows - i)]
+        cast_to_float32(x[i : i + block], part)
         if bf16:
-            round_float32_to_bf16(row)
-        bad += count_non_finite(row)
+            round_float32_to_bf16(part)
+        bad += count_non_finite(part)
     return bad
 
 

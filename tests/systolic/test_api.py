@@ -152,8 +152,9 @@ def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, 
 
     rng = np.random.default_rng(6)
     config = ArrayConfig(4, 5, weight_load="double_buffered", dtype=fmt)
-    # checked through the product (smaller than the operands), and through the operands
-    for m, k, n in [(3, 7, 9), (11, 4, 2), (1, 13, 6), (20, 2, 20)]:
+    # checked through the product (smaller than the operands), and through the operands; one
+    # whose tiles run skewed (from rounded copies)
+    for m, k, n in [(3, 7, 9), (11, 4, 2), (1, 13, 6), (20, 2, 20), (200, 3, 2)]:
         a = np.asarray(rng.standard_normal((m, k)) * 1e3, dtype=dtype, order=layout)
         b = np.asarray(rng.standard_normal((k, n)), dtype=dtype, order=layout)
         general = ws.simulate_fast(*prepare_operands(a, b, FORMATS[fmt], 2**28), config)
@@ -181,3 +182,30 @@ def test_the_short_path_for_repeated_small_gemms_equals_the_general_one(layout, 
         systolic.matmul(np.full((3, 7), 1e39), np.ones((7, 9)), config, compare=False)
     assert ws.run_small_float(np.ones((3, 7), int), np.ones((7, 9)), config) is None
     assert ws.run_small_float(np.ones((2, 2)), np.ones((2, 2)), config) is None  # not yet run
+
+
+@pytest.mark.parametrize("fmt", ["fp32", "bf16"])
+def test_a_repeated_shape_runs_by_its_plan_with_the_general_values_and_checks(fmt, monkeypatch):
+    # a SystolicMatmul runs a shape's later calls by the plan of its first: the same values
+    # and Reports as the general path, and the same refusals
+    rng = np.random.default_rng(8)
+    config = ArrayConfig(4, 16, dtype=fmt)
+    mm = SystolicMatmul(config, compare=False)
+    # short tiles, in blocks of sums, and tiles that run skewed
+    for m, k, n in [(3, 7, 9), (300, 11, 16), (200, 3, 2)]:
+        for _ in range(3):  # the first call plans, the next ones run by the plan
+            a = rng.standard_normal((m, k)).astype(np.float32)
+            b = np.asfortranarray(rng.standard_normal((k, n)).astype(np.float32))
+            c = mm(a, b, tag="t")
+            expected, report = systolic.matmul(a, b, config, compare=False, engine="golden")
+            assert np.array_equal(c.view(np.int32), expected.view(np.int32))
+            assert mm.calls[-1].report == report
+    assert len(mm._plans) == 3
+    bad = np.ones((3, 7), np.float32)
+    bad[1, 2] = np.inf
+    with pytest.raises(ValueError, match="operand a holds 1 non-finite value"):
+        mm(bad, np.ones((7, 9), np.float32))
+    # a limit set after the plan was made is checked again
+    monkeypatch.setenv("SYSTOLIC_MAX_MEMORY", "1K")
+    with pytest.raises(ValueError, match="more than the memory limit of 1.0 KiB"):
+        mm(np.ones((3, 7), np.float32), np.ones((7, 9), np.float32))

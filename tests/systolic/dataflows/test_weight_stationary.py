@@ -327,3 +327,20 @@ def test_register_writes_of_a_short_last_k_tile_by_hand():
     # tile 0: weights for rows 0 and 1 written 1 + 2 times; tile 1: row 0's once
     assert report.report.weight_register_writes == 3 + 1
     assert ws.traffic_bytes(1, 3, 1, ArrayConfig(2, 2))["weight_register_writes"] == 4
+
+
+@pytest.mark.parametrize("rows, m, k, n", [(5, 300, 11, 16), (5, 9, 13, 3), (5, 80, 8, 2),
+                                           (12, 20, 23, 16)])  # fmt: skip
+def test_short_tiles_in_blocks_and_part_groups_equal_golden(rows, m, k, n):
+    # a short stream longer than a block of sums (BLOCK_SUMS), PE rows in part-filled groups
+    # (GROUP), and tiles past SHORT_RATIO on the skewed path, beside the plain ones
+    rng = np.random.default_rng(m + k + n)
+    a, b = prepared(rng.standard_normal((m, k)), rng.standard_normal((k, n)))
+    config = ArrayConfig(rows, 16)  # 12 rows: whole groups of PE rows and a part-filled one
+    assert m > ws.BLOCK_SUMS // 16 or k % ws.GROUP or m >= ws.SHORT_RATIO * n
+    golden = ws.simulate_golden(a, b, config)
+    fast, report = ws.simulate_fast(a, b, config)
+    assert np.array_equal(fast.view(np.int32), golden.result.view(np.int32))
+    assert report == golden.report
+    assert np.array_equal(report.pe_active_cycles, golden.report.pe_active_cycles)
+    assert np.array_equal(fast, ordered_reference(a, b, rows))
