@@ -531,12 +531,13 @@ def _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, acc_t, sums):
             width = GROUP_COLS if j < n_main else n_used - j
             sums[:width, :count] = 0
             s0, s1, s2, s3 = sums[0], sums[1], sums[2], sums[3]
-            for i in range(0, k_main if width == GROUP_COLS else 0, GROUP_ROWS):
+            grouped = k_main if width == GROUP_COLS else 0  # PE rows run in groups
+            for i in range(0, grouped, GROUP_ROWS):
                 weights = b[k0 + i : k0 + i + GROUP_ROWS, n0 + j : n0 + j + GROUP_COLS]
                 mac_group(a_t, k0 + i, m0 + u0, count, weights, s0, s1, s2, s3)
             # PE rows left over from the groups (all rows in a short group of columns), one
             # at a time, each through the group's columns
-            for i in range(k_main if width == GROUP_COLS else 0, k_used):
+            for i in range(grouped, k_used):
                 act = a_t[k0 + i, m0 + u0 : m0 + u1]
                 for c in range(width):
                     weight = b[k0 + i, n0 + j + c]
@@ -746,10 +747,11 @@ def _ws_tile(a_t, b, table, k_tiles, tile, out, active, scratch):
     stride = _padded(length)
     acc_t = scratch[: n_used * stride].reshape((n_used, stride))
     sums = scratch[n_used * stride : n_used * stride + GROUP_COLS * STREAM_BLOCK]
+    sums = sums.reshape((GROUP_COLS, STREAM_BLOCK))
     acc_t[:] = 0
     for f in range(tile * k_tiles, (tile + 1) * k_tiles):
         k0, k1 = table[f, 2], table[f, 3]
-        _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, acc_t, sums.reshape((GROUP_COLS, STREAM_BLOCK)))
+        _ws_fold(a_t, b, m0, m1, k0, k1, n0, n1, acc_t, sums)
         for i in range(k1 - k0):  # each used PE made one MAC per output row
             for j in range(n_used):
                 active[i, j] += length
@@ -820,9 +822,9 @@ def _plan(m: int, k: int, n: int, config: ArrayConfig) -> tuple[dict, np.ndarray
 def _ws_run_fp32(a, b, table, k_tiles, out, active, bf16):
     """:func:`run_small_float`'s compiled part, one call: every output tile in this thread,
     A and B rounded to fp32 (then, with ``bf16``, to bfloat16) as the tiles read them
-    (:func:`_ws_tile_short`), or, where a tile runs skewed, into a transposed and a plain
-    copy first. Returns the number of rounded operand values that are not finite; ``out``
-    is not the product then.
+    (:func:`_ws_tile_short`), or, where a tile is long (:func:`_ws_fold`), into a transposed
+    and a plain copy first. Returns the number of rounded operand values that are not
+    finite; ``out`` is not the product then.
 
     Where the product is smaller than the operands (a forward pass: 10 x 30 results of
     10 x 784 and 784 x 30 operands), they are checked through it: a non-finite value in row
