@@ -30,6 +30,9 @@ CONNECT_TIMEOUT_S = 10.0
 IN_FLIGHT = 4
 #: seconds of work a task aims at when its number of points is not fixed (:class:`Chunks`)
 TASK_S = 0.1
+#: seconds a closed-form point of a ``block.Piece`` is taken to need before any is timed:
+#: they are evaluated together, a few microseconds each
+PIECE_POINT_S = 1e-5
 #: the most points of one task: closed-form points of bare arrays take about a microsecond
 #: each, evaluated a task at a time (``systolic.sweep.vectorized``)
 MAX_CHUNK = 100_000
@@ -150,7 +153,8 @@ def threads(client) -> int:
 class Chunks:
     """The points of a sweep, handed out a task at a time: ``size`` points each, or (without
     ``size``) as many as take about :data:`TASK_S` by the time the points finished so far
-    took, one each until the first results arrive.
+    took; until the first results arrive, one point each, or as many of a ``block.Piece``
+    as :data:`PIECE_POINT_S` gives.
 
     A fixed number cannot suit every sweep: a point costs from a tenth of a millisecond
     (closed forms) to minutes (values of a large network), and Dask adds a few milliseconds
@@ -159,23 +163,39 @@ class Chunks:
     kill.
     """
 
-    def __init__(self, points: Sequence[dict], size: int | None = None):
-        self._points = collections.deque(points)
+    def __init__(self, points: Sequence, size: int | None = None):
+        # point dicts, and ``block.Piece``s handed out a slice at a time
+        self._items = collections.deque(points)
+        self._left = sum(_count(item) for item in points)
         self._size = size
         self._seconds, self._timed = 0.0, 0
         #: the most points a task has had
         self.largest = 0
 
     def __len__(self) -> int:
-        return len(self._points)
+        return self._left
 
-    def take(self) -> list[dict]:
-        """The points of the next task (none when all are handed out)."""
+    def take(self) -> Sequence[dict]:
+        """The points of the next task (none when all are handed out): a slice of a
+        ``block.Piece``, or point dicts up to the next piece."""
+        from systolic.sweep.block import Piece
+
+        piece = bool(self._items) and isinstance(self._items[0], Piece)
         size = self._size
         if size is None:
-            per_point = self._seconds / self._timed if self._timed else TASK_S
+            guess = PIECE_POINT_S if piece else TASK_S
+            per_point = self._seconds / self._timed if self._timed else guess
             size = max(1, min(MAX_CHUNK, int(TASK_S / max(per_point, 1e-9))))
-        chunk = [self._points.popleft() for _ in range(min(size, len(self._points)))]
+        chunk = []
+        if piece:
+            piece = self._items.popleft()
+            chunk = piece[:size]
+            if len(piece) > size:
+                self._items.appendleft(piece[size:])
+        else:
+            while self._items and len(chunk) < size and not isinstance(self._items[0], Piece):
+                chunk.append(self._items.popleft())
+        self._left -= len(chunk)
         self.largest = max(self.largest, len(chunk))
         return chunk
 
@@ -186,6 +206,11 @@ class Chunks:
         self._timed += timed
 
 
+def _count(item) -> int:
+    """Points in an item of :class:`Chunks`: a piece's, or 1 for a point's dict."""
+    return 1 if isinstance(item, dict) else len(item)
+
+
 def record_seconds(records: Sequence[dict]) -> tuple[float, int]:
     """The seconds the points of ``records`` took to evaluate, and how many were timed (a
     failed point is not)."""
@@ -193,7 +218,7 @@ def record_seconds(records: Sequence[dict]) -> tuple[float, int]:
 
     seconds, timed, others = 0.0, 0, records
     if isinstance(records, Columns):
-        seconds, timed = sum(records.results["seconds"]), len(records.points)
+        seconds, timed = records.seconds(), len(records.points)
         others = records.others
     for record in others:
         if record.get("seconds") is not None:

@@ -61,3 +61,18 @@ def best(records: Sequence[dict]) -> list[dict]:
             winner = min(group, key=lambda record: tuple(record[cost] for cost in costs))
             out.append({"by": by, **winner})
     return out
+
+
+def front_indices(x, y):  # TEMPORARY shim
+    import numpy as np
+
+    records = [{"x": a, "y": b} for a, b in zip(x.tolist(), y.tolist(), strict=True)]
+    return np.array(front(records, "x", "y"), dtype=np.int64)
+
+
+def best_indices(columns):  # TEMPORARY shim
+    n = len(columns["key"])
+    return {
+        by: min(range(n), key=lambda i: tuple(columns[c][i] for c in costs))
+        for by, costs in BEST.items()
+    }

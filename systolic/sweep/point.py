@@ -27,6 +27,7 @@ from systolic.config import Dataflow, WeightLoad
 from systolic.energy import ENERGY_COMPONENTS, EnergyTable, area_mm2, machine_area_mm2, price
 from systolic.numerics import FORMATS
 from systolic.sweep import vectorized
+from systolic.sweep.block import Piece
 from systolic.workloads import ConvLayer, Layer
 
 #: the parameters of a point, in the order of the result files
@@ -91,38 +92,38 @@ def evaluate_chunk(points: Sequence[dict], context: dict) -> Sequence[dict]:
     (:func:`failed`) and the others still run. ``context`` holds the layers of each
     ``(workload, batch)`` (``"layers"``) and the energy tables by name (``"tables"``).
 
-    Bare-array points without values are evaluated together, each workload's at once
-    (``systolic.sweep.vectorized``: the same numbers), into :class:`Columns`; the others,
-    and the points the closed forms refuse, one at a time. The records come in any order."""
-    groups: dict[tuple, list[dict]] = {}
+    Bare-array points without values (a ``block.Piece``, or such dicts) are evaluated
+    together, each workload's at once (``systolic.sweep.vectorized``: the same numbers), into
+    :class:`Columns`; the others, and the points the closed forms refuse, one at a time. The
+    records come in any order."""
+    groups: dict[tuple, Sequence[dict]] = {}
     singles = []
-    for point in points:
-        if point["values"] or point["machine"] is not None:
-            singles.append(point)
-        else:
-            run = (point["workload"], point["batch"], point["energy"])
-            groups.setdefault(run, []).append(point)
-    done, columns = [], {}
+    if isinstance(points, Piece) and not points.block.base["values"]:
+        groups[points.block.run + (points.block.base["energy"],)] = points
+    else:
+        for point in points:
+            if point["values"] or point["machine"] is not None:
+                singles.append(point)
+            else:
+                run = (point["workload"], point["batch"], point["energy"])
+                groups.setdefault(run, []).append(point)
+    parts = []
     for (workload, batch, energy), group in groups.items():
         start = time.perf_counter()
-        results = vectorized.workload_results(
-            vectorized.Configs.of_points(group), context["layers"][workload, batch],
-            context["tables"][energy],
-        )  # fmt: skip
+        piece = isinstance(group, Piece)
+        configs = group.configs() if piece else vectorized.Configs.of_points(group)
+        layers = context["layers"][workload, batch]
+        results = vectorized.workload_results(configs, layers, context["tables"][energy])
         refused = results.pop("refused")
-        keep = np.flatnonzero(~refused)
-        if len(keep) < len(group):
-            singles += [group[i] for i in np.flatnonzero(refused)]
-            group = [group[i] for i in keep]
+        if refused.any():
+            keep = np.flatnonzero(~refused)
+            singles += [group[i] for i in np.flatnonzero(refused).tolist()]
+            group = group.taken(keep) if piece else [group[i] for i in keep.tolist()]
             results = {name: value[keep] for name, value in results.items()}
         seconds = (time.perf_counter() - start) / max(1, len(group))
-        layers = len(context["layers"][workload, batch])
-        results.update(layers=layers, stall_cycles=0, dram_read_bytes=0, seconds=seconds)
-        done.append(group)
-        for name in RESULTS:
-            value = results.get(name)
-            column = value.tolist() if isinstance(value, np.ndarray) else [value] * len(group)
-            columns.setdefault(name, []).extend(column)
+        results.update(layers=len(layers), stall_cycles=0, dram_read_bytes=0, seconds=seconds,
+                       max_abs_error=None, max_rel_error=None, exact=None)  # fmt: skip
+        parts.append((group, results))
     records = []
     for point in singles:
         try:
@@ -130,20 +131,33 @@ def evaluate_chunk(points: Sequence[dict], context: dict) -> Sequence[dict]:
             records.append(evaluate(point, layers, context["tables"][point["energy"]]))
         except Exception as error:  # recorded with the point: the sweep goes on
             records.append(failed(point, error))
-    if not done:
+    if not parts:
         return records
-    return Columns([point for group in done for point in group], columns, records)
+    return Columns.joined(parts, records)
 
 
 class Columns(Sequence):
     """The records of many finished points, kept as columns until they are read: the
-    points (dicts of :data:`PARAMS` and ``key``, status ``"ok"``), their results by name of
-    :data:`RESULTS` (lists of one entry per point), then ``others``, records of their own.
-    A sequence of records like a list of :func:`evaluate`'s, that Dask sends and pickles as
-    a few lists instead of a dict per point."""
+    points (a sequence of dicts of :data:`PARAMS` and ``key``, status ``"ok"``: a
+    ``block.Piece`` or a list), their results by name of :data:`RESULTS` (an array of one
+    entry per point, or one value for all), then ``others``, records of their own. A
+    sequence of records like a list of :func:`evaluate`'s, that Dask sends and pickles as a
+    few arrays instead of a dict per point."""
 
-    def __init__(self, points: list[dict], results: dict[str, list], others: list[dict]):
+    def __init__(self, points: Sequence[dict], results: dict, others: list[dict]):
         self.points, self.results, self.others = points, results, others
+
+    @classmethod
+    def joined(cls, parts: list[tuple[Sequence[dict], dict]], others: list[dict]) -> Columns:
+        """The columns of several groups of points, one after another."""
+        if len(parts) == 1:
+            return cls(*parts[0], others)
+        points = [point for group, _ in parts for point in group]
+        results = {name: np.concatenate([np.broadcast_to(np.asarray(r[name], dtype=object)
+                                                          if r[name] is None else r[name],
+                                                          len(g)) for g, r in parts])
+                   for name in RESULTS}  # fmt: skip
+        return cls(points, results, others)
 
     def __len__(self) -> int:
         return len(self.points) + len(self.others)
@@ -154,13 +168,25 @@ class Columns(Sequence):
         index %= len(self)
         if index >= len(self.points):
             return self.others[index - len(self.points)]
-        return _record(self.points[index], [self.results[name][index] for name in RESULTS])
+        return _record(self.points[index], [self.column(name)[index] for name in RESULTS])
 
     def __iter__(self):
-        rows = zip(*(self.results[name] for name in RESULTS), strict=True)
+        rows = zip(*(self.column(name) for name in RESULTS), strict=True)
         for point, values in zip(self.points, rows, strict=True):
             yield _record(point, values)
         yield from self.others
+
+    def column(self, name: str) -> list:
+        """The results ``name`` of :attr:`points`, a Python value each."""
+        value = self.results[name]
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        return [value] * len(self.points)
+
+    def seconds(self) -> float:
+        """The seconds :attr:`points` took to evaluate, together."""
+        value = self.results["seconds"]
+        return float(np.sum(value)) if isinstance(value, np.ndarray) else value * len(self.points)
 
 
 def _record(point: dict, values: Sequence) -> dict:

@@ -15,11 +15,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from systolic.sweep import cluster
-from systolic.sweep.pareto import FRONTS, best, front, label, workload_groups
+import numpy as np
+
+from systolic.sweep import cluster, results
+from systolic.sweep.block import Block, Piece, hex_keys
+from systolic.sweep.pareto import FRONTS, best_indices, front_indices, label
 from systolic.sweep.point import Columns
+from systolic.sweep.results import SUMMARY
 from systolic.sweep.spec import Expansion, Spec, expand
-from systolic.sweep.store import POINTS, Store, package_version
+from systolic.sweep.store import CSV, POINTS, Store, package_version
 
 
 def run_sweep(
@@ -80,10 +84,10 @@ def run_sweep(
     store = Store.open(out)
     version = package_version()
     expansion = expand(spec, values, version)
-    reused = sum(_done(store, point) for point in expansion.points)
+    missing = _missing(store, expansion)
     run = {"computed": 0, "failed": 0, "threads": 0, "chunk": None, "compute_s": 0.0,
            "evaluate_s": 0.0}  # fmt: skip
-    if reused < len(expansion.points):
+    if missing:
         with cluster.connect(scheduler, workers, connect_timeout_s) as client:
             for worker, found in cluster.prepare_workers(client, values).items():
                 if found != version:
@@ -91,51 +95,78 @@ def run_sweep(
                                      f"{version}; install the same version there")  # fmt: skip
             store.begin()
             try:
-                run.update(_compute(client, store, expansion, chunk, progress))
+                run.update(_compute(client, store, expansion, missing, chunk, progress))
             finally:
                 store.close()
     else:
         store.begin()
         store.close()
-    records = [store.records[point["key"]] for point in expansion.points]
-    rows = records + [_skipped(params, reason) for params, reason in expansion.skipped]
-    files = [out / POINTS, store.write_csv(rows), *_plots(records, out)]
+    rows = list(results.segments(expansion.parts, store, results.BulkIndex(store.bulk)))
+    if expansion.skipped:
+        rows.append(results.Rows(records=[_skipped(params, reason)
+                                          for params, reason in expansion.skipped]))  # fmt: skip
+    groups = results.groups(rows)
+    files = [out / POINTS, results.write_csv(out / CSV, rows), *_plots(groups, out)]
     seconds = time.perf_counter() - start
     finished = run["computed"] + run["failed"]
+    total = len(expansion)
     return {
-        "points": len(rows), "computed": run["computed"],
-        "reused": len(records) - finished, "skipped": len(expansion.skipped),
+        "points": total + len(expansion.skipped), "computed": run["computed"],
+        "reused": total - finished, "skipped": len(expansion.skipped),
         "failed": run["failed"], "out": str(out), "values": values, "workers": run["threads"],
         "chunk": run["chunk"], "seconds": seconds, "compute_seconds": run["compute_s"],
         "evaluate_seconds": run["evaluate_s"],
         "points_per_second": (finished * run["threads"] / run["evaluate_s"]
                               if run["evaluate_s"] else None),
-        "best": [_brief(record) for record in best(records)], "pareto": _fronts(records),
-        "errors": _errors(records), "files": [str(path) for path in files],
+        "best": _best(groups), "pareto": _fronts(groups),
+        "errors": results.errors(rows), "files": [str(path) for path in files],
     }  # fmt: skip
+
+
+def _missing(store: Store, expansion: Expansion) -> list:
+    """The points of ``expansion`` that ``store`` has not finished: a ``block.Piece`` of
+    each block's, and point dicts, in order."""
+    index = results.BulkIndex(store.bulk)
+    out = []
+    for part in expansion.parts:
+        if not isinstance(part, Block):
+            if not _done(store, part):
+                out.append(part)
+            continue
+        positions = np.flatnonzero(index.find(part.high, part.low) < 0)
+        if store.records and len(positions):
+            keys = hex_keys(part.high[positions], part.low[positions]).astype("U32").tolist()
+            positions = positions[[not _done(store, {"key": key}) for key in keys]]
+        if len(positions):
+            out.append(part.piece(positions))
+    return out
 
 
 def _done(store: Store, point: dict) -> bool:
     return store.records.get(point["key"], {}).get("status") == "ok"
 
 
-def _compute(client, store: Store, expansion: Expansion, chunk: int | None, progress: bool):
-    """Run the points ``store`` lacks on ``client``; their counts and timing."""
+def _compute(client, store: Store, expansion: Expansion, missing: list, chunk: int | None,
+             progress: bool):  # fmt: skip
+    """Run the points ``missing`` (see :func:`_missing`) on ``client``; their counts and
+    timing."""
     from tqdm import tqdm
 
-    missing = [point for point in expansion.points if not _done(store, point)]
     chunks = cluster.Chunks(missing, chunk)
     context = expansion.context
     counts = {"computed": 0, "failed": 0}
     evaluated = {"seconds": 0.0}
 
-    def context_of(points: list[dict]) -> dict:
-        runs = {(point["workload"], point["batch"]) for point in points}
-        names = {point["energy"] for point in points}
+    def context_of(points: Sequence[dict]) -> dict:
+        if isinstance(points, Piece):
+            runs, names = {points.block.run}, {points.block.base["energy"]}
+        else:
+            runs = {(point["workload"], point["batch"]) for point in points}
+            names = {point["energy"] for point in points}
         return {"layers": {run: context["layers"][run] for run in runs},
                 "tables": {name: context["tables"][name] for name in names}}  # fmt: skip
 
-    bar = tqdm(total=len(missing), desc="sweep", unit="pt", file=sys.stderr, disable=not progress,
+    bar = tqdm(total=len(chunks), desc="sweep", unit="pt", file=sys.stderr, disable=not progress,
                dynamic_ncols=True, postfix={"failed": 0})  # fmt: skip
 
     def done(records: Sequence[dict]) -> None:
@@ -168,42 +199,39 @@ def _skipped(params: dict, reason: str) -> dict:
     return {"key": None, "status": "skipped", "error": reason, **params}
 
 
-def _brief(record: dict) -> dict:
-    """A best point as the summary shows it."""
-    names = ("by", "key", "workload", "batch", "machine", "rows", "cols", "dataflow",
-             "weight_load", "accumulator_rows", "dtype", "energy", "total_cycles",
-             "utilization", "energy_pj", "area_mm2", "max_abs_error")  # fmt: skip
-    return {name: record.get(name) for name in names}
+def _best(groups: dict) -> list[dict]:
+    """The best point of each workload by cycles, by energy and by area (``pareto.BEST``),
+    as the summary shows them."""
+    out = []
+    for columns in groups.values():
+        for by, index in best_indices(columns).items():
+            out.append({"by": by, **{name: _value(columns[name][index]) for name in SUMMARY}})
+    return out
 
 
-def _fronts(records: list[dict]) -> list[dict]:
+def _value(value):
+    """An array's entry as a Python value."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _fronts(groups: dict) -> list[dict]:
     """The keys on each Pareto front (cycles against :data:`FRONTS`) of each workload."""
     out = []
-    finished = [record for record in records if record["status"] == "ok"]
-    for (workload, batch), group in workload_groups(finished).items():
+    for (workload, batch), columns in groups.items():
         entry = {"workload": workload, "batch": batch}
         for cost in FRONTS:
-            entry[cost] = [group[i]["key"] for i in front(group, "total_cycles", cost)]
+            chosen = front_indices(columns["total_cycles"], columns[cost])
+            entry[cost] = columns["key"][chosen].tolist()
         out.append(entry)
     return out
 
 
-def _errors(records: list[dict]) -> dict[str, int]:
-    """Each distinct error of the failed points with how many points it stopped."""
-    errors: dict[str, int] = {}
-    for record in records:
-        if record["status"] == "failed":
-            errors[record["error"]] = errors.get(record["error"], 0) + 1
-    return errors
-
-
-def _plots(records: list[dict], out: Path) -> list[Path]:
+def _plots(groups: dict, out: Path) -> list[Path]:
     """One PNG per workload: cycles against energy and against area, fronts highlighted."""
     from systolic import plots
 
     paths, used = [], set()
-    finished = [record for record in records if record["status"] == "ok"]
-    for (workload, batch), group in workload_groups(finished).items():
+    for (workload, batch), columns in groups.items():
         title = label(workload, batch)
         name = re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_").lower()
         stem, number = f"pareto_{name}", 2
@@ -211,7 +239,10 @@ def _plots(records: list[dict], out: Path) -> list[Path]:
             stem, number = f"pareto_{name}_{number}", number + 1
         used.add(stem)
         path = out / f"{stem}.png"
-        figure = plots.pareto_figure(group, title)
+        n = len(columns["key"])  # TEMPORARY
+        figure = plots.pareto_figure(
+            [{k: _value(v[i]) for k, v in columns.items()} for i in range(n)], title
+        )
         plots.save_figure(figure, path, metadata={"Description": f"systolic sweep: {title}"})
         paths.append(path)
     return paths

@@ -28,13 +28,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from systolic.config import ArrayConfig, Dataflow, WeightLoad
 from systolic.energy import PRESETS as ENERGY_PRESETS
 from systolic.energy import EnergyTable
 from systolic.energy import table as energy_table
 from systolic.machine.config import MachineConfig
 from systolic.numerics import FORMATS
+from systolic.sweep.block import Block, array_keys
 from systolic.sweep.point import PARAMS, machine_config
+from systolic.sweep.vectorized import DATAFLOWS, DTYPES, UNLIMITED, WEIGHT_LOADS, Configs
 from systolic.workloads import Layer, load_workload, mlp_gemms
 
 #: the version of the spec and result format; a folder of another version is refused
@@ -106,14 +110,25 @@ class Spec:
 
 @dataclass
 class Expansion:
-    """The points of a spec (:func:`expand`), unique and in order, each a dict of
-    ``systolic.sweep.point.PARAMS`` plus ``key``; the combinations the array or machine
-    refuses as ``(parameters, reason)``; and what a worker needs to evaluate them
-    (``context``: ``"layers"`` and ``"tables"``)."""
+    """The points of a spec (:func:`expand`), unique and in order: ``parts``, each a
+    :class:`~systolic.sweep.block.Block` (the bare-array points of one run, as columns) or
+    one point's dict of ``systolic.sweep.point.PARAMS`` plus ``key`` (a machine preset's);
+    the combinations the array or machine refuses as ``(parameters, reason)``; and what a
+    worker needs to evaluate them (``context``: ``"layers"`` and ``"tables"``)."""
 
-    points: list[dict]
+    parts: list[Block | dict]
     skipped: list[tuple[dict, str]]
     context: dict
+
+    def __len__(self) -> int:
+        return sum(len(part) if isinstance(part, Block) else 1 for part in self.parts)
+
+    @property
+    def points(self) -> list[dict]:
+        """Every point as a dict (made on each call: a million points take seconds; the
+        sweep itself reads :attr:`parts`)."""
+        return [point for part in self.parts
+                for point in (part.piece() if isinstance(part, Block) else [part])]  # fmt: skip
 
 
 def key_line(text: str, table: str, key: str, index: int | None = None) -> int | None:
@@ -455,6 +470,7 @@ def expand(spec: Spec, values: bool, version: str) -> Expansion:
     if spec.space is not None:
         for workload in spec.workloads:
             combos.append((workload, {**spec.space, "batch": _batches(workload, spec.space)}))
+    space_runs = len(combos)
     for point in spec.points:
         # a listed point is one point: its dataflow, unless named, is the TPU's
         axes = {"dataflow": ["ws"], **{k: [v] for k, v in point.items() if k != "workload"}}
@@ -468,22 +484,41 @@ def expand(spec: Spec, values: bool, version: str) -> Expansion:
     layer_keys = {key: digest([_layer_dict(layer) for layer in layers])
                   for key, layers in spec.layers.items()}  # fmt: skip
     table_keys = {name: digest(dataclasses.asdict(table)) for name, table in spec.tables.items()}
-    points, skipped, seen = [], [], set()
-    for workload, axes in combos:
-        for params, settings in _combinations(workload, axes, values):
-            if isinstance(settings, str):
-                skipped.append((params, settings))
-                continue
-            key = digest({
-                "format": SPEC_FORMAT, "version": version, "point": params, "settings": settings,
+
+    def shared(workload: Workload, params: dict) -> dict:
+        return {"format": SPEC_FORMAT, "version": version, "point": params,
                 "layers": layer_keys[workload.label, params["batch"]],
-                "energy": table_keys[params["energy"]],
-            })  # fmt: skip
+                "energy": table_keys[params["energy"]]}  # fmt: skip
+
+    parts, skipped, seen = [], [], set()
+    space_blocks = []
+    for number, (workload, axes) in enumerate(combos):
+        listed = number >= space_runs
+        for part in _combinations(workload, axes, values, skipped):
+            if isinstance(part, Block):
+                part.high, part.low = array_keys(digest(shared(workload, part.base)),
+                                                 part.configs)  # fmt: skip
+                if listed:  # a listed point may also be in the space, or listed twice
+                    if _seen_in(part, space_blocks) or (part.high[0], part.low[0]) in seen:
+                        continue
+                    seen.add((part.high[0], part.low[0]))
+                else:
+                    space_blocks.append(part)
+                parts.append(part)
+                continue
+            params, settings = part
+            key = digest({**shared(workload, params), "settings": settings})
             if key not in seen:
                 seen.add(key)
-                points.append({"key": key, **params})
+                parts.append({"key": key, **params})
     context = {"layers": spec.layers, "tables": spec.tables}
-    return Expansion(points, skipped, context)
+    return Expansion(parts, skipped, context)
+
+
+def _seen_in(point: Block, blocks: list[Block]) -> bool:
+    """Whether the one point of ``point`` has the key of a point of ``blocks``."""
+    high, low = point.high[0], point.low[0]
+    return any(bool(((block.high == high) & (block.low == low)).any()) for block in blocks)
 
 
 def _count(axes: dict) -> int:
@@ -500,10 +535,14 @@ def _count(axes: dict) -> int:
     return shared * (array + len(axes.get("machine", [])))
 
 
-def _combinations(workload: Workload, axes: dict, values: bool) -> Iterator[tuple[dict, object]]:
-    """Every combination of one workload's axes: ``(parameters, settings)``, ``settings``
-    what of the configuration the parameters do not say (a machine's memories), or a string,
-    the reason the array or machine refuses the combination."""
+def _combinations(
+    workload: Workload, axes: dict, values: bool, skipped: list
+) -> Iterator[Block | tuple[dict, dict]]:
+    """Every combination of one workload's axes: per run (batch, seed, energy table) a
+    :class:`Block` of its bare-array points (keys still to set), then ``(parameters,
+    settings)`` of each machine preset, ``settings`` what of the configuration the
+    parameters do not say (its memories). A combination the array or machine refuses goes
+    to ``skipped`` as ``(parameters, reason)`` instead."""
     flows = axes.get("dataflow", [flow.value for flow in Dataflow])
     shared = itertools.product(
         axes["batch"], axes.get("seed", [0]), axes.get("energy", [DEFAULT_ENERGY])
@@ -511,20 +550,10 @@ def _combinations(workload: Workload, axes: dict, values: bool) -> Iterator[tupl
     for batch, seed, energy in shared:
         base = {"workload": workload.label, "batch": batch, "seed": seed, "energy": energy,
                 "values": values}  # fmt: skip
-        arrays = itertools.product(
-            axes.get("array", []), flows, axes.get("weight_load", [WeightLoad.SERIAL.value]),
-            axes.get("accumulator_rows", [None]), axes.get("dtype", ["fp32"]),
-        )  # fmt: skip
-        for (rows, cols), flow, mode, acc, dtype in arrays:
-            params = _params(base, machine=None, rows=rows, cols=cols, dataflow=flow,
-                             weight_load=mode, accumulator_rows=acc, dtype=dtype)  # fmt: skip
-            try:
-                ArrayConfig(rows, cols, dataflow=flow, weight_load=mode, accumulator_rows=acc,
-                            dtype=dtype)  # fmt: skip
-            except ValueError as error:
-                yield params, " ".join(str(error).split())
-                continue
-            yield params, {}
+        if axes.get("array"):
+            block = _array_block(base, axes["array"], flows, axes, skipped)
+            if len(block):
+                yield block
         for name, dtype in itertools.product(axes.get("machine", []), axes.get("dtype", [None])):
             try:
                 config = machine_config(name, dtype)
@@ -532,7 +561,7 @@ def _combinations(workload: Workload, axes: dict, values: bool) -> Iterator[tupl
                 params = _params(base, machine=name, rows=None, cols=None, dataflow="ws",
                                  weight_load="double_buffered", accumulator_rows=None,
                                  dtype=dtype)  # fmt: skip
-                yield params, " ".join(str(error).split())
+                skipped.append((params, " ".join(str(error).split())))
                 continue
             if isinstance(config, MachineConfig):  # a TensorCore machine: its MXUs' shape
                 rows, cols, acc = config.mxu_rows, config.mxu_cols, config.accumulator_rows
@@ -543,6 +572,50 @@ def _combinations(workload: Workload, axes: dict, values: bool) -> Iterator[tupl
                 weight_load="double_buffered", accumulator_rows=acc, dtype=config.dtype,
             )  # fmt: skip
             yield params, dataclasses.asdict(config)
+
+
+def _array_block(base: dict, arrays: list, flows: list, axes: dict, skipped: list) -> Block:
+    """The bare-array points of one run: every array, dataflow, weight load, accumulator
+    depth and format (the last varying fastest) that ``ArrayConfig`` takes; the others go to
+    ``skipped`` with its reason. Its checks of the array's size and of the mode do not
+    depend on each other, so each is made once per size and once per mode."""
+    loads = axes.get("weight_load", [WeightLoad.SERIAL.value])
+    accs = axes.get("accumulator_rows", [None])
+    dtypes = axes.get("dtype", ["fp32"])
+    size_errors = [_refusal(rows=rows, cols=cols) for rows, cols in arrays]
+    modes = list(itertools.product(flows, loads, accs, dtypes))
+    mode_errors = [_refusal(dataflow=flow, weight_load=load, accumulator_rows=acc, dtype=dtype)
+                   for flow, load, acc, dtype in modes]  # fmt: skip
+    grid = np.meshgrid(np.arange(len(arrays)), np.arange(len(modes)), indexing="ij")
+    size, mode = (index.ravel() for index in grid)
+    ok = (np.array([e is None for e in size_errors])[size]
+          & np.array([e is None for e in mode_errors])[mode])  # fmt: skip
+    for i in np.flatnonzero(~ok).tolist():
+        (rows, cols), (flow, load, acc, dtype) = arrays[size[i]], modes[mode[i]]
+        params = _params(base, machine=None, rows=rows, cols=cols, dataflow=flow,
+                         weight_load=load, accumulator_rows=acc, dtype=dtype)  # fmt: skip
+        skipped.append((params, size_errors[size[i]] or mode_errors[mode[i]]))
+    size, mode = size[ok], mode[ok]
+    shape = np.array(arrays, dtype=np.int64).reshape(len(arrays), 2)
+    codes = np.array(
+        [(DATAFLOWS.index(Dataflow(flow)), WEIGHT_LOADS.index(WeightLoad(load)),
+          UNLIMITED if acc is None else acc, DTYPES.index(dtype))
+         for flow, load, acc, dtype in modes], dtype=np.int64,
+    ).reshape(len(modes), 4)[mode]  # fmt: skip
+    segments = np.full(len(size), ArrayConfig().segment_rows, dtype=np.int64)
+    configs = Configs(shape[size, 0], shape[size, 1], codes[:, 2], codes[:, 0], codes[:, 1],
+                      segments, codes[:, 3])  # fmt: skip
+    empty = np.zeros(0, dtype=np.uint64)
+    return Block({**base, "machine": None}, configs, empty, empty)
+
+
+def _refusal(**fields) -> str | None:
+    """Why ``ArrayConfig`` refuses ``fields`` (on one line), or None."""
+    try:
+        ArrayConfig(**fields)
+    except ValueError as error:
+        return " ".join(str(error).split())
+    return None
 
 
 def _params(base: dict, **values) -> dict:

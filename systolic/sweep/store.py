@@ -4,6 +4,7 @@
 
     DIR/sweep.json     the spec format and the package version of the results
     DIR/points.jsonl   one JSON line per finished point, appended and synced as it arrives
+    DIR/columns/N.npz  the finished points of one bulk task, as columns, written whole
     DIR/points.csv     the spec's points, one row each, written whole at the end
     DIR/pareto_*.png   cycles against energy and against area, per workload
 
@@ -13,6 +14,15 @@ last line for a key wins, so a failed point computed again replaces its error. A
 killed while appending leaves at most a truncated last line: readers skip it, and the next
 sweep cuts it off before appending. One sweep at a time writes a folder (a lock on
 ``points.jsonl``).
+
+A task of at least :data:`BULK` bare-array points without values (``block.Piece``) stores
+its finished points in one file of ``columns/`` instead: NumPy's ``.npz`` (read with
+``allow_pickle=False``), holding each point's key (two uint64 lanes, ``block.array_keys``),
+its configuration codes (``vectorized.Configs``), each result field of :data:`RESULTS` that
+varies as an array, and a JSON header with the run's parameters, the fields that do not vary
+and the names behind the codes. It is written to a temporary file, synced and renamed, so a
+killed sweep leaves whole files only; its failed points still go to ``points.jsonl``. The
+points of a ``columns/`` file are finished: a rerun never computes them again.
 """
 
 from __future__ import annotations
@@ -20,17 +30,28 @@ from __future__ import annotations
 import csv
 import json
 import os
+import zipfile
 from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
+
 from systolic.files import atomic_write
-from systolic.sweep.point import FIELDS
+from systolic.sweep.block import KEY_FIELDS, Piece, hex_keys, point_params
+from systolic.sweep.point import FIELDS, RESULTS, Columns
 from systolic.sweep.spec import SPEC_FORMAT
+from systolic.sweep.vectorized import DATAFLOWS, DTYPES, WEIGHT_LOADS
 
 META = "sweep.json"
 POINTS = "points.jsonl"
 CSV = "points.csv"
+COLUMNS = "columns"
+#: the fewest points of a task stored as columns (fewer go to ``points.jsonl``)
+BULK = 1024
+#: the names behind the codes of a ``columns/`` file
+_CODES = {"dataflow": [flow.value for flow in DATAFLOWS],
+          "weight_load": [load.value for load in WEIGHT_LOADS], "dtype": list(DTYPES)}  # fmt: skip
 
 
 def package_version() -> str:
@@ -83,6 +104,8 @@ class Store:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.records: dict[str, dict] = {}
+        #: the ``columns/`` files read and written, in order (:class:`Bulk`)
+        self.bulk: list[Bulk] = []
         self._handle = None
 
     @classmethod
@@ -97,6 +120,7 @@ class Store:
         store = cls(Path(folder))
         store._check()
         store.records, _ = read_points(store.folder / POINTS)
+        store.bulk = read_bulk(store.folder / COLUMNS)
         return store
 
     def _check(self) -> None:
@@ -136,13 +160,24 @@ class Store:
             raise ValueError(f"{self.folder} is being written by another sweep") from None
         self._handle = handle
         self.records, whole = read_points(self.folder / POINTS)
+        self.bulk = read_bulk(self.folder / COLUMNS)
         handle.truncate(whole)  # a killed append's partial line; appends go after it
         meta = {"format": SPEC_FORMAT, "package_version": package_version()}
         atomic_write(self.folder / META, lambda out: json.dump(meta, out, indent=2))
 
     def append(self, records: Iterable[dict]) -> None:
         """Store finished points: their lines are written together, flushed and synced before
-        this returns (one sync for the points of one task)."""
+        this returns (one sync for the points of one task); the finished points of a bulk
+        task as one ``columns/`` file (see the module docstring)."""
+        if (isinstance(records, Columns) and isinstance(records.points, Piece)
+                and len(records.points) >= BULK):  # fmt: skip
+            bulk = Bulk.of_columns(records)
+            folder = self.folder / COLUMNS
+            folder.mkdir(exist_ok=True)
+            number = max((int(path.stem) for path in _bulk_files(folder)), default=-1) + 1
+            atomic_write(folder / f"{number:08d}.npz", bulk.write, binary=True)
+            self.bulk.append(bulk)
+            records = records.others
         records = list(records)  # Columns: a dict per point from here on
         self._handle.write(json_lines(records).encode())
         self._handle.flush()
@@ -168,3 +203,119 @@ class Store:
 
         atomic_write(path, write)
         return path
+
+
+class Bulk:
+    """The finished points of one bulk task (a ``columns/`` file): their key lanes
+    (``high``, ``low``), configuration codes (``configs``: arrays by ``block.KEY_FIELDS``),
+    the run's parameters (``base``) and the results (``results``: an array or one value per
+    field of :data:`RESULTS`)."""
+
+    def __init__(self, high, low, configs: dict, base: dict, results: dict):
+        self.high, self.low, self.configs, self.base, self.results = (
+            high,
+            low,
+            configs,
+            base,
+            results,
+        )
+
+    def __len__(self) -> int:
+        return len(self.high)
+
+    @classmethod
+    def of_columns(cls, records: Columns) -> Bulk:
+        piece = records.points
+        configs = piece.configs()
+        high, low = piece.key_lanes()
+        return cls(high, low, {name: getattr(configs, name) for name in KEY_FIELDS},
+                   piece.block.base, dict(records.results))  # fmt: skip
+
+    def write(self, handle) -> None:
+        """Write the file: arrays at the narrowest integer type that holds them."""
+        arrays = {"high": self.high, "low": self.low}
+        arrays.update({f"config.{name}": _narrow(value) for name, value in self.configs.items()})
+        scalars = {}
+        for name, value in self.results.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"result.{name}"] = _narrow(value)
+            else:
+                scalars[name] = value
+        header = {"base": self.base, "scalars": scalars, "codes": _CODES}
+        arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        np.savez(handle, **arrays)
+
+    @classmethod
+    def read(cls, path: Path) -> Bulk:
+        """Read a ``columns/`` file.
+
+        Raises
+        ------
+        ValueError
+            A file that is not a sweep's, or of other codes.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            header = json.loads(arrays.pop("header").tobytes())
+            if header["codes"] != _CODES:
+                raise ValueError
+            configs = {name: arrays.pop(f"config.{name}").astype(np.int64)
+                       for name in KEY_FIELDS}  # fmt: skip
+            results = dict(header["scalars"])
+            for name in RESULTS:
+                if f"result.{name}" in arrays:
+                    value = arrays[f"result.{name}"]
+                    results[name] = value.astype(np.int64) if value.dtype.kind in "iu" else value
+            if set(results) != set(RESULTS):
+                raise ValueError
+            return cls(arrays["high"], arrays["low"], configs, header["base"], results)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+            raise ValueError(f"{path}: not a sweep's columns file") from None
+
+    def records(self) -> list[dict]:
+        """Its points' records, a dict each (as ``point.evaluate`` gives them)."""
+        keys = hex_keys(self.high, self.low).astype("U32").tolist()
+        names = ("rows", "cols", "dataflow", "weight_load", "accumulator_rows", "dtype")
+        params = zip(*(self.configs[name].tolist() for name in names), strict=True)
+        columns = [self.results[name].tolist() if isinstance(self.results[name], np.ndarray)
+                   else [self.results[name]] * len(self) for name in RESULTS]  # fmt: skip
+        out = []
+        for key, point, values in zip(keys, params, zip(*columns, strict=True), strict=True):
+            record = {"key": key, "status": "ok", "error": None}
+            record.update(point_params(self.base, *point))
+            record.update(zip(RESULTS, values, strict=True))
+            out.append(record)
+        return out
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """An integer array at the narrowest signed type that holds it (others as they are)."""
+    if values.dtype.kind not in "iu" or not len(values):
+        return values
+    low, high = int(values.min()), int(values.max())
+    for kind in (np.int8, np.int16, np.int32):
+        info = np.iinfo(kind)
+        if info.min <= low and high <= info.max:
+            return values.astype(kind)
+    return values
+
+
+def _bulk_files(folder: Path) -> list[Path]:
+    """The ``columns/`` files of ``folder`` in order (temporary files of a killed write are
+    not among them)."""
+    return sorted(path for path in folder.glob("*.npz") if path.stem.isdigit())
+
+
+def read_bulk(folder: Path) -> list[Bulk]:
+    """Every ``columns/`` file of a results folder, in order."""
+    return [Bulk.read(path) for path in _bulk_files(folder)] if folder.is_dir() else []
+
+
+def all_records(store: Store) -> dict[str, dict]:
+    """Every stored record by key: ``points.jsonl``'s, then the ``columns/`` files' (a point
+    there is finished, and replaces a failed record of an earlier run)."""
+    out = dict(store.records)
+    for bulk in store.bulk:
+        out.update((record["key"], record) for record in bulk.records())
+    return out

@@ -132,3 +132,37 @@ def scheduler(tmp_path_factory):
             with Client(address, timeout=START_TIMEOUT_S) as client:
                 client.wait_for_workers(2, timeout=START_TIMEOUT_S)
         yield address
+
+
+@pytest.fixture
+def inline(monkeypatch):
+    """Sweeps compute their points here, a chunk at a time, in place of Dask's workers.
+    Returns what happened: ``computed`` (keys, in order) and ``connects`` (one per time a
+    sweep asked for a cluster)."""
+    log = {"computed": [], "connects": 0}
+
+    @contextlib.contextmanager
+    def connect(scheduler, workers, timeout_s):
+        log["connects"] += 1
+        yield "inline"
+
+    def run_chunks(client, chunks, context_of, done):
+        while chunk := chunks.take():
+            records = Task(chunk, context_of(chunk)).run()
+            log["computed"] += [record["key"] for record in records]
+            chunks.finished(records)
+            done(records)
+        return 0
+
+    from systolic.sweep import run as sweep_run
+    from systolic.sweep.point import Task
+    from systolic.sweep.store import package_version
+
+    cluster = sweep_run.cluster
+    monkeypatch.setattr(cluster, "connect", connect)
+    monkeypatch.setattr(cluster, "run_chunks", run_chunks)
+    monkeypatch.setattr(
+        cluster, "prepare_workers", lambda client, values: {"here": package_version()}
+    )
+    monkeypatch.setattr(cluster, "threads", lambda client: 1)
+    return log

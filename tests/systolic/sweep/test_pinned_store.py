@@ -2,16 +2,14 @@
 Dask: the points run in this process (the ``inline`` fixture), so each test can say exactly
 which points a rerun computes."""
 
-import contextlib
 import csv
 import dataclasses
 
-import pytest
-
+from systolic.sweep import results
 from systolic.sweep import run as sweep_run
 from systolic.sweep import spec as spec_module
 from systolic.sweep.pareto import best, front
-from systolic.sweep.point import Task
+from systolic.sweep.point import FIELDS
 from systolic.sweep.run import format_summary, run_sweep
 from systolic.sweep.spec import expand, load_spec
 from systolic.sweep.store import POINTS, Store, package_version
@@ -29,36 +27,6 @@ dataflow = ["ws", "os"]
 weight_load = ["serial", "double_buffered"]
 batch = [2]
 """
-
-
-@pytest.fixture
-def inline(monkeypatch):
-    """Sweeps compute their points here, a chunk at a time, in place of Dask's workers.
-    Returns what happened: ``computed`` (keys, in order) and ``connects`` (one per time a
-    sweep asked for a cluster)."""
-    log = {"computed": [], "connects": 0}
-
-    @contextlib.contextmanager
-    def connect(scheduler, workers, timeout_s):
-        log["connects"] += 1
-        yield "inline"
-
-    def run_chunks(client, chunks, context_of, done):
-        while chunk := chunks.take():
-            records = Task(chunk, context_of(chunk)).run()
-            log["computed"] += [record["key"] for record in records]
-            chunks.finished(records)
-            done(records)
-        return 0
-
-    cluster = sweep_run.cluster
-    monkeypatch.setattr(cluster, "connect", connect)
-    monkeypatch.setattr(cluster, "run_chunks", run_chunks)
-    monkeypatch.setattr(
-        cluster, "prepare_workers", lambda client, values: {"here": package_version()}
-    )
-    monkeypatch.setattr(cluster, "threads", lambda client: 1)
-    return log
 
 
 def sweep(spec, out):
@@ -212,7 +180,8 @@ def test_the_summarys_fronts_list_keys_in_order_of_cycles():
     records = [point("slow", 30, 10.0, 3.0), point("fast", 10, 30.0, 1.0),
                point("mid", 20, 20.0, 2.0), point("beaten", 40, 40.0, 4.0),
                point("lost", 1, 1.0, 1.0, status="failed")]  # fmt: skip
-    assert sweep_run._fronts(records) == [
+    rows = [results.Rows(records=[{**dict.fromkeys(FIELDS), **record} for record in records])]
+    assert sweep_run._fronts(results.groups(rows)) == [
         {"workload": "w", "batch": 2, "energy_pj": ["fast", "mid", "slow"], "area_mm2": ["fast"]}
     ]
 

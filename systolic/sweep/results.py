@@ -1,0 +1,224 @@
+"""A sweep's results in the spec's order, as columns: what ``points.csv``, the summary and the
+Pareto plots are made of.
+
+::
+
+    Expansion.parts (blocks, point dicts) + Store (columns/ files, points.jsonl records)
+        -> segments, in order: Rows of columns (a run of a block's points found in the
+           columns/ files) or Rows of records (everything else), then the skipped points
+
+A million points never become a million dicts: a block's points found in the ``columns/``
+files become columns of the Report fields, gathered by key (:class:`BulkIndex`); only points
+stored one by one (machines, values, failed points, small tasks) are records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from systolic.sweep.block import Block, hex_keys
+from systolic.sweep.point import PARAMS, RESULTS
+from systolic.sweep.store import Bulk, Store
+from systolic.sweep.vectorized import DATAFLOWS, DTYPES, UNLIMITED, WEIGHT_LOADS
+
+_NAMES = {
+    "dataflow": np.array([flow.value for flow in DATAFLOWS], dtype=object),
+    "weight_load": np.array([load.value for load in WEIGHT_LOADS], dtype=object),
+    "dtype": np.array(DTYPES, dtype=object),
+}
+
+
+class BulkIndex:
+    """The points of every ``columns/`` file of a store, found by key."""
+
+    def __init__(self, bulks: Sequence[Bulk]):
+        self.bulks = list(bulks)
+        empty = np.zeros(0, dtype=np.uint64)
+        self.high = np.concatenate([bulk.high for bulk in bulks]) if bulks else empty
+        self.low = np.concatenate([bulk.low for bulk in bulks]) if bulks else empty
+        self._order = np.argsort(self.high, kind="stable")
+        self._sorted = self.high[self._order]
+        self._columns: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.high)
+
+    def find(self, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+        """The row of each key (its lanes ``high`` and ``low``), -1 where it is not stored."""
+        if not len(self):
+            return np.full(len(high), -1, dtype=np.int64)
+        place = np.minimum(np.searchsorted(self._sorted, high), len(self) - 1)
+        row = self._order[place]
+        return np.where((self._sorted[place] == high) & (self.low[row] == low), row, -1)
+
+    def column(self, name: str) -> np.ndarray:
+        """The result ``name`` of every stored point, in row order."""
+        if name not in self._columns:
+            parts = [_broadcast(bulk.results[name], len(bulk)) for bulk in self.bulks]
+            self._columns[name] = np.concatenate(parts) if parts else np.zeros(0)
+        return self._columns[name]
+
+
+def _broadcast(value, count: int) -> np.ndarray:
+    if isinstance(value, np.ndarray):
+        return value
+    return np.full(count, value, dtype=object if value is None or isinstance(value, str) else None)
+
+
+class Rows:
+    """Consecutive rows of the results: ``columns`` (a dict of arrays by field of
+    ``point.FIELDS``, all ``ok``) or ``records`` (a list of dicts)."""
+
+    def __init__(self, columns: dict | None = None, records: list[dict] | None = None):
+        self.columns, self.records = columns, records
+
+    def __len__(self) -> int:
+        return len(self.records) if self.columns is None else len(self.columns["key"])
+
+    def ok(self, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """The fields ``names`` of the finished points, as arrays."""
+        if self.columns is not None:
+            out = {name: self.columns[name] for name in names}
+        else:
+            done = [record for record in self.records if record["status"] == "ok"]
+            out = {name: _array([record[name] for record in done]) for name in names}
+        if "key" in out:  # text, whether stored as bytes or as str
+            out["key"] = out["key"].astype("U32")
+        return out
+
+
+def _array(values: list) -> np.ndarray:
+    """Values as an array: numeric where they all are, else of objects."""
+    if values and all(type(v) is int for v in values):
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            pass
+    if values and all(type(v) is float for v in values):
+        return np.array(values, dtype=np.float64)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def segments(parts: Sequence, store: Store, index: BulkIndex) -> Iterator[Rows]:
+    """The rows of ``parts`` (an expansion's), in order, from ``store``."""
+    pending: list[dict] = []
+    for part in parts:
+        if not isinstance(part, Block):
+            pending.append(store.records[part["key"]])
+            continue
+        rows = index.find(part.high, part.low)
+        found = rows >= 0
+        edges = [0, *(np.flatnonzero(found[1:] != found[:-1]) + 1).tolist(), len(part)]
+        for start, stop in zip(edges, edges[1:], strict=False):
+            if found[start]:
+                if pending:
+                    yield Rows(records=pending)
+                    pending = []
+                where = slice(start, stop)
+                yield Rows(columns=_block_columns(part, where, rows[where], index))
+            else:
+                keys = hex_keys(part.high[start:stop], part.low[start:stop])
+                pending += [store.records[key] for key in keys.astype("U32").tolist()]
+    if pending:
+        yield Rows(records=pending)
+
+
+def _block_columns(block: Block, where: slice, rows: np.ndarray, index: BulkIndex) -> dict:
+    """Every field of a run of a block's points, stored at ``rows`` of ``index``."""
+    count = len(rows)
+    configs = block.configs.taken(where)
+    columns = {"key": hex_keys(block.high[where], block.low[where]),
+               "status": np.full(count, "ok", dtype=object),
+               "error": np.full(count, None, dtype=object)}  # fmt: skip
+    for name in PARAMS:
+        if name in ("rows", "cols"):
+            columns[name] = getattr(configs, name)
+        elif name in _NAMES:
+            columns[name] = _NAMES[name][getattr(configs, name)]
+        elif name == "accumulator_rows":
+            acc = configs.accumulator_rows.astype(object)
+            acc[configs.accumulator_rows == UNLIMITED] = None
+            columns[name] = acc
+        else:
+            columns[name] = np.full(count, block.base[name], dtype=object)
+    for name in RESULTS:
+        columns[name] = index.column(name)[rows]
+    return columns
+
+
+#: the fields of the finished points that the summary and the plots read
+SUMMARY = ("key", "workload", "batch", "machine", "rows", "cols", "dataflow", "weight_load",
+           "accumulator_rows", "dtype", "energy", "total_cycles", "utilization", "energy_pj",
+           "area_mm2", "max_abs_error")  # fmt: skip
+
+
+def groups(rows: Sequence[Rows]) -> dict[tuple[str, int | None], dict[str, np.ndarray]]:
+    """The finished points of each ``(workload, batch)``, in order, as arrays of
+    :data:`SUMMARY`."""
+    pieces: dict[tuple, list[dict]] = {}
+    for part in rows:
+        if part.columns is not None:
+            run = (part.columns["workload"][0], part.columns["batch"][0])
+            pieces.setdefault(run, []).append(part.ok(SUMMARY))
+            continue
+        runs: dict[tuple, list[dict]] = {}
+        for record in part.records:
+            if record["status"] == "ok":
+                runs.setdefault((record["workload"], record["batch"]), []).append(record)
+        for run, records in runs.items():
+            pieces.setdefault(run, []).append(Rows(records=records).ok(SUMMARY))
+    return {run: {name: _joined([piece[name] for piece in parts]) for name in SUMMARY}
+            for run, parts in pieces.items()}  # fmt: skip
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays one after another: numeric if all are of one numeric kind, text if all are
+    text, else of objects."""
+    if len(arrays) == 1:
+        return arrays[0]
+    kinds = {array.dtype.kind for array in arrays}
+    if len(kinds) == 1 and kinds <= set("iufbSU"):
+        return np.concatenate(arrays)
+    return np.concatenate([array.astype(object) for array in arrays])
+
+
+def write_csv(path, rows: Sequence[Rows]):
+    """Write ``rows`` as ``points.csv`` (``point.FIELDS``, one row each), whole; its path."""
+    import csv
+    import io
+
+    from systolic.files import atomic_write
+    from systolic.sweep.point import FIELDS
+    from systolic.sweep.table import csv_bytes
+
+    def write(handle) -> None:
+        text = io.StringIO()
+        csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n").writeheader()
+        handle.write(text.getvalue().encode())
+        for part in rows:
+            if part.columns is not None:
+                data = csv_bytes(part.columns, FIELDS)
+                handle.write(data[data.index(b"\n") + 1 :])
+                continue
+            text = io.StringIO()
+            writer = csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n",
+                                    extrasaction="ignore")  # fmt: skip
+            writer.writerows(part.records)
+            handle.write(text.getvalue().encode())
+
+    atomic_write(path, write, binary=True)
+    return path
+
+
+def errors(rows: Sequence[Rows]) -> dict[str, int]:
+    """Each distinct error of the failed points with how many points it stopped."""
+    out: dict[str, int] = {}
+    for part in rows:
+        for record in part.records or ():
+            if record["status"] == "failed":
+                out[record["error"]] = out.get(record["error"], 0) + 1
+    return out
