@@ -2,9 +2,11 @@
 
 ::
 
-    Spec --expand--> points --(not in DIR/points.jsonl)--> chunks --Dask--> records
+    Spec --expand--> blocks of points (columns), machine points (dicts)
+         --(not in DIR/columns/, DIR/points.jsonl)--> chunks --Dask--> records, columns
                                                                               |
-    summary, points.csv, pareto_*.png  <------ every point of the spec <-------+ (appended)
+    summary, points.csv, pareto_*.png  <---- every point of the spec <--------+ (stored)
+             (systolic.sweep.results: gathered by key, as columns)
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def run_sweep(
     run = {"computed": 0, "failed": 0, "threads": 0, "chunk": None, "compute_s": 0.0,
            "evaluate_s": 0.0}  # fmt: skip
     if missing:
-        with cluster.connect(scheduler, workers, connect_timeout_s) as client:
+        with cluster.connect(scheduler, workers, connect_timeout_s, fork=not values) as client:
             for worker, found in cluster.prepare_workers(client, values).items():
                 if found != version:
                     raise ValueError(f"the worker at {worker} runs systolic {found}, this is "

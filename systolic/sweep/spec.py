@@ -18,6 +18,7 @@ line numbers for keys, so :func:`key_line` finds them in the text.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -609,6 +610,7 @@ def _array_block(base: dict, arrays: list, flows: list, axes: dict, skipped: lis
     return Block({**base, "machine": None}, configs, empty, empty)
 
 
+@functools.cache  # the same sizes and modes come again in every run of a spec
 def _refusal(**fields) -> str | None:
     """Why ``ArrayConfig`` refuses ``fields`` (on one line), or None."""
     try:

@@ -142,7 +142,7 @@ def inline(monkeypatch):
     log = {"computed": [], "connects": 0}
 
     @contextlib.contextmanager
-    def connect(scheduler, workers, timeout_s):
+    def connect(scheduler, workers, timeout_s, fork=False):
         log["connects"] += 1
         yield "inline"
 
