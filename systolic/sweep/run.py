@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from systolic.sweep import cluster
-from systolic.sweep.pareto import FRONTS, best, front, label, workload_groups
+from systolic.sweep.pareto import (
+    FRONTS,
+    best,
+    front_indices,
+    label,
+    record_columns,
+    workload_groups,
+)
 from systolic.sweep.point import Columns
 from systolic.sweep.spec import Expansion, Spec, expand
 from systolic.sweep.store import POINTS, Store, package_version
@@ -182,8 +189,10 @@ def _fronts(records: list[dict]) -> list[dict]:
     finished = [record for record in records if record["status"] == "ok"]
     for (workload, batch), group in workload_groups(finished).items():
         entry = {"workload": workload, "batch": batch}
+        costs = record_columns(group, ("total_cycles", *FRONTS))
         for cost in FRONTS:
-            entry[cost] = [group[i]["key"] for i in front(group, "total_cycles", cost)]
+            on = front_indices(costs["total_cycles"], costs[cost])
+            entry[cost] = [group[i]["key"] for i in on.tolist()]
         out.append(entry)
     return out
 
@@ -195,6 +204,10 @@ def _errors(records: list[dict]) -> dict[str, int]:
         if record["status"] == "failed":
             errors[record["error"]] = errors.get(record["error"], 0) + 1
     return errors
+
+
+#: the fields of a point that the Pareto plots draw (``plots.pareto_figure``)
+PLOTTED = ("total_cycles", "energy_pj", "area_mm2", "machine", "dataflow", "rows", "cols")
 
 
 def _plots(records: list[dict], out: Path) -> list[Path]:
@@ -211,7 +224,7 @@ def _plots(records: list[dict], out: Path) -> list[Path]:
             stem, number = f"pareto_{name}_{number}", number + 1
         used.add(stem)
         path = out / f"{stem}.png"
-        figure = plots.pareto_figure(group, title)
+        figure = plots.pareto_figure(record_columns(group, PLOTTED), title)
         plots.save_figure(figure, path, metadata={"Description": f"systolic sweep: {title}"})
         paths.append(path)
     return paths
