@@ -394,35 +394,40 @@ def tpu_apps(ax, records: Sequence[dict]):
 #: THIN_GRID grid on its log axes, finer than a pixel of the saved PNG
 THIN_ABOVE = 20_000
 THIN_GRID = 512
+#: the opacity of one dot; a drawn dot that stands for k points is 1 - (1 - ALPHA) ** k
+ALPHA = 0.7
 
 
 def _thinned(xs: np.ndarray, ys: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Which points to draw: all of a small panel; of a large one (:data:`THIN_ABOVE`) the
-    first of each kind (``codes``) in each cell of the log axes, as the others there
-    would cover the same pixels, and every point with a cost that log axes do not show."""
-    keep = np.ones(len(xs), dtype=bool)
+    """How many points each point's dot stands for (0: not drawn). In a small panel each
+    stands for itself; in a large one (:data:`THIN_ABOVE`) the first of each kind
+    (``codes``) in each cell of the log axes stands for all of its kind there, as they
+    would cover the same pixels. A cost that log axes do not show is left as it is."""
+    stands = np.ones(len(xs), dtype=np.int64)
     if len(xs) <= THIN_ABOVE:
-        return keep
+        return stands
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log10(xs.astype(np.float64)), np.log10(ys.astype(np.float64))
     shown = np.flatnonzero(np.isfinite(logs[0]) & np.isfinite(logs[1]))
     if len(shown) == 0:
-        return keep
+        return stands
     cells = codes[shown].astype(np.int64)
     for values in (logs[0][shown], logs[1][shown]):
         low, span = values.min(), np.ptp(values)
         place = (values - low) / (span or 1.0) * THIN_GRID
         cells = cells * THIN_GRID + np.minimum(place, THIN_GRID - 1).astype(np.int64)
-    keep[shown] = False
-    keep[shown[np.unique(cells, return_index=True)[1]]] = True
-    return keep
+    _, first, counts = np.unique(cells, return_index=True, return_counts=True)
+    stands[shown] = 0
+    stands[shown[first]] = counts
+    return stands
 
 
 def pareto_scatter(ax, columns: dict[str, np.ndarray], x: str, y: str, xlabel: str, ylabel: str):
     """Sweep points as dots, coloured by dataflow (machine presets by name), on log axes,
     with the Pareto front of minimising ``x`` and ``y`` drawn as a line through circled
     points (``systolic.sweep.pareto.front_indices``). Of more than :data:`THIN_ABOVE`
-    points, those that would hide behind another of their kind are left out.
+    points, those that would hide behind another of their kind are left out, and that one
+    is drawn as opaque as they would be together. Each kind's lines have its name as gid.
 
     Parameters
     ----------
@@ -439,16 +444,22 @@ def pareto_scatter(ax, columns: dict[str, np.ndarray], x: str, y: str, xlabel: s
     machine, dataflow = columns["machine"], columns["dataflow"]
     kinds, codes = distinct(np.where(np.equal(machine, None), dataflow, machine))
     xs, ys = np.asarray(columns[x]), np.asarray(columns[y])
-    drawn = _thinned(xs, ys, codes)
+    stands = _thinned(xs, ys, codes)
     for code, (kind, color) in enumerate(zip(kinds, plt_colors(len(kinds)), strict=True)):
-        chosen = drawn & (codes == code)
-        # Line2D markers are stamped, far faster than a scatter's PathCollection
-        ax.plot(xs[chosen], ys[chosen], linestyle="none", marker="o", markersize=5,
-                markeredgewidth=0, color=color, alpha=0.7, label=kind)  # fmt: skip
+        mine = codes == code
+        for copies in (1, 2, 3):  # as opaque as one, two, and three or more stacked dots
+            chosen = mine & ((stands == copies) if copies < 3 else (stands >= copies))
+            if copies > 1 and not chosen.any():
+                continue
+            # Line2D markers are stamped, far faster than a scatter's PathCollection; the
+            # sizes are those of scatter's s=14 and s=60 (points squared)
+            ax.plot(xs[chosen], ys[chosen], linestyle="none", marker="o", markersize=14**0.5,
+                    markeredgewidth=1, color=color, alpha=1 - (1 - ALPHA) ** copies,
+                    label=kind if copies == 1 else "_nolegend_", gid=kind)  # fmt: skip
     best = front_indices(xs, ys)
     ax.plot(xs[best], ys[best], color="black", linewidth=1, drawstyle="steps-post", zorder=3)
-    ax.plot(xs[best], ys[best], linestyle="none", marker="o", markersize=8,
-            markerfacecolor="none", markeredgecolor="black", zorder=4,
+    ax.plot(xs[best], ys[best], linestyle="none", marker="o", markersize=60**0.5,
+            markeredgewidth=1, markerfacecolor="none", markeredgecolor="black", zorder=4,
             label=f"Pareto front ({len(best)})")  # fmt: skip
     if len(best) <= 12:  # more names than that would hide the points
         for i in best.tolist():

@@ -125,15 +125,24 @@ def test_pareto_scatter_of_many_points_draws_one_of_each_kind_per_place():
     columns = pareto_columns(n)
     columns["total_cycles"] = np.tile([10, 1000, 10**5], n // 3)
     columns["area_mm2"] = np.full(n, 2.0)
+    columns["area_mm2"][-1] = 3.0  # one point alone: the last (os, at 10**5 cycles)
+    assert (n - 1) % 4 == 1 and (n - 1) % 3 == 2
     fig, ax = plt.subplots()
     plots.pareto_scatter(ax, columns, "total_cycles", "area_mm2", "c", "a")
-    drawn = {line.get_label(): (line.get_xdata(), line.get_ydata()) for line in ax.lines[:4]}
-    # each kind once in each of the three places, in the order it first comes there
-    assert {kind: xs.tolist() for kind, (xs, _) in drawn.items()} == {
-        "ws": [10, 1000, 10**5], "os": [1000, 10**5, 10], "is": [10**5, 10, 1000],
-        "tpu_v1": [10, 1000, 10**5],
-    }  # fmt: skip
-    assert all(ys.tolist() == [2.0] * 3 for _, ys in drawn.values())
+    drawn = {}
+    for line in ax.lines[:-2]:
+        drawn.setdefault(line.get_gid(), []).append(
+            (line.get_alpha(), line.get_xdata().tolist(), line.get_ydata().tolist())
+        )
+    # each kind once in each of the three places, in the order it first comes there, as
+    # opaque as the points it stands for; the lone point as one dot
+    stacked = 1 - (1 - plots.ALPHA) ** 3
+    assert drawn == {
+        "ws": [(0.7, [], []), (stacked, [10, 1000, 10**5], [2.0] * 3)],
+        "os": [(0.7, [10**5], [3.0]), (stacked, [1000, 10**5, 10], [2.0] * 3)],
+        "is": [(0.7, [], []), (stacked, [10**5, 10, 1000], [2.0] * 3)],
+        "tpu_v1": [(0.7, [], []), (stacked, [10, 1000, 10**5], [2.0] * 3)],
+    }
     assert ax.lines[-1].get_label() == f"Pareto front ({n // 3})"  # every point at 10 cycles
     plt.close(fig)
 
