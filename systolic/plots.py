@@ -110,6 +110,10 @@ def plt_colors(count: int) -> list:
     return [matplotlib.colormaps["tab10"](i % 10) for i in range(count)]
 
 
+#: dots per inch of the PNGs written by :func:`save_figure`
+DPI = 110
+
+
 def save_figure(fig, path, metadata: dict[str, str] | None = None) -> None:
     """Save ``fig`` as a PNG (with ``metadata`` as PNG text chunks), atomically, and close it."""
     import matplotlib.pyplot as plt
@@ -117,7 +121,7 @@ def save_figure(fig, path, metadata: dict[str, str] | None = None) -> None:
     from systolic.files import atomic_write
 
     def write(handle) -> None:
-        fig.savefig(handle, format="png", dpi=110, metadata=metadata)
+        fig.savefig(handle, format="png", dpi=DPI, metadata=metadata)
 
     atomic_write(path, write, binary=True)
     plt.close(fig)
@@ -386,26 +390,84 @@ def tpu_apps(ax, records: Sequence[dict]):
     return ax
 
 
-def pareto_scatter(ax, records: Sequence[dict], x: str, y: str, xlabel: str, ylabel: str):
-    """Sweep points as dots, coloured by dataflow (machine presets by name), on log axes,
-    with the Pareto front of minimising ``x`` and ``y`` (``systolic.sweep.pareto.front``)
-    drawn as a line through circled points."""
-    from systolic.sweep.pareto import front
+#: a panel of more points than this draws one of each kind per cell of a THIN_GRID x
+#: THIN_GRID grid on its log axes, finer than a pixel of the saved PNG
+THIN_ABOVE = 20_000
+THIN_GRID = 512
+#: the opacity of one dot; a drawn dot that stands for k points is 1 - (1 - ALPHA) ** k
+ALPHA = 0.7
 
-    kinds = list(dict.fromkeys(r["machine"] or r["dataflow"] for r in records))
-    for kind, color in zip(kinds, plt_colors(len(kinds)), strict=True):
-        chosen = [r for r in records if (r["machine"] or r["dataflow"]) == kind]
-        ax.scatter([r[x] for r in chosen], [r[y] for r in chosen], s=14, color=color,
-                   alpha=0.7, label=kind)  # fmt: skip
-    best = [records[i] for i in front(records, x, y)]
-    ax.plot([r[x] for r in best], [r[y] for r in best], color="black", linewidth=1,
-            drawstyle="steps-post", zorder=3)  # fmt: skip
-    ax.scatter([r[x] for r in best], [r[y] for r in best], s=60, facecolors="none",
-               edgecolors="black", zorder=4, label=f"Pareto front ({len(best)})")  # fmt: skip
+
+def _thinned(xs: np.ndarray, ys: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """How many points each point's dot stands for (0: not drawn). In a small panel each
+    stands for itself; in a large one (:data:`THIN_ABOVE`) the first of each kind
+    (``codes``) in each cell of the log axes stands for all of its kind there, as they
+    would cover the same pixels. A cost that log axes do not show is left as it is."""
+    stands = np.ones(len(xs), dtype=np.int64)
+    if len(xs) <= THIN_ABOVE:
+        return stands
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(xs.astype(np.float64)), np.log10(ys.astype(np.float64))
+    shown = np.flatnonzero(np.isfinite(logs[0]) & np.isfinite(logs[1]))
+    if len(shown) == 0:
+        return stands
+    cells = codes[shown].astype(np.int64)
+    for values in (logs[0][shown], logs[1][shown]):
+        low, span = values.min(), np.ptp(values)
+        place = (values - low) / (span or 1.0) * THIN_GRID
+        cells = cells * THIN_GRID + np.minimum(place, THIN_GRID - 1).astype(np.int64)
+    _, first, counts = np.unique(cells, return_index=True, return_counts=True)
+    stands[shown] = 0
+    stands[shown[first]] = counts
+    return stands
+
+
+def pareto_scatter(ax, columns: dict[str, np.ndarray], x: str, y: str, xlabel: str, ylabel: str):
+    """Sweep points as dots, coloured by dataflow (machine presets by name), on log axes,
+    with the Pareto front of minimising ``x`` and ``y`` drawn as a line through circled
+    points (``systolic.sweep.pareto.front_indices``). Of more than :data:`THIN_ABOVE`
+    points, those that would hide behind another of their kind are left out, and that one
+    is drawn as opaque as they would be together. Each kind's lines have its name as gid.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    columns : dict of str to numpy.ndarray, each of shape (points,)
+        The points of one workload: ``x``, ``y``, ``machine`` (None for a bare array),
+        ``dataflow``, ``rows`` and ``cols``.
+    x, y : str
+        The costs drawn, e.g. ``"total_cycles"`` and ``"energy_pj"``.
+    xlabel, ylabel : str
+    """
+    from systolic.sweep.pareto import distinct, front_indices
+
+    machine, dataflow = columns["machine"], columns["dataflow"]
+    kinds, codes = distinct(np.where(np.equal(machine, None), dataflow, machine))
+    xs, ys = np.asarray(columns[x]), np.asarray(columns[y])
+    stands = _thinned(xs, ys, codes)
+    for code, (kind, color) in enumerate(zip(kinds, plt_colors(len(kinds)), strict=True)):
+        mine = codes == code
+        for copies in (1, 2, 3):  # as opaque as one, two, and three or more stacked dots
+            chosen = mine & ((stands == copies) if copies < 3 else (stands >= copies))
+            if copies > 1 and not chosen.any():
+                continue
+            # Line2D markers are stamped, far faster than a scatter's PathCollection; the
+            # sizes are those of scatter's s=14 and s=60 (points squared)
+            ax.plot(xs[chosen], ys[chosen], linestyle="none", marker="o", markersize=14**0.5,
+                    markeredgewidth=1, color=color, alpha=1 - (1 - ALPHA) ** copies,
+                    label=kind if copies == 1 else "_nolegend_", gid=kind)  # fmt: skip
+    best = front_indices(xs, ys)
+    ax.plot(xs[best], ys[best], color="black", linewidth=1, drawstyle="steps-post", zorder=3)
+    ax.plot(xs[best], ys[best], linestyle="none", marker="o", markersize=60**0.5,
+            markeredgewidth=1, markerfacecolor="none", markeredgecolor="black", zorder=4,
+            label=f"Pareto front ({len(best)})")  # fmt: skip
     if len(best) <= 12:  # more names than that would hide the points
-        for r in best:
-            name = r["machine"] or f"{r['rows']}x{r['cols']} {r['dataflow']}"
-            ax.annotate(name, (r[x], r[y]), textcoords="offset points", xytext=(4, 4),
+        for i in best.tolist():
+            if machine[i] is not None:
+                name = machine[i]
+            else:
+                name = f"{columns['rows'][i]}x{columns['cols'][i]} {dataflow[i]}"
+            ax.annotate(name, (xs[i], ys[i]), textcoords="offset points", xytext=(4, 4),
                         fontsize=6)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -416,18 +478,27 @@ def pareto_scatter(ax, records: Sequence[dict], x: str, y: str, xlabel: str, yla
     return ax
 
 
-def pareto_figure(records: Sequence[dict], title: str):
+def pareto_figure(columns: dict[str, np.ndarray], title: str):
     """A sweep's points of one workload: cycles against energy and against area, each with
-    its Pareto front (:func:`pareto_scatter`)."""
+    its Pareto front (:func:`pareto_scatter`).
+
+    Parameters
+    ----------
+    columns : dict of str to numpy.ndarray, each of shape (points,)
+        ``total_cycles``, ``energy_pj``, ``area_mm2``, ``machine``, ``dataflow``, ``rows``
+        and ``cols`` of one workload's points.
+    title : str
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
-    pareto_scatter(left, records, "total_cycles", "energy_pj", "total cycles", "energy, pJ")
-    pareto_scatter(right, records, "total_cycles", "area_mm2", "total cycles", "area, mm²")
-    fig.suptitle(f"{title}: {len(records)} points")
+    # at the saved resolution, so text is laid out once for the layout and the file
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), dpi=DPI)
+    pareto_scatter(left, columns, "total_cycles", "energy_pj", "total cycles", "energy, pJ")
+    pareto_scatter(right, columns, "total_cycles", "area_mm2", "total cycles", "area, mm²")
+    fig.suptitle(f"{title}: {len(columns['total_cycles'])} points")
     fig.tight_layout()
     return fig
 

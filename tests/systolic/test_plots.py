@@ -80,3 +80,79 @@ def test_waveforms_draw_one_row_per_signal():
     # values are written where they change, bits are not
     assert sorted(text.get_text() for text in ax.texts) == ["-3", "0", "5"]
     plt.close(fig)
+
+
+def pareto_columns(n, seed=0):
+    """``n`` points of one workload: arrays of three dataflows and one machine preset."""
+    rng = np.random.default_rng(seed)
+    machine = np.array([None, None, None, "tpu_v1"], dtype=object)[np.arange(n) % 4]
+    dataflow = np.array(["ws", "os", "is", "ws"], dtype=object)[np.arange(n) % 4]
+    return {
+        "total_cycles": rng.integers(100, 110, n),  # ties: points shared between kinds
+        "energy_pj": rng.integers(1, 6, n).astype(np.float64),
+        "area_mm2": rng.uniform(0.5, 2.0, n),
+        "machine": machine, "dataflow": dataflow,
+        "rows": np.full(n, 8), "cols": np.full(n, 4),
+    }  # fmt: skip
+
+
+def test_pareto_scatter_draws_every_point_of_each_kind_and_the_front():
+    from systolic.sweep.pareto import front_indices
+
+    columns = pareto_columns(50)
+    fig, ax = plt.subplots()
+    assert plots.pareto_scatter(ax, columns, "total_cycles", "energy_pj", "c", "e") is ax
+    kinds = {line.get_label(): line for line in ax.lines if not line.get_label().startswith("_")}
+    best = front_indices(columns["total_cycles"], columns["energy_pj"])
+    assert list(kinds) == ["ws", "os", "is", "tpu_v1", f"Pareto front ({len(best)})"]
+    assert len(ax.lines) == 6
+    for kind, chosen in (("ws", [0, 4]), ("os", [1]), ("is", [2]), ("tpu_v1", [3])):
+        expected = np.arange(50)[np.isin(np.arange(50) % 4, chosen)]
+        assert np.array_equal(kinds[kind].get_xdata(), columns["total_cycles"][expected])
+        assert np.array_equal(kinds[kind].get_ydata(), columns["energy_pj"][expected])
+    for line in ax.lines[-2:]:  # the steps through the front, and its circles
+        assert np.array_equal(line.get_xdata(), columns["total_cycles"][best])
+        assert np.array_equal(line.get_ydata(), columns["energy_pj"][best])
+    assert ax.lines[-2].get_drawstyle() == "steps-post"
+    assert len(ax.texts) == len(best) <= 12  # each point of a short front is named
+    assert {text.get_text() for text in ax.texts} <= {"8x4 ws", "8x4 os", "8x4 is", "tpu_v1"}
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    plt.close(fig)
+
+
+def test_pareto_scatter_of_many_points_draws_one_of_each_kind_per_place():
+    n = 3 * (plots.THIN_ABOVE // 3 + 4)
+    columns = pareto_columns(n)
+    columns["total_cycles"] = np.tile([10, 1000, 10**5], n // 3)
+    columns["area_mm2"] = np.full(n, 2.0)
+    columns["area_mm2"][-1] = 3.0  # one point alone: the last (os, at 10**5 cycles)
+    assert (n - 1) % 4 == 1 and (n - 1) % 3 == 2
+    fig, ax = plt.subplots()
+    plots.pareto_scatter(ax, columns, "total_cycles", "area_mm2", "c", "a")
+    drawn = {}
+    for line in ax.lines[:-2]:
+        drawn.setdefault(line.get_gid(), []).append(
+            (line.get_alpha(), line.get_xdata().tolist(), line.get_ydata().tolist())
+        )
+    # each kind once in each of the three places, in the order it first comes there, as
+    # opaque as the points it stands for; the lone point as one dot
+    stacked = 1 - (1 - plots.ALPHA) ** 3
+    assert drawn == {
+        "ws": [(0.7, [], []), (stacked, [10, 1000, 10**5], [2.0] * 3)],
+        "os": [(0.7, [10**5], [3.0]), (stacked, [1000, 10**5, 10], [2.0] * 3)],
+        "is": [(0.7, [], []), (stacked, [10**5, 10, 1000], [2.0] * 3)],
+        "tpu_v1": [(0.7, [], []), (stacked, [10, 1000, 10**5], [2.0] * 3)],
+    }
+    assert ax.lines[-1].get_label() == f"Pareto front ({n // 3})"  # every point at 10 cycles
+    plt.close(fig)
+
+
+def test_pareto_figure_draws_both_fronts_and_saves_a_png(tmp_path):
+    columns = pareto_columns(30)
+    fig = plots.pareto_figure(columns, "mlp, batch 8")
+    left, right = fig.axes
+    assert left.get_ylabel() == "energy, pJ" and right.get_ylabel() == "area, mm²"
+    assert fig._suptitle.get_text() == "mlp, batch 8: 30 points"
+    path = tmp_path / "p.png"
+    plots.save_figure(fig, path, metadata={"Description": "test"})
+    assert path.read_bytes()[:4] == b"\x89PNG"

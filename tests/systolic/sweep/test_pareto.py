@@ -1,6 +1,51 @@
-"""Pareto fronts and best points, on hand-made examples."""
+"""Pareto fronts and best points, on hand-made examples, and the column versions against
+plain loops over records."""
 
-from systolic.sweep.pareto import best, front
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from systolic.sweep.pareto import (
+    BEST,
+    best,
+    best_indices,
+    distinct,
+    front,
+    front_indices,
+    group_indices,
+    record_columns,
+    workload_groups,
+)
+
+
+def reference_front(records, x, y):
+    """The loop ``front`` ran before it worked on columns: the oracle of ``front_indices``."""
+    order = sorted(range(len(records)), key=lambda i: (records[i][x], records[i][y]))
+    out, lowest = [], None
+    for position, i in enumerate(order):
+        cost = (records[i][x], records[i][y])
+        previous = order[position - 1] if position else None
+        if previous is not None and (records[previous][x], records[previous][y]) == cost:
+            if out and out[-1] == previous:  # the same costs as a point on the front
+                out.append(i)
+            continue
+        if lowest is None or cost[1] < lowest:
+            out.append(i)
+            lowest = cost[1]
+    return out
+
+
+#: costs with many ties and duplicates
+FEW_INTS = st.integers(0, 4)
+#: floats with signed zeros, infinities and near neighbours
+FLOATS = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, 1.0 + 2**-52, float("inf"), -float("inf")]),
+    st.floats(allow_nan=False),
+)
+
+
+def cost_pairs(elements, max_size=40):
+    return st.lists(st.tuples(elements, elements), max_size=max_size)
 
 
 def test_front_of_a_hand_example():
@@ -35,3 +80,95 @@ def test_best_per_workload_by_cycles_energy_and_area():
         ("area", 1, 100, 5.0),
         ("cycles", 2, 70, 7.0), ("energy", 2, 70, 7.0), ("area", 2, 70, 7.0),
     ]  # fmt: skip
+
+
+@given(cost_pairs(FEW_INTS))
+@example([])
+@example([(3, 2)])
+def test_front_indices_match_the_loop_on_integer_costs_with_ties(pairs):
+    records = [{"c": c, "e": e} for c, e in pairs]
+    x = np.array([c for c, _ in pairs], dtype=np.int64)
+    y = np.array([e for _, e in pairs], dtype=np.int64)
+    found = front_indices(x, y)
+    assert found.dtype == np.int64
+    assert found.tolist() == reference_front(records, "c", "e")
+    assert front(records, "c", "e") == reference_front(records, "c", "e")
+
+
+@given(cost_pairs(FLOATS))
+def test_front_indices_match_the_loop_on_float_costs(pairs):
+    records = [{"c": c, "e": e} for c, e in pairs]
+    x = np.array([c for c, _ in pairs], dtype=np.float64)
+    y = np.array([e for _, e in pairs], dtype=np.float64)
+    assert front_indices(x, y).tolist() == reference_front(records, "c", "e")
+
+
+def test_front_indices_of_no_points_and_of_one():
+    assert front_indices(np.array([], dtype=np.int64), np.array([], dtype=np.int64)).size == 0
+    assert front_indices(np.array([7]), np.array([2.5])).tolist() == [0]
+
+
+@st.composite
+def cost_columns(draw, max_size=30):
+    n = draw(st.integers(1, max_size))
+    names = dict.fromkeys(cost for costs in BEST.values() for cost in costs)
+    ties = st.integers(0, 1)  # often equal in all three costs
+    columns = {name: np.array(draw(st.lists(ties, min_size=n, max_size=n))) for name in names}
+    columns["area_mm2"] = columns["area_mm2"] / 4  # float costs too
+    indices = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+    return columns, np.array(indices)
+
+
+@given(cost_columns())
+def test_best_indices_are_pythons_min_over_tuples_first_among_ties(case):
+    columns, indices = case
+    expected = {
+        by: min(indices.tolist(), key=lambda i, costs=costs: tuple(columns[c][i] for c in costs))
+        for by, costs in BEST.items()
+    }
+    assert best_indices(columns, indices) == expected
+    every = np.arange(len(columns["total_cycles"]))
+    assert best_indices(columns) == best_indices(columns, every)
+
+
+KEYS = st.tuples(st.sampled_from(["mlp", "conv", "lstm"]), st.sampled_from([None, 1, 8]))
+
+
+@given(st.lists(KEYS, max_size=40))
+def test_group_indices_are_each_workloads_points_in_order_of_first_appearance(keys):
+    records = [{"workload": w, "batch": b, "i": i} for i, (w, b) in enumerate(keys)]
+    expected = {}
+    for record in records:
+        expected.setdefault((record["workload"], record["batch"]), []).append(record["i"])
+    columns = record_columns(records, ("workload", "batch"))
+    found = group_indices(columns["workload"], columns["batch"])
+    assert list(found) == list(expected)
+    assert {key: chosen.tolist() for key, chosen in found.items()} == expected
+    assert workload_groups(records) == {
+        key: [records[i] for i in chosen] for key, chosen in expected.items()
+    }
+
+
+def test_group_indices_take_numeric_batches_and_give_python_keys():
+    found = group_indices(np.array(["b", "a", "b"], dtype=object), np.array([8, 1, 8]))
+    assert {key: chosen.tolist() for key, chosen in found.items()} == {
+        ("b", 8): [0, 2],
+        ("a", 1): [1],
+    }
+    assert all(type(batch) is int for _, batch in found)
+
+
+def test_distinct_values_in_order_of_first_appearance():
+    values, codes = distinct(np.array([None, "os", None, "ws"], dtype=object))
+    assert values == [None, "os", "ws"]
+    assert codes.tolist() == [0, 1, 0, 2]
+    values, codes = distinct(np.array([5, 3, 5, 1]))
+    assert values == [5, 3, 1]
+    assert codes.tolist() == [0, 1, 0, 2]
+
+
+def test_record_columns_are_numeric_or_objects():
+    records = [{"c": 3, "e": 1.5, "m": None, "d": "ws"}, {"c": 4, "e": 2.0, "m": "tpu", "d": "os"}]
+    columns = record_columns(records, ("c", "e", "m", "d"))
+    assert [columns[name].dtype for name in "cemd"] == [np.int64, np.float64, object, object]
+    assert columns["m"].tolist() == [None, "tpu"]
