@@ -114,6 +114,19 @@ def plt_colors(count: int) -> list:
 DPI = 110
 
 
+def figure_png(fig, metadata: dict[str, str] | None = None) -> bytes:
+    """``fig`` as the bytes of a PNG (with ``metadata`` as PNG text chunks), then closed: for
+    a figure drawn in one process and written by another."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    data = io.BytesIO()
+    fig.savefig(data, format="png", dpi=DPI, metadata=metadata)
+    plt.close(fig)
+    return data.getvalue()
+
+
 def save_figure(fig, path, metadata: dict[str, str] | None = None) -> None:
     """Save ``fig`` as a PNG (with ``metadata`` as PNG text chunks), atomically, and close it."""
     import matplotlib.pyplot as plt

@@ -221,6 +221,23 @@ class Chunks:
         self._timed += timed
 
 
+def submit_all(client, function: Callable, tasks: Sequence[tuple]) -> Callable[[], list]:
+    """Start ``function(*task)`` for each of ``tasks`` on ``client``'s workers (here, without
+    a client); returns what waits for their results, in order. Tasks whose results are lost
+    with the scheduler run here instead."""
+    if client is None or not tasks:
+        return lambda: [function(*task) for task in tasks]
+    futures = [client.submit(function, *task, pure=False) for task in tasks]
+
+    def gather() -> list:
+        try:
+            return client.gather(futures)
+        except (OSError, CancelledError):  # the scheduler went away
+            return [function(*task) for task in tasks]
+
+    return gather
+
+
 def _count(item) -> int:
     """Points in an item of :class:`Chunks`: a piece's, or 1 for a point's dict."""
     return 1 if isinstance(item, dict) else len(item)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from systolic.files import atomic_write
 from systolic.sweep import cluster, results
 from systolic.sweep.block import Block, Piece, hex_keys
 from systolic.sweep.pareto import FRONTS, best_indices, front_indices, label
@@ -88,39 +89,56 @@ def run_sweep(
     expansion = expand(spec, values, version)
     missing = _missing(store, expansion)
     run = {"computed": 0, "failed": 0, "threads": 0, "chunk": None, "compute_s": 0.0,
-           "evaluate_s": 0.0}  # fmt: skip
-    if missing:
-        with cluster.connect(scheduler, workers, connect_timeout_s, fork=not values) as client:
-            for worker, found in cluster.prepare_workers(client, values).items():
-                if found != version:
-                    raise ValueError(f"the worker at {worker} runs systolic {found}, this is "
-                                     f"{version}; install the same version there")  # fmt: skip
-            store.begin()
-            try:
-                run.update(_compute(client, store, expansion, missing, chunk, progress))
-            finally:
-                store.close()
-    else:
+           "evaluate_s": 0.0, "values": values}  # fmt: skip
+    if not missing:
         store.begin()
         store.close()
+        return _finish(store, expansion, out, run, start, None)
+    with cluster.connect(scheduler, workers, connect_timeout_s, fork=not values) as client:
+        for worker, found in cluster.prepare_workers(client, values).items():
+            if found != version:
+                raise ValueError(f"the worker at {worker} runs systolic {found}, this is "
+                                 f"{version}; install the same version there")  # fmt: skip
+        store.begin()
+        try:
+            run.update(_compute(client, store, expansion, missing, chunk, progress))
+        finally:
+            store.close()
+        return _finish(store, expansion, out, run, start, client)
+
+
+def _finish(store: Store, expansion: Expansion, out: Path, run: dict, start: float,
+            client) -> dict:  # fmt: skip
+    """Write ``points.csv`` and the plots of every point of ``expansion`` in ``store``, and
+    return the summary. Each workload's fronts, best points and plot are made on ``client``'s
+    workers (here without one) while this process writes ``points.csv``."""
     rows = list(results.segments(expansion.parts, store, results.BulkIndex(store.bulk)))
     if expansion.skipped:
         rows.append(results.Rows(records=[_skipped(params, reason)
                                           for params, reason in expansion.skipped]))  # fmt: skip
     groups = results.groups(rows)
-    files = [out / POINTS, results.write_csv(out / CSV, rows), *_plots(groups, out)]
+    titles = _titles(groups)
+    tasks = [({name: columns[name] for name in PLOTTED}, title)
+             for columns, title in zip(groups.values(), titles.values(), strict=True)]  # fmt: skip
+    gather = cluster.submit_all(client, summarize, tasks)
+    files = [out / POINTS, results.write_csv(out / CSV, rows)]
+    made = gather()
+    for stem, done in zip(titles, made, strict=True):
+        path = out / f"{stem}.png"
+        atomic_write(path, lambda handle, data=done["png"]: handle.write(data), binary=True)
+        files.append(path)
     seconds = time.perf_counter() - start
     finished = run["computed"] + run["failed"]
     total = len(expansion)
     return {
         "points": total + len(expansion.skipped), "computed": run["computed"],
         "reused": total - finished, "skipped": len(expansion.skipped),
-        "failed": run["failed"], "out": str(out), "values": values, "workers": run["threads"],
-        "chunk": run["chunk"], "seconds": seconds, "compute_seconds": run["compute_s"],
-        "evaluate_seconds": run["evaluate_s"],
+        "failed": run["failed"], "out": str(out), "values": run["values"],
+        "workers": run["threads"], "chunk": run["chunk"], "seconds": seconds,
+        "compute_seconds": run["compute_s"], "evaluate_seconds": run["evaluate_s"],
         "points_per_second": (finished * run["threads"] / run["evaluate_s"]
                               if run["evaluate_s"] else None),
-        "best": _best(groups), "pareto": _fronts(groups),
+        "best": _best(groups, made), "pareto": _fronts(groups, made),
         "errors": results.errors(rows), "files": [str(path) for path in files],
     }  # fmt: skip
 
@@ -201,12 +219,43 @@ def _skipped(params: dict, reason: str) -> dict:
     return {"key": None, "status": "skipped", "error": reason, **params}
 
 
-def _best(groups: dict) -> list[dict]:
-    """The best point of each workload by cycles, by energy and by area (``pareto.BEST``),
-    as the summary shows them."""
+#: what a workload's summary task needs of its points (:func:`summarize`)
+PLOTTED = ("total_cycles", "energy_pj", "area_mm2", "machine", "dataflow", "rows", "cols")
+
+
+def summarize(columns: dict[str, np.ndarray], title: str) -> dict:
+    """One workload's Pareto fronts (indices of its points, by cost of :data:`FRONTS`), best
+    points (an index by ``pareto.BEST``) and plot (PNG bytes): a task for a worker, since a
+    plot of a few hundred thousand points takes about a second."""
+    from systolic import plots
+
+    figure = plots.pareto_figure(columns, title)
+    return {
+        "fronts": {cost: front_indices(columns["total_cycles"], columns[cost]) for cost in FRONTS},
+        "best": best_indices(columns),
+        "png": plots.figure_png(figure, metadata={"Description": f"systolic sweep: {title}"}),
+    }
+
+
+def _titles(groups: dict) -> dict[str, str]:
+    """The file stem of each workload's plot with its title, in the order of ``groups``."""
+    out = {}
+    for workload, batch in groups:
+        title = label(workload, batch)
+        name = re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_").lower()
+        stem, number = f"pareto_{name}", 2
+        while stem in out:  # names that differ only in punctuation
+            stem, number = f"pareto_{name}_{number}", number + 1
+        out[stem] = title
+    return out
+
+
+def _best(groups: dict, made: list[dict]) -> list[dict]:
+    """The best point of each workload by cycles, by energy and by area, as the summary shows
+    them."""
     out = []
-    for columns in groups.values():
-        for by, index in best_indices(columns).items():
+    for columns, done in zip(groups.values(), made, strict=True):
+        for by, index in done["best"].items():
             out.append({"by": by, **{name: _value(columns[name][index]) for name in SUMMARY}})
     return out
 
@@ -216,38 +265,15 @@ def _value(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _fronts(groups: dict) -> list[dict]:
+def _fronts(groups: dict, made: list[dict]) -> list[dict]:
     """The keys on each Pareto front (cycles against :data:`FRONTS`) of each workload."""
     out = []
-    for (workload, batch), columns in groups.items():
+    for (workload, batch), columns, done in zip(groups, groups.values(), made, strict=True):
         entry = {"workload": workload, "batch": batch}
         for cost in FRONTS:
-            chosen = front_indices(columns["total_cycles"], columns[cost])
-            entry[cost] = columns["key"][chosen].tolist()
+            entry[cost] = columns["key"][done["fronts"][cost]].tolist()
         out.append(entry)
     return out
-
-
-def _plots(groups: dict, out: Path) -> list[Path]:
-    """One PNG per workload: cycles against energy and against area, fronts highlighted."""
-    from systolic import plots
-
-    paths, used = [], set()
-    for (workload, batch), columns in groups.items():
-        title = label(workload, batch)
-        name = re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_").lower()
-        stem, number = f"pareto_{name}", 2
-        while stem in used:  # names that differ only in punctuation
-            stem, number = f"pareto_{name}_{number}", number + 1
-        used.add(stem)
-        path = out / f"{stem}.png"
-        n = len(columns["key"])  # TEMPORARY
-        figure = plots.pareto_figure(
-            [{k: _value(v[i]) for k, v in columns.items()} for i in range(n)], title
-        )
-        plots.save_figure(figure, path, metadata={"Description": f"systolic sweep: {title}"})
-        paths.append(path)
-    return paths
 
 
 def format_summary(summary: dict) -> str:

@@ -181,7 +181,9 @@ def test_the_summarys_fronts_list_keys_in_order_of_cycles():
                point("mid", 20, 20.0, 2.0), point("beaten", 40, 40.0, 4.0),
                point("lost", 1, 1.0, 1.0, status="failed")]  # fmt: skip
     rows = [results.Rows(records=[{**dict.fromkeys(FIELDS), **record} for record in records])]
-    assert sweep_run._fronts(results.groups(rows)) == [
+    groups = results.groups(rows)
+    made = [sweep_run.summarize(columns, "w") for columns in groups.values()]
+    assert sweep_run._fronts(groups, made) == [
         {"workload": "w", "batch": 2, "energy_pj": ["fast", "mid", "slow"], "area_mm2": ["fast"]}
     ]
 
