@@ -219,10 +219,16 @@ def _floats(values: np.ndarray):
 
 def _objects(values: list):
     """Rows of Python objects, written as csv writes them."""
+    # one str or None repeated: list.count compares identity first, so it is quick, but
+    # then equality, which is why numbers (1 == 1.0 == True) are left to the codes below
+    first = values[0]
     sample = values[:: 1 + len(values) // 64]  # most columns that vary do so in a sample
-    if sample.count(values[0]) == len(sample) and values.count(values[0]) == len(values):
-        # list.count compares identity first: quick for one object repeated
-        table = {values[0]: 0}
+    if (
+        (first is None or type(first) is str)
+        and sample.count(first) == len(sample)
+        and values.count(first) == len(values)
+    ):
+        table = {first: 0}
         return _coded(_fields(table), np.zeros(len(values), np.uint8))
     table = _Codes()
     codes = _codes(values, table)
@@ -369,7 +375,7 @@ def _python_floats(digits, values, out, offsets):
                 i += 1
             exponent = 0
             while digits[i] != _COMMA and digits[i] != _END:
-                exponent = exponent * 10 + digits[i] - _0
+                exponent = exponent * 10 + int(digits[i]) - _0
                 i += 1
             point += sign * exponent
         i += 1  # past "," or "]"
