@@ -131,7 +131,7 @@ def _block_columns(block: Block, where: slice, rows: np.ndarray, index: BulkInde
     """Every field of a run of a block's points, stored at ``rows`` of ``index``."""
     count = len(rows)
     configs = block.configs.taken(where)
-    columns = {"key": hex_keys(block.high[where], block.low[where]),
+    columns = {"key": hex_keys(block.high[where], block.low[where]).astype("U32"),
                "status": np.full(count, "ok", dtype=object),
                "error": np.full(count, None, dtype=object)}  # fmt: skip
     for name in PARAMS:
