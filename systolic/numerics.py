@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import ml_dtypes
 import numpy as np
 from numba import njit
 
@@ -38,18 +37,25 @@ class NumberFormat:
         Key in ``FORMATS``.
     dtype : numpy.dtype
         Type of products and partial sums inside the array (and of the operands once rounded).
-    operand_dtype : numpy.dtype, optional
-        Type the operands are rounded to and stored in (default: ``dtype``).
+    operand_dtype : numpy.dtype or str, optional
+        Type the operands are rounded to and stored in (default: ``dtype``); a str names a
+        type of ml_dtypes, imported when first needed (it takes most of a second).
     """
 
     name: str
     dtype: np.dtype
-    operand_dtype: np.dtype | None = field(default=None)
+    operand_dtype: np.dtype | str | None = field(default=None)
 
     @property
     def storage(self) -> np.dtype:
         """Type of the operands in buffers."""
-        return self.dtype if self.operand_dtype is None else self.operand_dtype
+        if self.operand_dtype is None:
+            return self.dtype
+        if isinstance(self.operand_dtype, str):
+            import ml_dtypes
+
+            return np.dtype(getattr(ml_dtypes, self.operand_dtype))
+        return self.operand_dtype
 
     @property
     def is_integer(self) -> bool:
@@ -59,6 +65,8 @@ class NumberFormat:
     @property
     def operand_bytes(self) -> int:
         """Bytes of one operand element as read from a buffer."""
+        if isinstance(self.operand_dtype, str):  # known without importing ml_dtypes
+            return ML_DTYPE_BYTES[self.operand_dtype]
         return self.storage.itemsize
 
     @property
@@ -67,19 +75,33 @@ class NumberFormat:
         return self.dtype.itemsize
 
 
+#: bytes of the ml_dtypes types a format names
+ML_DTYPE_BYTES = {"bfloat16": 2}
 #: narrow float types of ml_dtypes whose every value is a float32 (taken as float32)
-EXACT_IN_FLOAT32 = frozenset(
-    np.dtype(getattr(ml_dtypes, name))
-    for name in ("bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz")
-    if hasattr(ml_dtypes, name)
-)
+EXACT_IN_FLOAT32 = ("bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+                    "float8_e5m2fnuz")  # fmt: skip
+
+
+def _exact_in_float32(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` is one of :data:`EXACT_IN_FLOAT32` (an array of one means ml_dtypes
+    is imported already)."""
+    import sys
+
+    ml_dtypes = sys.modules.get("ml_dtypes")
+    return ml_dtypes is not None and any(
+        dtype == np.dtype(getattr(ml_dtypes, name))
+        for name in EXACT_IN_FLOAT32
+        if hasattr(ml_dtypes, name)
+    )
+
+
 #: operand types the compiled float32 rounding takes (float16 and long double go through NumPy)
 COMPILED_FLOATS = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
 
 FORMATS = {
     "fp32": NumberFormat("fp32", np.dtype(np.float32)),
     "fp64": NumberFormat("fp64", np.dtype(np.float64)),
-    "bf16": NumberFormat("bf16", np.dtype(np.float32), np.dtype(ml_dtypes.bfloat16)),
+    "bf16": NumberFormat("bf16", np.dtype(np.float32), "bfloat16"),
     "fp16": NumberFormat("fp16", np.dtype(np.float32), np.dtype(np.float16)),
     "int8": NumberFormat("int8", np.dtype(np.int32), np.dtype(np.int8)),
 }
@@ -87,7 +109,7 @@ FORMATS = {
 
 def _check_operand(x: object, name: str) -> np.ndarray:
     x = np.asarray(x)
-    if x.dtype in EXACT_IN_FLOAT32:  # bfloat16 or a float8 from ml_dtypes: exact in float32
+    if x.dtype.kind not in "iufb" and _exact_in_float32(x.dtype):  # exact in float32
         x = x.astype(np.float32)
     if x.dtype.kind not in "iuf":
         raise ValueError(

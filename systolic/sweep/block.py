@@ -117,6 +117,11 @@ class Piece(Sequence):
     def __iter__(self):
         yield from self._points(self.positions)
 
+    def __reduce__(self):
+        # a task carries its own points, not the whole block they came from
+        compact = Block(self.block.base, self.configs(), *self.key_lanes())
+        return Piece, (compact, np.arange(len(self), dtype=np.int64))
+
     def taken(self, index: np.ndarray) -> Piece:
         """The points at ``index`` of this piece."""
         return Piece(self.block, self.positions[index])

@@ -194,3 +194,17 @@ def test_the_compiled_bf16_rounding_is_ml_dtypes_cast_of_float32():
     with np.errstate(over="ignore"):
         round_float32_to_bf16(x)
     assert np.array_equal(x.view(np.uint32), expected.view(np.uint32))
+
+
+def test_formats_of_ml_dtypes_types_know_their_bytes_without_importing_it():
+    import ml_dtypes
+
+    from systolic.numerics import ML_DTYPE_BYTES
+
+    for name, size in ML_DTYPE_BYTES.items():
+        assert np.dtype(getattr(ml_dtypes, name)).itemsize == size
+    assert FORMATS["bf16"].storage == np.dtype(ml_dtypes.bfloat16)
+    assert FORMATS["bf16"].operand_bytes == 2
+    # a bfloat16 array is taken as the float32 values it holds
+    x = np.array([[1.5, -2.0]], dtype=ml_dtypes.bfloat16)
+    assert prepare_operands(x, x.T, FORMATS["fp32"], 100)[0].dtype == np.float32
