@@ -20,7 +20,7 @@ fast path reads its arrays instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,12 +72,14 @@ def hex_keys(high: np.ndarray, low: np.ndarray) -> np.ndarray:
 class Block:
     """The bare-array points of one run (see the module docstring): ``base`` (the run's
     parameters: workload, batch, seed, energy, values, machine None), ``configs`` and each
-    point's key (``high`` and ``low`` lanes)."""
+    point's key (``high`` and ``low`` lanes); ``number``, its place among the expansion's
+    blocks."""
 
     base: dict
     configs: Configs
     high: np.ndarray
     low: np.ndarray
+    number: int = 0
 
     def __len__(self) -> int:
         return len(self.configs)
@@ -101,17 +103,19 @@ class Block:
 class Piece(Sequence):
     """Some points of a :class:`Block`, by ``positions`` in it: a sequence of point dicts
     (``spec.expand``'s, made when read) whose arrays :meth:`configs` and :meth:`keys` give
-    without making them."""
+    without making them. ``origin`` is the block's number and the points' positions in the
+    expansion's block (a piece sent to a worker comes back with a block of its own)."""
 
-    def __init__(self, block: Block, positions: np.ndarray):
+    def __init__(self, block: Block, positions: np.ndarray, origin: tuple | None = None):
         self.block, self.positions = block, positions
+        self.origin = (block.number, positions) if origin is None else origin
 
     def __len__(self) -> int:
         return len(self.positions)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return Piece(self.block, self.positions[index])
+            return self.taken(index)
         return self._points(self.positions[[index]])[0]
 
     def __iter__(self):
@@ -119,12 +123,12 @@ class Piece(Sequence):
 
     def __reduce__(self):
         # a task carries its own points, not the whole block they came from
-        compact = Block(self.block.base, self.configs(), *self.key_lanes())
-        return Piece, (compact, np.arange(len(self), dtype=np.int64))
+        compact = Block(self.block.base, self.configs(), *self.key_lanes(), self.block.number)
+        return Piece, (compact, np.arange(len(self), dtype=np.int64), self.origin)
 
-    def taken(self, index: np.ndarray) -> Piece:
+    def taken(self, index: np.ndarray | slice) -> Piece:
         """The points at ``index`` of this piece."""
-        return Piece(self.block, self.positions[index])
+        return Piece(self.block, self.positions[index], (self.origin[0], self.origin[1][index]))
 
     def configs(self) -> Configs:
         return self.block.configs.taken(self.positions)
@@ -153,3 +157,61 @@ def point_params(base: dict, rows, cols, flow, load, acc, dtype) -> dict:
               "accumulator_rows": None if acc == UNLIMITED else acc,
               "dtype": DTYPES[dtype]}  # fmt: skip
     return {name: values[name] for name in PARAMS}
+
+
+#: the fewest points of a task stored as columns and written as CSV where it runs
+BULK = 1024
+
+
+class PointColumns(Mapping):
+    """Every field of ``point.FIELDS`` of some finished bare-array points of one run, made
+    when first read: ``base`` (the run's parameters), their ``configs``, keys (lanes
+    ``high`` and ``low``) and ``results`` (by name of ``point.RESULTS``: an array of one
+    entry per point, or one value for all)."""
+
+    def __init__(self, base: dict, configs: Configs, high, low, results: Mapping):
+        self.base, self.configs, self.high, self.low = base, configs, high, low
+        self.results = results
+        self._made: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        from systolic.sweep.point import FIELDS
+
+        return len(FIELDS)
+
+    def __iter__(self):
+        from systolic.sweep.point import FIELDS
+
+        return iter(FIELDS)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._made:
+            self._made[name] = self._column(name)
+        return self._made[name]
+
+    def _column(self, name: str) -> np.ndarray:
+        count = len(self.configs)
+        if name == "key":
+            return hex_keys(self.high, self.low).astype("U32")
+        if name in ("rows", "cols"):
+            return getattr(self.configs, name)
+        if name in _NAMES:
+            return _NAMES[name][getattr(self.configs, name)]
+        if name == "accumulator_rows":
+            acc = self.configs.accumulator_rows.astype(object)
+            acc[self.configs.accumulator_rows == UNLIMITED] = None
+            return acc
+        fixed = {"status": "ok", "error": None, "machine": None}
+        value = fixed[name] if name in fixed else self.base.get(name, self.results.get(name))
+        if isinstance(value, np.ndarray):
+            return value
+        return np.full(count, value, dtype=object if value is None or isinstance(value, str)
+                       else None)  # fmt: skip
+
+
+#: the names behind the codes of :class:`~systolic.sweep.vectorized.Configs`
+_NAMES = {
+    "dataflow": np.array([flow.value for flow in DATAFLOWS], dtype=object),
+    "weight_load": np.array([load.value for load in WEIGHT_LOADS], dtype=object),
+    "dtype": np.array(DTYPES, dtype=object),
+}

@@ -14,20 +14,13 @@ stored one by one (machines, values, failed points, small tasks) are records.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from systolic.sweep.block import Block, hex_keys
-from systolic.sweep.point import PARAMS, RESULTS
+from systolic.sweep.block import Block, PointColumns, hex_keys
+from systolic.sweep.point import RESULTS
 from systolic.sweep.store import Bulk, Store
-from systolic.sweep.vectorized import DATAFLOWS, DTYPES, UNLIMITED, WEIGHT_LOADS
-
-_NAMES = {
-    "dataflow": np.array([flow.value for flow in DATAFLOWS], dtype=object),
-    "weight_load": np.array([load.value for load in WEIGHT_LOADS], dtype=object),
-    "dtype": np.array(DTYPES, dtype=object),
-}
 
 
 class BulkIndex:
@@ -68,23 +61,23 @@ def _broadcast(value, count: int) -> np.ndarray:
 
 
 class Rows:
-    """Consecutive rows of the results: ``columns`` (a dict of arrays by field of
-    ``point.FIELDS``, all ``ok``) or ``records`` (a list of dicts)."""
+    """Consecutive rows of the results: ``columns`` (a mapping of arrays by field of
+    ``point.FIELDS``, all ``ok``, with ``origin``: the block's number and the range of its
+    positions they are) or ``records`` (a list of dicts)."""
 
-    def __init__(self, columns: dict | None = None, records: list[dict] | None = None):
-        self.columns, self.records = columns, records
+    def __init__(self, columns=None, records: list[dict] | None = None, origin=None):
+        self.columns, self.records, self.origin = columns, records, origin
 
     def __len__(self) -> int:
-        return len(self.records) if self.columns is None else len(self.columns["key"])
+        return len(self.records) if self.columns is None else len(self.columns["rows"])
 
     def ok(self, names: Sequence[str]) -> dict[str, np.ndarray]:
         """The fields ``names`` of the finished points, as arrays."""
         if self.columns is not None:
-            out = {name: self.columns[name] for name in names}
-        else:
-            done = [record for record in self.records if record["status"] == "ok"]
-            out = {name: _array([record[name] for record in done]) for name in names}
-        if "key" in out:  # text, whether stored as bytes or as str
+            return {name: self.columns[name] for name in names}
+        done = [record for record in self.records if record["status"] == "ok"]
+        out = {name: _array([record[name] for record in done]) for name in names}
+        if "key" in out:
             out["key"] = out["key"].astype("U32")
         return out
 
@@ -119,7 +112,9 @@ def segments(parts: Sequence, store: Store, index: BulkIndex) -> Iterator[Rows]:
                     yield Rows(records=pending)
                     pending = []
                 where = slice(start, stop)
-                yield Rows(columns=_block_columns(part, where, rows[where], index))
+                columns = PointColumns(part.base, part.configs.taken(where), part.high[where],
+                                       part.low[where], _Gathered(index, rows[where]))  # fmt: skip
+                yield Rows(columns=columns, origin=(part.number, start, stop))
             else:
                 keys = hex_keys(part.high[start:stop], part.low[start:stop])
                 pending += [store.records[key] for key in keys.astype("U32").tolist()]
@@ -127,27 +122,22 @@ def segments(parts: Sequence, store: Store, index: BulkIndex) -> Iterator[Rows]:
         yield Rows(records=pending)
 
 
-def _block_columns(block: Block, where: slice, rows: np.ndarray, index: BulkIndex) -> dict:
-    """Every field of a run of a block's points, stored at ``rows`` of ``index``."""
-    count = len(rows)
-    configs = block.configs.taken(where)
-    columns = {"key": hex_keys(block.high[where], block.low[where]).astype("U32"),
-               "status": np.full(count, "ok", dtype=object),
-               "error": np.full(count, None, dtype=object)}  # fmt: skip
-    for name in PARAMS:
-        if name in ("rows", "cols"):
-            columns[name] = getattr(configs, name)
-        elif name in _NAMES:
-            columns[name] = _NAMES[name][getattr(configs, name)]
-        elif name == "accumulator_rows":
-            acc = configs.accumulator_rows.astype(object)
-            acc[configs.accumulator_rows == UNLIMITED] = None
-            columns[name] = acc
-        else:
-            columns[name] = np.full(count, block.base[name], dtype=object)
-    for name in RESULTS:
-        columns[name] = index.column(name)[rows]
-    return columns
+class _Gathered(Mapping):
+    """The results of the points at ``rows`` of ``index``, gathered when first read."""
+
+    def __init__(self, index: BulkIndex, rows: np.ndarray):
+        self.index, self.rows = index, rows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in RESULTS:
+            raise KeyError(name)
+        return self.index.column(name)[self.rows]
+
+    def __iter__(self):
+        return iter(RESULTS)
+
+    def __len__(self) -> int:
+        return len(RESULTS)
 
 
 #: the fields of the finished points that the summary and the plots read
@@ -186,14 +176,52 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([array.astype(object) for array in arrays])
 
 
-def write_csv(path, rows: Sequence[Rows]):
-    """Write ``rows`` as ``points.csv`` (``point.FIELDS``, one row each), whole; its path."""
+class Written:
+    """The rows of ``points.csv`` that bulk tasks made where they ran
+    (``point.Columns.csv``), by block number, to be written as they are."""
+
+    def __init__(self):
+        self._chunks: dict[int, list] = {}
+
+    def add(self, origin: tuple, text: bytes, ends: np.ndarray) -> None:
+        """Rows ``text`` of the points at ``origin`` (a block's number and positions), each
+        ending at ``ends``."""
+        self._chunks.setdefault(origin[0], []).append((origin[1], text, ends))
+
+    def slices(self, number: int, start: int, stop: int, size: int) -> list[memoryview] | None:
+        """The rows of positions ``start`` to ``stop`` of block ``number`` (of ``size``
+        points), as slices of the tasks' texts, or None unless they hold every one."""
+        chunks = self._chunks.get(number)
+        if not chunks:
+            return None
+        owner = np.full(size, -1, dtype=np.int64)
+        row = np.zeros(size, dtype=np.int64)
+        for i, (positions, _, _) in enumerate(chunks):
+            owner[positions] = i
+            row[positions] = np.arange(len(positions))
+        owners = owner[start:stop]
+        if (owners < 0).any():
+            return None
+        out = []
+        edges = [0, *(np.flatnonzero(owners[1:] != owners[:-1]) + 1).tolist(), stop - start]
+        for first, last in zip(edges, edges[1:], strict=False):
+            _, text, ends = chunks[owners[first]]
+            low, high = row[start + first], row[start + last - 1]
+            begin = int(ends[low - 1]) if low else 0
+            out.append(memoryview(text)[begin : int(ends[high])])
+        return out
+
+
+def write_csv(path, rows: Sequence[Rows], written: Written | None = None, sizes=None):
+    """Write ``rows`` as ``points.csv`` (``point.FIELDS``, one row each), whole; its path.
+    Rows that ``written`` holds (of blocks of ``sizes`` points, by number) are copied from
+    it; the others are made here."""
     import csv
     import io
 
     from systolic.files import atomic_write
     from systolic.sweep.point import FIELDS
-    from systolic.sweep.table import csv_bytes
+    from systolic.sweep.table import csv_rows
 
     def write(handle) -> None:
         text = io.StringIO()
@@ -201,8 +229,10 @@ def write_csv(path, rows: Sequence[Rows]):
         handle.write(text.getvalue().encode())
         for part in rows:
             if part.columns is not None:
-                data = csv_bytes(part.columns, FIELDS)
-                handle.write(data[data.index(b"\n") + 1 :])
+                number, start, stop = part.origin
+                made = written and written.slices(number, start, stop, sizes[number])
+                for piece in made or [csv_rows(part.columns, FIELDS)[0]]:
+                    handle.write(piece)
                 continue
             text = io.StringIO()
             writer = csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n",

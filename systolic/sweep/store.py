@@ -15,7 +15,7 @@ killed while appending leaves at most a truncated last line: readers skip it, an
 sweep cuts it off before appending. One sweep at a time writes a folder (a lock on
 ``points.jsonl``).
 
-A task of at least :data:`BULK` bare-array points without values (``block.Piece``) stores
+A task of at least ``block.BULK`` bare-array points without values (``block.Piece``) stores
 its finished points in one file of ``columns/`` instead: NumPy's ``.npz`` (read with
 ``allow_pickle=False``), holding each point's key (two uint64 lanes, ``block.array_keys``),
 its configuration codes (``vectorized.Configs``), each result field of :data:`RESULTS` that
@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from systolic.files import atomic_write
+from systolic.sweep import block
 from systolic.sweep.block import KEY_FIELDS, Piece, hex_keys, point_params
 from systolic.sweep.point import FIELDS, RESULTS, Columns
 from systolic.sweep.spec import SPEC_FORMAT
@@ -47,8 +48,6 @@ META = "sweep.json"
 POINTS = "points.jsonl"
 CSV = "points.csv"
 COLUMNS = "columns"
-#: the fewest points of a task stored as columns (fewer go to ``points.jsonl``)
-BULK = 1024
 #: the names behind the codes of a ``columns/`` file
 _CODES = {"dataflow": [flow.value for flow in DATAFLOWS],
           "weight_load": [load.value for load in WEIGHT_LOADS], "dtype": list(DTYPES)}  # fmt: skip
@@ -170,7 +169,7 @@ class Store:
         this returns (one sync for the points of one task); the finished points of a bulk
         task as one ``columns/`` file (see the module docstring)."""
         if (isinstance(records, Columns) and isinstance(records.points, Piece)
-                and len(records.points) >= BULK):  # fmt: skip
+                and len(records.points) >= block.BULK):  # fmt: skip
             bulk = Bulk.of_columns(records)
             folder = self.folder / COLUMNS
             folder.mkdir(exist_ok=True)

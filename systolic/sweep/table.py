@@ -83,14 +83,30 @@ def csv_bytes(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> bytes:
     """
     header = io.StringIO()
     csv.DictWriter(header, fieldnames=names, lineterminator="\n").writeheader()
-    rows = _rows(columns)
-    if rows == 0 or not names:
-        return header.getvalue().encode() + b"\n" * rows
-    prepared = [_prepare(columns.get(name)) for name in names]
     # BytesIO grows its bytes in place and getvalue() hands that over: the rows are copied
     # once, into the result
     out = io.BytesIO()
     out.write(header.getvalue().encode())
+    _write_rows(columns, names, out)
+    return out.getvalue()
+
+
+def csv_rows(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> tuple[bytes, np.ndarray]:
+    """The rows of :func:`csv_bytes` without the header, and where each row ends in them
+    (int64 offsets, one past its newline): rows to be written later, some of them alone."""
+    out = io.BytesIO()
+    lengths = _write_rows(columns, names, out)
+    return out.getvalue(), np.cumsum(lengths, dtype=np.int64)
+
+
+def _write_rows(columns: Mapping[str, np.ndarray], names: Sequence[str], out) -> np.ndarray:
+    """Write the rows of :func:`csv_bytes` to ``out``; the length of each in bytes."""
+    rows = _rows(columns)
+    if rows == 0 or not names:
+        out.write(b"\n" * rows)
+        return np.ones(rows, dtype=np.int64)
+    prepared = [_prepare(columns.get(name)) for name in names]
+    lengths = np.empty(rows, dtype=np.int64)
     # reused from block to block: fresh memory is slow to touch
     starts = np.empty((len(names), BLOCK_ROWS), np.int64)
     ends = np.empty_like(starts)
@@ -101,17 +117,19 @@ def csv_bytes(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> bytes:
         if len(fields) == 1:
             fields = [_quote_empty(*fields[0])]  # csv writes a lone empty field as ""
         base, size = 0, n * len(fields)  # the fields' bytes and a separator after each
+        lengths[start : start + n] = len(fields)
         for c, (text, first, last) in enumerate(fields):
             np.add(first, base, out=starts[c, :n])
             np.add(last, base, out=ends[c, :n])
             base += len(text)
             size += int(last.sum() - first.sum())
+            lengths[start : start + n] += last - first
         if len(block) < size + _WORD:
             block = np.empty(2 * size + _WORD, np.uint8)
         text = np.concatenate([text for text, _, _ in fields] + [_PADDING])
         _rows_of(_words(text), starts[:, :n], ends[:, :n], _words(block), block)
         out.write(block[:size])
-    return out.getvalue()
+    return lengths
 
 
 def write_csv(path: str | os.PathLike[str], columns: Mapping[str, np.ndarray],

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from systolic.sweep import block, store
+from systolic.sweep import block
 from systolic.sweep.point import FIELDS, evaluate
 from systolic.sweep.run import run_sweep
 from systolic.sweep.spec import expand, load_spec
@@ -115,11 +115,11 @@ def test_the_space_expands_to_blocks_and_a_listed_point_of_the_space_runs_once(s
 def test_bulk_tasks_write_what_each_point_gives(spec, tmp_path, inline, monkeypatch):
     """Stored as columns (every bulk task) or as lines (none), the sweep writes the same
     ``points.csv`` and summary, which are what each point gives on its own."""
-    monkeypatch.setattr(store, "BULK", 1)
+    monkeypatch.setattr(block, "BULK", 1)
     bulk = run_sweep(spec, tmp_path / "bulk", values=False, progress=False)
     files = sorted((tmp_path / "bulk" / COLUMNS).glob("*.npz"))
     assert len(files) == 3  # a task per block, less the one whose points all fail
-    monkeypatch.setattr(store, "BULK", 10**9)
+    monkeypatch.setattr(block, "BULK", 10**9)
     lines = run_sweep(spec, tmp_path / "lines", values=False, progress=False)
     assert not (tmp_path / "lines" / COLUMNS).exists()
     assert untimed(bulk) == untimed(lines)
@@ -140,7 +140,7 @@ def test_bulk_tasks_write_what_each_point_gives(spec, tmp_path, inline, monkeypa
 def test_a_sweep_killed_after_its_first_bulk_task_computes_only_the_rest(
     spec, tmp_path, inline, monkeypatch
 ):
-    monkeypatch.setattr(store, "BULK", 1)
+    monkeypatch.setattr(block, "BULK", 1)
     append, stored = Store.append, []
 
     def append_then_die(self, records):
@@ -166,7 +166,7 @@ def test_a_sweep_killed_after_its_first_bulk_task_computes_only_the_rest(
     assert set(first[:80]).isdisjoint(inline["computed"])
     keys = [record["key"] for record in all_records(Store.open(out)).values()]
     assert len(keys) == len(set(keys)) == summary["computed"] + summary["failed"] + 80
-    monkeypatch.setattr(store, "BULK", 10**9)
+    monkeypatch.setattr(block, "BULK", 10**9)
     whole = run_sweep(spec, tmp_path / "whole", values=False, progress=False)
     assert untimed_csv(out / "points.csv") == untimed_csv(tmp_path / "whole" / "points.csv")
     assert {k: v for k, v in untimed(summary).items() if k not in ("computed", "reused")} == {
@@ -176,7 +176,7 @@ def test_a_sweep_killed_after_its_first_bulk_task_computes_only_the_rest(
 
 def test_a_columns_file_reads_back_whole_and_a_damaged_one_is_refused(spec, tmp_path, inline,
                                                                        monkeypatch):  # fmt: skip
-    monkeypatch.setattr(store, "BULK", 1)
+    monkeypatch.setattr(block, "BULK", 1)
     out = tmp_path / "out"
     run_sweep(spec, out, values=False, progress=False)
     first = sorted((out / COLUMNS).glob("*.npz"))[0]

@@ -203,3 +203,15 @@ def test_text_columns_of_one_width_are_written_as_csv_does(words):
             continue
         table = {"key": column, "n": np.arange(len(column))}
         assert csv_bytes(table, ["key", "n"]) == dict_writer(table, ["key", "n"])
+
+
+@given(tables())
+def test_rows_alone_and_where_each_ends(case):
+    columns, names = case
+    whole = csv_bytes(columns, names)
+    rows, ends = table.csv_rows(columns, names)
+    assert whole == whole[: whole.index(b"\n") + 1] + rows
+    assert len(ends) == table._rows(columns) and (not len(ends) or ends[-1] == len(rows))
+    starts = [0, *ends[:-1].tolist()][: len(ends)]
+    for start, end in zip(starts, ends.tolist(), strict=True):
+        assert rows[end - 1 : end] == b"\n" and end > start
