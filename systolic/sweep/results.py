@@ -152,7 +152,7 @@ def groups(rows: Sequence[Rows]) -> dict[tuple[str, int | None], dict[str, np.nd
     pieces: dict[tuple, list[dict]] = {}
     for part in rows:
         if part.columns is not None:
-            run = (part.columns["workload"][0], part.columns["batch"][0])
+            run = (part.columns.base["workload"], part.columns.base["batch"])
             pieces.setdefault(run, []).append(part.ok(SUMMARY))
             continue
         runs: dict[tuple, list[dict]] = {}
