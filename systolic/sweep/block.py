@@ -72,14 +72,12 @@ def hex_keys(high: np.ndarray, low: np.ndarray) -> np.ndarray:
 class Block:
     """The bare-array points of one run (see the module docstring): ``base`` (the run's
     parameters: workload, batch, seed, energy, values, machine None), ``configs`` and each
-    point's key (``high`` and ``low`` lanes); ``number``, its place among the expansion's
-    blocks."""
+    point's key (``high`` and ``low`` lanes)."""
 
     base: dict
     configs: Configs
     high: np.ndarray
     low: np.ndarray
-    number: int = 0
 
     def __len__(self) -> int:
         return len(self.configs)
@@ -103,12 +101,10 @@ class Block:
 class Piece(Sequence):
     """Some points of a :class:`Block`, by ``positions`` in it: a sequence of point dicts
     (``spec.expand``'s, made when read) whose arrays :meth:`configs` and :meth:`keys` give
-    without making them. ``origin`` is the block's number and the points' positions in the
-    expansion's block (a piece sent to a worker comes back with a block of its own)."""
+    without making them."""
 
-    def __init__(self, block: Block, positions: np.ndarray, origin: tuple | None = None):
+    def __init__(self, block: Block, positions: np.ndarray):
         self.block, self.positions = block, positions
-        self.origin = (block.number, positions) if origin is None else origin
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -123,12 +119,12 @@ class Piece(Sequence):
 
     def __reduce__(self):
         # a task carries its own points, not the whole block they came from
-        compact = Block(self.block.base, self.configs(), *self.key_lanes(), self.block.number)
-        return Piece, (compact, np.arange(len(self), dtype=np.int64), self.origin)
+        compact = Block(self.block.base, self.configs(), *self.key_lanes())
+        return Piece, (compact, np.arange(len(self), dtype=np.int64))
 
     def taken(self, index: np.ndarray | slice) -> Piece:
         """The points at ``index`` of this piece."""
-        return Piece(self.block, self.positions[index], (self.origin[0], self.origin[1][index]))
+        return Piece(self.block, self.positions[index])
 
     def configs(self) -> Configs:
         return self.block.configs.taken(self.positions)
@@ -159,7 +155,7 @@ def point_params(base: dict, rows, cols, flow, load, acc, dtype) -> dict:
     return {name: values[name] for name in PARAMS}
 
 
-#: the fewest points of a task stored as columns and written as CSV where it runs
+#: the fewest points of a task stored as columns (``store``)
 BULK = 1024
 
 

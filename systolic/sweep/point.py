@@ -26,7 +26,7 @@ from systolic import compare
 from systolic.config import Dataflow, WeightLoad
 from systolic.energy import ENERGY_COMPONENTS, EnergyTable, area_mm2, machine_area_mm2, price
 from systolic.numerics import FORMATS
-from systolic.sweep import block, table, vectorized
+from systolic.sweep import vectorized
 from systolic.sweep.block import Piece
 from systolic.workloads import ConvLayer, Layer
 
@@ -124,10 +124,6 @@ def evaluate_chunk(points: Sequence[dict], context: dict) -> Sequence[dict]:
         results.update(layers=len(layers), stall_cycles=0, dram_read_bytes=0, seconds=seconds,
                        max_abs_error=None, max_rel_error=None, exact=None)  # fmt: skip
         parts.append((group, results))
-        if piece and len(group) >= block.BULK:  # its rows of points.csv, made here
-            columns = block.PointColumns(group.block.base, group.configs(), *group.key_lanes(),
-                                         results)  # fmt: skip
-            csv = table.csv_rows(columns, FIELDS)
     records = []
     for point in singles:
         try:
@@ -137,10 +133,7 @@ def evaluate_chunk(points: Sequence[dict], context: dict) -> Sequence[dict]:
             records.append(failed(point, error))
     if not parts:
         return records
-    out = Columns.joined(parts, records)
-    if len(parts) == 1 and isinstance(parts[0][0], Piece) and len(parts[0][0]) >= block.BULK:
-        out.csv = csv
-    return out
+    return Columns.joined(parts, records)
 
 
 class Columns(Sequence):
@@ -153,9 +146,6 @@ class Columns(Sequence):
 
     def __init__(self, points: Sequence[dict], results: dict, others: list[dict]):
         self.points, self.results, self.others = points, results, others
-        #: the points' rows of ``points.csv`` and where each ends (``table.csv_rows``), for
-        #: a bulk task's
-        self.csv = None
 
     @classmethod
     def joined(cls, parts: list[tuple[Sequence[dict], dict]], others: list[dict]) -> Columns:

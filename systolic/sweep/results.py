@@ -62,11 +62,10 @@ def _broadcast(value, count: int) -> np.ndarray:
 
 class Rows:
     """Consecutive rows of the results: ``columns`` (a mapping of arrays by field of
-    ``point.FIELDS``, all ``ok``, with ``origin``: the block's number and the range of its
-    positions they are) or ``records`` (a list of dicts)."""
+    ``point.FIELDS``, all ``ok``) or ``records`` (a list of dicts)."""
 
-    def __init__(self, columns=None, records: list[dict] | None = None, origin=None):
-        self.columns, self.records, self.origin = columns, records, origin
+    def __init__(self, columns=None, records: list[dict] | None = None):
+        self.columns, self.records = columns, records
 
     def __len__(self) -> int:
         return len(self.records) if self.columns is None else len(self.columns["rows"])
@@ -114,7 +113,7 @@ def segments(parts: Sequence, store: Store, index: BulkIndex) -> Iterator[Rows]:
                 where = slice(start, stop)
                 columns = PointColumns(part.base, part.configs.taken(where), part.high[where],
                                        part.low[where], _Gathered(index, rows[where]))  # fmt: skip
-                yield Rows(columns=columns, origin=(part.number, start, stop))
+                yield Rows(columns=columns)
             else:
                 keys = hex_keys(part.high[start:stop], part.low[start:stop])
                 pending += [store.records[key] for key in keys.astype("U32").tolist()]
@@ -176,46 +175,8 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([array.astype(object) for array in arrays])
 
 
-class Written:
-    """The rows of ``points.csv`` that bulk tasks made where they ran
-    (``point.Columns.csv``), by block number, to be written as they are."""
-
-    def __init__(self):
-        self._chunks: dict[int, list] = {}
-
-    def add(self, origin: tuple, text: bytes, ends: np.ndarray) -> None:
-        """Rows ``text`` of the points at ``origin`` (a block's number and positions), each
-        ending at ``ends``."""
-        self._chunks.setdefault(origin[0], []).append((origin[1], text, ends))
-
-    def slices(self, number: int, start: int, stop: int, size: int) -> list[memoryview] | None:
-        """The rows of positions ``start`` to ``stop`` of block ``number`` (of ``size``
-        points), as slices of the tasks' texts, or None unless they hold every one."""
-        chunks = self._chunks.get(number)
-        if not chunks:
-            return None
-        owner = np.full(size, -1, dtype=np.int64)
-        row = np.zeros(size, dtype=np.int64)
-        for i, (positions, _, _) in enumerate(chunks):
-            owner[positions] = i
-            row[positions] = np.arange(len(positions))
-        owners = owner[start:stop]
-        if (owners < 0).any():
-            return None
-        out = []
-        edges = [0, *(np.flatnonzero(owners[1:] != owners[:-1]) + 1).tolist(), stop - start]
-        for first, last in zip(edges, edges[1:], strict=False):
-            _, text, ends = chunks[owners[first]]
-            low, high = row[start + first], row[start + last - 1]
-            begin = int(ends[low - 1]) if low else 0
-            out.append(memoryview(text)[begin : int(ends[high])])
-        return out
-
-
-def write_csv(path, rows: Sequence[Rows], written: Written | None = None, sizes=None):
-    """Write ``rows`` as ``points.csv`` (``point.FIELDS``, one row each), whole; its path.
-    Rows that ``written`` holds (of blocks of ``sizes`` points, by number) are copied from
-    it; the others are made here."""
+def write_csv(path, rows: Sequence[Rows]):
+    """Write ``rows`` as ``points.csv`` (``point.FIELDS``, one row each), whole; its path."""
     import csv
     import io
 
@@ -229,10 +190,7 @@ def write_csv(path, rows: Sequence[Rows], written: Written | None = None, sizes=
         handle.write(text.getvalue().encode())
         for part in rows:
             if part.columns is not None:
-                number, start, stop = part.origin
-                made = written and written.slices(number, start, stop, sizes[number])
-                for piece in made or [csv_rows(part.columns, FIELDS)[0]]:
-                    handle.write(piece)
+                handle.write(csv_rows(part.columns, FIELDS)[0])
                 continue
             text = io.StringIO()
             writer = csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n",

@@ -89,7 +89,7 @@ def run_sweep(
     expansion = expand(spec, values, version)
     missing = _missing(store, expansion)
     run = {"computed": 0, "failed": 0, "threads": 0, "chunk": None, "compute_s": 0.0,
-           "evaluate_s": 0.0, "values": values, "written": results.Written()}  # fmt: skip
+           "evaluate_s": 0.0, "values": values}  # fmt: skip
     if not missing:
         store.begin()
         store.close()
@@ -101,7 +101,7 @@ def run_sweep(
                                  f"{version}; install the same version there")  # fmt: skip
         store.begin()
         try:
-            run.update(_compute(client, store, expansion, missing, chunk, progress, run))
+            run.update(_compute(client, store, expansion, missing, chunk, progress))
         finally:
             store.close()
         return _finish(store, expansion, out, run, start, client)
@@ -121,8 +121,7 @@ def _finish(store: Store, expansion: Expansion, out: Path, run: dict, start: flo
     tasks = [({name: columns[name] for name in PLOTTED}, title)
              for columns, title in zip(groups.values(), titles.values(), strict=True)]  # fmt: skip
     gather = cluster.submit_all(client, summarize, tasks)
-    sizes = [len(part) for part in expansion.parts if isinstance(part, Block)]
-    files = [out / POINTS, results.write_csv(out / CSV, rows, run["written"], sizes)]
+    files = [out / POINTS, results.write_csv(out / CSV, rows)]
     made = gather()
     for stem, done in zip(titles, made, strict=True):
         path = out / f"{stem}.png"
@@ -168,14 +167,13 @@ def _done(store: Store, point: dict) -> bool:
 
 
 def _compute(client, store: Store, expansion: Expansion, missing: list, chunk: int | None,
-             progress: bool, run: dict):  # fmt: skip
+             progress: bool):  # fmt: skip
     """Run the points ``missing`` (see :func:`_missing`) on ``client``; their counts and
-    timing. The rows of ``points.csv`` that bulk tasks made go to ``run["written"]``."""
+    timing."""
     from tqdm import tqdm
 
     chunks = cluster.Chunks(missing, chunk)
     context = expansion.context
-    written = run["written"]
     counts = {"computed": 0, "failed": 0}
     evaluated = {"seconds": 0.0}
 
@@ -197,8 +195,6 @@ def _compute(client, store: Store, expansion: Expansion, missing: list, chunk: i
         if isinstance(records, Columns):  # its points are ok
             counts["computed"] += len(records.points)
             others = records.others
-            if records.csv is not None:
-                written.add(records.points.origin, *records.csv)
         for record in others:
             counts["computed" if record["status"] == "ok" else "failed"] += 1
         evaluated["seconds"] += cluster.record_seconds(records)[0]

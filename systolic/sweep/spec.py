@@ -497,7 +497,6 @@ def expand(spec: Spec, values: bool, version: str) -> Expansion:
         listed = number >= space_runs
         for part in _combinations(workload, axes, values, skipped):
             if isinstance(part, Block):
-                part.number = sum(isinstance(done, Block) for done in parts)
                 part.high, part.low = array_keys(digest(shared(workload, part.base)),
                                                  part.configs)  # fmt: skip
                 if listed:  # a listed point may also be in the space, or listed twice
