@@ -224,7 +224,7 @@ PLOTTED = ("total_cycles", "energy_pj", "area_mm2", "machine", "dataflow", "rows
 
 
 def summarize(columns: dict[str, np.ndarray], title: str) -> dict:
-    """One workload's Pareto fronts (indices of its points, by cost of :data:`FRONTS`), best
+    """One workload's Pareto fronts (indices of its points, by cost of ``pareto.FRONTS``), best
     points (an index by ``pareto.BEST``) and plot (PNG bytes): a task for a worker, since a
     plot of a few hundred thousand points takes about a second."""
     from systolic import plots

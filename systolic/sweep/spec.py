@@ -127,7 +127,7 @@ class Expansion:
     @property
     def points(self) -> list[dict]:
         """Every point as a dict (made on each call: a million points take seconds; the
-        sweep itself reads :attr:`parts`)."""
+        sweep itself reads ``parts``)."""
         return [point for part in self.parts
                 for point in (part.piece() if isinstance(part, Block) else [part])]  # fmt: skip
 
