@@ -44,7 +44,14 @@ class BulkIndex:
             return np.full(len(high), -1, dtype=np.int64)
         place = np.minimum(np.searchsorted(self._sorted, high), len(self) - 1)
         row = self._order[place]
-        return np.where((self._sorted[place] == high) & (self.low[row] == low), row, -1)
+        out = np.where((self._sorted[place] == high) & (self.low[row] == low), row, -1)
+        # keys that share a high lane (one in 2^64 pairs) are told apart by their low lanes
+        stop = np.searchsorted(self._sorted, high, side="right")
+        for i in np.flatnonzero((out < 0) & (stop - place > 1)).tolist():
+            rows = self._order[place[i] : stop[i]]
+            match = rows[self.low[rows] == low[i]]
+            out[i] = match[0] if len(match) else -1
+        return out
 
     def column(self, name: str) -> np.ndarray:
         """The result ``name`` of every stored point, in row order."""

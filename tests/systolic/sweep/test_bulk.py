@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from systolic.sweep import block
+from systolic.sweep import block, results
 from systolic.sweep.point import FIELDS, evaluate
 from systolic.sweep.run import run_sweep
 from systolic.sweep.spec import expand, load_spec
@@ -190,3 +190,18 @@ def test_a_columns_file_reads_back_whole_and_a_damaged_one_is_refused(spec, tmp_
     with pytest.raises(ValueError, match=r"00000000\.npz: not a sweep's columns file$"):
         Store.open(out)
     assert (out / POINTS).exists()
+
+
+def test_stored_points_are_found_by_both_lanes_of_their_key():
+    def bulk(high, low):
+        return Bulk(np.array(high, dtype=np.uint64), np.array(low, dtype=np.uint64), {}, {}, {})
+
+    index = results.BulkIndex([bulk([5, 3], [1, 2]), bulk([5], [9])])
+    found = index.find(np.array([5, 5, 5, 3, 4, 7], dtype=np.uint64),
+                       np.array([1, 9, 2, 2, 1, 1], dtype=np.uint64))  # fmt: skip
+    # the same high lane with another low lane is another point
+    assert found.tolist() == [0, 2, -1, 1, -1, -1]
+    assert results.BulkIndex([]).find(np.zeros(2, np.uint64), np.zeros(2, np.uint64)).tolist() == [
+        -1,
+        -1,
+    ]
