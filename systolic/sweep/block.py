@@ -87,10 +87,6 @@ class Block:
         """The ``(workload, batch)`` of the points."""
         return self.base["workload"], self.base["batch"]
 
-    def keys(self) -> list[str]:
-        """Every point's key, as text."""
-        return hex_keys(self.high, self.low).astype("U32").tolist()
-
     def piece(self, positions: np.ndarray | None = None) -> Piece:
         """The points at ``positions`` (all of them by default)."""
         if positions is None:
@@ -199,10 +195,15 @@ class PointColumns(Mapping):
             return acc
         fixed = {"status": "ok", "error": None, "machine": None}
         value = fixed[name] if name in fixed else self.base.get(name, self.results.get(name))
-        if isinstance(value, np.ndarray):
-            return value
-        return np.full(count, value, dtype=object if value is None or isinstance(value, str)
-                       else None)  # fmt: skip
+        return filled(value, count)
+
+
+def filled(value, count: int) -> np.ndarray:
+    """A result field of ``count`` points as an array: ``value`` itself if it is one, else
+    ``count`` copies of it (of objects for None and text)."""
+    if isinstance(value, np.ndarray):
+        return value
+    return np.full(count, value, dtype=object if value is None or isinstance(value, str) else None)
 
 
 #: the names behind the codes of :class:`~systolic.sweep.vectorized.Configs`

@@ -65,21 +65,27 @@ def front(records: Sequence[dict], x: str, y: str) -> list[int]:
 
 
 def record_columns(records: Sequence[dict], names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The named fields of ``records`` as columns: numbers as numeric arrays, anything else
-    (names, None) as object arrays.
+    """The named fields of ``records`` as columns: int64 where every entry is an int that
+    fits, float64 where every one is a float, bool where every one is a bool, else (names,
+    None, a mix) an array of the objects themselves, so that no value is rounded.
 
     Returns
     -------
     dict of str to numpy.ndarray, each of shape (len(records),)
     """
-    out = {}
-    for name in names:
-        values = [record[name] for record in records]
-        column = np.array(values)
-        if column.dtype.kind not in "biuf":
-            column = np.empty(len(values), dtype=object)
-            column[:] = values
-        out[name] = column
+    return {name: _column([record[name] for record in records]) for name in names}
+
+
+def _column(values: list) -> np.ndarray:
+    kinds = set(map(type, values))
+    for kind, dtype in ((int, np.int64), (float, np.float64), (bool, np.bool_)):
+        if kinds == {kind}:
+            try:
+                return np.array(values, dtype=dtype)
+            except OverflowError:  # ints beyond int64 stay Python ints
+                break
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
     return out
 
 

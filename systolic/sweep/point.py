@@ -26,7 +26,7 @@ from systolic import compare
 from systolic.config import Dataflow, WeightLoad
 from systolic.energy import ENERGY_COMPONENTS, EnergyTable, area_mm2, machine_area_mm2, price
 from systolic.numerics import FORMATS
-from systolic.sweep import vectorized
+from systolic.sweep import block, vectorized
 from systolic.sweep.block import Piece
 from systolic.workloads import ConvLayer, Layer
 
@@ -153,9 +153,7 @@ class Columns(Sequence):
         if len(parts) == 1:
             return cls(*parts[0], others)
         points = [point for group, _ in parts for point in group]
-        results = {name: np.concatenate([np.broadcast_to(np.asarray(r[name], dtype=object)
-                                                          if r[name] is None else r[name],
-                                                          len(g)) for g, r in parts])
+        results = {name: np.concatenate([block.filled(r[name], len(g)) for g, r in parts])
                    for name in RESULTS}  # fmt: skip
         return cls(points, results, others)
 

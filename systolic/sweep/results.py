@@ -18,7 +18,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from systolic.sweep.block import Block, PointColumns, hex_keys
+from systolic.sweep.block import Block, PointColumns, filled, hex_keys
+from systolic.sweep.pareto import record_columns
 from systolic.sweep.point import RESULTS
 from systolic.sweep.store import Bulk, Store
 
@@ -56,15 +57,9 @@ class BulkIndex:
     def column(self, name: str) -> np.ndarray:
         """The result ``name`` of every stored point, in row order."""
         if name not in self._columns:
-            parts = [_broadcast(bulk.results[name], len(bulk)) for bulk in self.bulks]
+            parts = [filled(bulk.results[name], len(bulk)) for bulk in self.bulks]
             self._columns[name] = np.concatenate(parts) if parts else np.zeros(0)
         return self._columns[name]
-
-
-def _broadcast(value, count: int) -> np.ndarray:
-    if isinstance(value, np.ndarray):
-        return value
-    return np.full(count, value, dtype=object if value is None or isinstance(value, str) else None)
 
 
 class Rows:
@@ -82,24 +77,10 @@ class Rows:
         if self.columns is not None:
             return {name: self.columns[name] for name in names}
         done = [record for record in self.records if record["status"] == "ok"]
-        out = {name: _array([record[name] for record in done]) for name in names}
+        out = record_columns(done, names)
         if "key" in out:
             out["key"] = out["key"].astype("U32")
         return out
-
-
-def _array(values: list) -> np.ndarray:
-    """Values as an array: numeric where they all are, else of objects."""
-    if values and all(type(v) is int for v in values):
-        try:
-            return np.array(values, dtype=np.int64)
-        except OverflowError:
-            pass
-    if values and all(type(v) is float for v in values):
-        return np.array(values, dtype=np.float64)
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 def segments(parts: Sequence, store: Store, index: BulkIndex) -> Iterator[Rows]:

@@ -172,3 +172,11 @@ def test_record_columns_are_numeric_or_objects():
     columns = record_columns(records, ("c", "e", "m", "d"))
     assert [columns[name].dtype for name in "cemd"] == [np.int64, np.float64, object, object]
     assert columns["m"].tolist() == [None, "tpu"]
+
+
+def test_record_columns_round_no_value():
+    mixed = record_columns([{"x": 2**53 + 1, "y": 2**70}, {"x": 0.5, "y": 1}], ("x", "y"))
+    assert [mixed[name].dtype for name in "xy"] == [object, object]
+    assert mixed["x"].tolist() == [2**53 + 1, 0.5] and mixed["y"].tolist() == [2**70, 1]
+    flags = record_columns([{"f": True}, {"f": False}], ("f",))["f"]
+    assert flags.dtype == np.bool_
