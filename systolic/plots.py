@@ -484,11 +484,39 @@ def pareto_scatter(ax, columns: dict[str, np.ndarray], x: str, y: str, xlabel: s
                         fontsize=6)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis, values in ((ax.xaxis, xs), (ax.yaxis, ys)):
+        _decades(axis, values)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.2)
     ax.legend(fontsize=7, loc="upper right")  # a fixed place: "best" scans every point
     return ax
+
+
+#: a log axis over at least this many decades is marked at its decades only
+WIDE_DECADES = 2
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decades(axis, values: np.ndarray) -> None:
+    """Mark a wide log ``axis`` (:data:`WIDE_DECADES`) at its decades, labelled 10ⁿ in
+    plain text, without minor ticks: a sweep's costs span up to a dozen decades, and laying
+    out their minor ticks and typeset labels took longer than drawing the points."""
+    import matplotlib.ticker as ticker
+
+    shown = np.asarray(values, dtype=np.float64)
+    shown = shown[np.isfinite(shown) & (shown > 0)]
+    if not len(shown) or np.log10(shown.max() / shown.min()) < WIDE_DECADES:
+        return
+
+    def label(value: float, _position) -> str:
+        exponent = round(np.log10(value))
+        if not np.isclose(value, 10.0**exponent):
+            return f"{value:g}"
+        return "10" + str(exponent).translate(_SUPERSCRIPTS)
+
+    axis.set_minor_locator(ticker.NullLocator())
+    axis.set_major_formatter(ticker.FuncFormatter(label))
 
 
 def pareto_figure(columns: dict[str, np.ndarray], title: str):

@@ -200,10 +200,12 @@ class PointColumns(Mapping):
 
 def filled(value, count: int) -> np.ndarray:
     """A result field of ``count`` points as an array: ``value`` itself if it is one, else
-    ``count`` copies of it (of objects for None and text)."""
+    ``value`` repeated ``count`` times (of objects for None and text), a read-only view of
+    one entry (stride 0), which ``table`` writes once."""
     if isinstance(value, np.ndarray):
         return value
-    return np.full(count, value, dtype=object if value is None or isinstance(value, str) else None)
+    one = np.asarray(value, dtype=object if value is None or isinstance(value, str) else None)
+    return np.broadcast_to(one, (count,))
 
 
 #: the names behind the codes of :class:`~systolic.sweep.vectorized.Configs`

@@ -88,7 +88,9 @@ def connect(
                     # port of 127.0.0.1, not on 8787, which another cluster may hold
                     scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 )  # fmt: skip
-            client = Client(cluster, timeout=timeout_s)
+            # results come straight from the workers, not through the scheduler (here, in this
+            # process): one hop of a task's arrays instead of two
+            client = Client(cluster, timeout=timeout_s, direct_to_workers=True)
         else:
             client = _client(scheduler, timeout_s)
         try:

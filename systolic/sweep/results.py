@@ -57,9 +57,24 @@ class BulkIndex:
     def column(self, name: str) -> np.ndarray:
         """The result ``name`` of every stored point, in row order."""
         if name not in self._columns:
-            parts = [filled(bulk.results[name], len(bulk)) for bulk in self.bulks]
-            self._columns[name] = np.concatenate(parts) if parts else np.zeros(0)
+            values = [bulk.results[name] for bulk in self.bulks]
+            if values and _same(values):  # one value for all: a view, written once
+                self._columns[name] = filled(values[0], len(self))
+            else:
+                parts = [
+                    filled(value, len(bulk)) for value, bulk in zip(values, self.bulks, strict=True)
+                ]
+                self._columns[name] = np.concatenate(parts) if parts else np.zeros(0)
         return self._columns[name]
+
+
+def _same(values: list) -> bool:
+    """Whether ``values`` are all one value of one type, none an array (by repr: 0.0 is not
+    -0.0, which the CSV writes apart)."""
+    first = values[0]
+    return not isinstance(first, np.ndarray) and all(
+        type(value) is type(first) and repr(value) == repr(first) for value in values
+    )
 
 
 class Rows:
@@ -113,7 +128,10 @@ class _Gathered(Mapping):
     """The results of the points at ``rows`` of ``index``, gathered when first read."""
 
     def __init__(self, index: BulkIndex, rows: np.ndarray):
-        self.index, self.rows = index, rows
+        self.index = index
+        # a fresh sweep stores a block's points in order: a run of rows is a view, not a copy
+        run = len(rows) > 0 and rows[-1] - rows[0] == len(rows) - 1
+        self.rows = slice(rows[0], rows[-1] + 1) if run and (np.diff(rows) == 1).all() else rows
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in RESULTS:
@@ -170,7 +188,7 @@ def write_csv(path, rows: Sequence[Rows]):
 
     from systolic.files import atomic_write
     from systolic.sweep.point import FIELDS
-    from systolic.sweep.table import csv_rows
+    from systolic.sweep.table import write_rows
 
     def write(handle) -> None:
         text = io.StringIO()
@@ -178,7 +196,7 @@ def write_csv(path, rows: Sequence[Rows]):
         handle.write(text.getvalue().encode())
         for part in rows:
             if part.columns is not None:
-                handle.write(csv_rows(part.columns, FIELDS)[0])
+                write_rows(part.columns, FIELDS, handle)
                 continue
             text = io.StringIO()
             writer = csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n",

@@ -87,20 +87,13 @@ def csv_bytes(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> bytes:
     # once, into the result
     out = io.BytesIO()
     out.write(header.getvalue().encode())
-    _write_rows(columns, names, out)
+    write_rows(columns, names, out)
     return out.getvalue()
 
 
-def csv_rows(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> tuple[bytes, np.ndarray]:
-    """The rows of :func:`csv_bytes` without the header, and where each row ends in them
-    (int64 offsets, one past its newline): rows to be written later, some of them alone."""
-    out = io.BytesIO()
-    lengths = _write_rows(columns, names, out)
-    return out.getvalue(), np.cumsum(lengths, dtype=np.int64)
-
-
-def _write_rows(columns: Mapping[str, np.ndarray], names: Sequence[str], out) -> np.ndarray:
-    """Write the rows of :func:`csv_bytes` to ``out``; the length of each in bytes."""
+def write_rows(columns: Mapping[str, np.ndarray], names: Sequence[str], out) -> np.ndarray:
+    """Write the rows of :func:`csv_bytes`, without the header, to ``out`` (a binary file or
+    ``BytesIO``) a block at a time; the length of each row in bytes."""
     rows = _rows(columns)
     if rows == 0 or not names:
         out.write(b"\n" * rows)
@@ -159,6 +152,10 @@ def _prepare(column: np.ndarray | None):
     if column is None:
         return _constant(b"")
     column = np.asarray(column)
+    if column.ndim == 1 and len(column) > 1 and column.strides[0] == 0:
+        # one entry repeated (np.broadcast_to): its field, written in every row
+        text, starts, ends = _prepare(column[:1])(0, 1)
+        return _constant(text[starts[0] : ends[0]].tobytes())
     kind = column.dtype.kind
     if kind == "b":
         return _coded([b"False", b"True"], column.view(np.uint8))

@@ -156,3 +156,19 @@ def test_pareto_figure_draws_both_fronts_and_saves_a_png(tmp_path):
     path = tmp_path / "p.png"
     plots.save_figure(fig, path, metadata={"Description": "test"})
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_wide_log_axis_is_marked_at_its_decades_and_a_narrow_one_as_matplotlib_marks_it():
+    columns = pareto_columns(40)
+    columns["energy_pj"] = np.geomspace(1e-3, 1e9, 40)  # twelve decades
+    fig, ax = plt.subplots()
+    plots.pareto_scatter(ax, columns, "total_cycles", "energy_pj", "c", "e")
+    fig.canvas.draw()
+    wide, narrow = ax.yaxis, ax.xaxis  # 100 to 110 cycles: not a decade
+    assert len(wide.get_minorticklocs()) == 0
+    labels = {tick.get_text() for tick in wide.get_ticklabels()}
+    assert {"10⁻³", "10⁹"} <= labels
+    assert all(text.startswith("10") and set(text[2:]) <= set("⁻⁰¹²³⁴⁵⁶⁷⁸⁹") for text in labels)
+    assert len(narrow.get_minorticklocs()) > 0
+    assert narrow.get_major_formatter() is not wide.get_major_formatter()
+    plt.close(fig)

@@ -3,6 +3,7 @@ spec's space, bulk tasks stored in ``columns/``, resumed, and the same files and
 points evaluated one at a time. The points run in this process (``inline``)."""
 
 import csv
+import math
 import io
 
 import numpy as np
@@ -205,3 +206,25 @@ def test_stored_points_are_found_by_both_lanes_of_their_key():
         -1,
         -1,
     ]
+
+
+def test_a_result_of_one_value_in_every_file_is_one_view_and_zeros_of_two_signs_stay_apart():
+    def bulk(count, results):
+        lanes = np.arange(count, dtype=np.uint64)
+        return Bulk(lanes, lanes, {}, {}, results)
+
+    index = results.BulkIndex([
+        bulk(3, {"stall_cycles": 0.0, "energy_pj": 0.0, "max_abs_error": None}),
+        bulk(2, {"stall_cycles": 0.0, "energy_pj": -0.0, "max_abs_error": None}),
+    ])  # fmt: skip
+    same = index.column("stall_cycles")
+    assert same.tolist() == [0.0] * 5 and same.strides == (0,)
+    assert index.column("max_abs_error").tolist() == [None] * 5
+    signs = [math.copysign(1, value) for value in index.column("energy_pj").tolist()]
+    assert signs == [1, 1, 1, -1, -1]
+    # a run of stored rows in order is read as a slice of the columns, others by index
+    gathered = results._Gathered(index, np.array([1, 2, 3]))
+    assert gathered.rows == slice(1, 4)
+    assert [math.copysign(1, v) for v in gathered["energy_pj"].tolist()] == [1, 1, -1]
+    shuffled = results._Gathered(index, np.array([4, 0]))
+    assert [math.copysign(1, v) for v in shuffled["energy_pj"].tolist()] == [-1, 1]

@@ -209,9 +209,21 @@ def test_text_columns_of_one_width_are_written_as_csv_does(words):
 def test_rows_alone_and_where_each_ends(case):
     columns, names = case
     whole = csv_bytes(columns, names)
-    rows, ends = table.csv_rows(columns, names)
+    out = io.BytesIO()
+    lengths = table.write_rows(columns, names, out)
+    rows, ends = out.getvalue(), np.cumsum(lengths)
     assert whole == whole[: whole.index(b"\n") + 1] + rows
     assert len(ends) == table._rows(columns) and (not len(ends) or ends[-1] == len(rows))
     starts = [0, *ends[:-1].tolist()][: len(ends)]
     for start, end in zip(starts, ends.tolist(), strict=True):
         assert rows[end - 1 : end] == b"\n" and end > start
+
+
+@pytest.mark.parametrize("value", [7, -0.0, 1e-5, None, "ok", 'a "b", c', True, 2**70])
+def test_a_column_of_one_entry_repeated_is_written_as_its_copies_are(value):
+    """np.broadcast_to (stride 0), the sweep's columns of one value, takes a path of its own."""
+    one = np.array([value], dtype=object if value is None or isinstance(value, str) else None)
+    table = {"repeated": np.broadcast_to(one, (5,)), "n": np.arange(5)}
+    assert table["repeated"].strides == (0,)
+    expected = dict_writer({"repeated": np.repeat(one, 5), "n": np.arange(5)}, ["n", "repeated"])
+    assert csv_bytes(table, ["n", "repeated"]) == expected
