@@ -3,8 +3,8 @@ spec's space, bulk tasks stored in ``columns/``, resumed, and the same files and
 points evaluated one at a time. The points run in this process (``inline``)."""
 
 import csv
-import math
 import io
+import math
 
 import numpy as np
 import pytest
