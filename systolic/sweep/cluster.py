@@ -223,13 +223,20 @@ class Chunks:
         self._timed += timed
 
 
-def submit_all(client, function: Callable, tasks: Sequence[tuple]) -> Callable[[], list]:
+def submit_all(client, function: Callable, tasks: Sequence[tuple],
+               leave_one: bool = False) -> Callable[[], list]:  # fmt: skip
     """Start ``function(*task)`` for each of ``tasks`` on ``client``'s workers (here, without
     a client); returns what waits for their results, in order. Tasks whose results are lost
-    with the scheduler run here instead."""
+    with the scheduler run here instead. With ``leave_one``, on a local cluster of more than
+    one worker the tasks go to all but one of them: this process shares the machine's cores
+    with its workers, and keeps one for what it does meanwhile."""
     if client is None or not tasks:
         return lambda: [function(*task) for task in tasks]
-    futures = [client.submit(function, *task, pure=False) for task in tasks]
+    workers = None
+    if leave_one and getattr(client, "cluster", None) is not None:
+        local = sorted(client.scheduler_info()["workers"])
+        workers = local[1:] if len(local) > 1 else None
+    futures = [client.submit(function, *task, pure=False, workers=workers) for task in tasks]
 
     def gather() -> list:
         try:

@@ -120,7 +120,8 @@ def _finish(store: Store, expansion: Expansion, out: Path, run: dict, start: flo
     titles = _titles(groups)
     tasks = [({name: columns[name] for name in PLOTTED}, title)
              for columns, title in zip(groups.values(), titles.values(), strict=True)]  # fmt: skip
-    gather = cluster.submit_all(client, summarize, tasks)
+    # the workers but one: this process needs a core of its own for points.csv
+    gather = cluster.submit_all(client, summarize, tasks, leave_one=True)
     files = [out / POINTS, results.write_csv(out / CSV, rows)]
     made = gather()
     for stem, done in zip(titles, made, strict=True):

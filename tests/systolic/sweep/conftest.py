@@ -166,5 +166,7 @@ def inline(monkeypatch):
     )
     monkeypatch.setattr(cluster, "threads", lambda client: 1)
     submit_all = cluster.submit_all
-    monkeypatch.setattr(cluster, "submit_all", lambda client, f, tasks: submit_all(None, f, tasks))
+    monkeypatch.setattr(
+        cluster, "submit_all", lambda client, f, tasks, **kw: submit_all(None, f, tasks)
+    )
     return log
