@@ -617,7 +617,8 @@ def _ws_fold_short(a, b, m0, m1, k0, k1, n0, entries, psum, weights, acts, bf16)
     ``weights`` (``(GROUP, width)``) and ``acts`` (``(GROUP, block)``), in ``psum``'s type:
     ``a`` (``(m, k)``, any layout) and ``b`` may be float64 and are rounded as they are copied
     (then, with ``bf16``, to bfloat16), so no rounded copy of the operands is needed. A
-    group's rows past ``k1`` are zeros: they add ``+0.0`` to a sum that is never ``-0.0``.
+    group's rows past ``k1`` are zeros: they add ``+0.0`` to a sum that is never ``-0.0``;
+    a last group of four rows or fewer adds four (a trainer's k of 10 runs 12 rows, not 16).
     The inner loop runs along the row of PEs over ``width`` columns, a whole number of
     vectors (``LANES``): ``weights``' columns past the tile's are zeros, never read back.
     """
@@ -644,8 +645,15 @@ def _ws_fold_short(a, b, m0, m1, k0, k1, n0, entries, psum, weights, acts, bf16)
                 round_float32_to_bf16(weights)
                 round_float32_to_bf16(acts)
             w0, w1, w2, w3 = weights[0], weights[1], weights[2], weights[3]
-            w4, w5, w6, w7 = weights[4], weights[5], weights[6], weights[7]
             x0, x1, x2, x3 = acts[0], acts[1], acts[2], acts[3]
+            if k1 - g <= GROUP // 2:  # a last group of at most four rows: a pass of four
+                for t in range(rows):
+                    p0, p1, p2, p3 = x0[t], x1[t], x2[t], x3[t]
+                    row = sums[t]
+                    for j in range(row.shape[0]):
+                        row[j] = row[j] + p0 * w0[j] + p1 * w1[j] + p2 * w2[j] + p3 * w3[j]
+                continue
+            w4, w5, w6, w7 = weights[4], weights[5], weights[6], weights[7]
             x4, x5, x6, x7 = acts[4], acts[5], acts[6], acts[7]
             for t in range(rows):
                 p0, p1, p2, p3 = x0[t], x1[t], x2[t], x3[t]
