@@ -79,3 +79,28 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO], None], bina
     """Call ``write(handle)`` on a temporary file and rename it onto ``path`` when it returns."""
     with atomic_open(path, "wb" if binary else "w") as handle:
         write(handle)
+
+
+class EarlyWriteback:
+    """A binary file's ``write`` that starts writing each :data:`WRITEBACK_BYTES` to the disk
+    as soon as they are written, for a large file that is synced when whole
+    (:func:`atomic_write`): the sync then waits for the last part only, not for all of it
+    (a 400 MB ``points.csv`` took a second to sync)."""
+
+    def __init__(self, handle: IO[bytes]):
+        self.handle, self._written, self._started = handle, 0, 0
+
+    def write(self, data) -> int:
+        count = self.handle.write(data)
+        self._written += count
+        if self._written - self._started >= WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
+            self.handle.flush()
+            # on Linux, DONTNEED starts the writeback of the range's dirty pages and returns
+            os.posix_fadvise(self.handle.fileno(), self._started, self._written - self._started,
+                             os.POSIX_FADV_DONTNEED)  # fmt: skip
+            self._started = self._written
+        return count
+
+
+#: bytes of a large file written before they are sent on to the disk (:class:`EarlyWriteback`)
+WRITEBACK_BYTES = 32 << 20

@@ -61,11 +61,13 @@ def array_keys(run_digest: str, configs: Configs) -> tuple[np.ndarray, np.ndarra
 
 
 def hex_keys(high: np.ndarray, low: np.ndarray) -> np.ndarray:
-    """Keys as 32 hex digits each (a bytes array of dtype ``S32``)."""
+    """Keys as 32 hex digits each (a str array of dtype ``U32``)."""
     raw = np.stack([high, low], axis=1).astype(">u8").view(np.uint8)
-    digits = np.empty((len(high), 32), dtype=np.uint8)
+    # written as the code points of the str array itself: a bytes array's conversion to
+    # str took longer than the digits
+    digits = np.empty((len(high), 32), dtype=np.uint32)
     digits[:, 0::2], digits[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 15]
-    return digits.view("S32").reshape(len(high))
+    return digits.view("U32").reshape(len(high))
 
 
 @dataclass
@@ -133,7 +135,7 @@ class Piece(Sequence):
         keys = hex_keys(self.block.high[positions], self.block.low[positions])
         names = ("rows", "cols", "dataflow", "weight_load", "accumulator_rows", "dtype")
         lists = [getattr(configs, name).tolist() for name in names]
-        columns = zip(keys.astype("U32").tolist(), *lists, strict=True)
+        columns = zip(keys.tolist(), *lists, strict=True)
         return [
             {"key": key, **point_params(self.block.base, rows, cols, flow, load, acc, dtype)}
             for key, rows, cols, flow, load, acc, dtype in columns
@@ -184,7 +186,7 @@ class PointColumns(Mapping):
     def _column(self, name: str) -> np.ndarray:
         count = len(self.configs)
         if name == "key":
-            return hex_keys(self.high, self.low).astype("U32")
+            return hex_keys(self.high, self.low)
         if name in ("rows", "cols"):
             return getattr(self.configs, name)
         if name in _NAMES:

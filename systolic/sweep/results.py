@@ -119,7 +119,7 @@ def segments(parts: Sequence, store: Store, index: BulkIndex) -> Iterator[Rows]:
                 yield Rows(columns=columns)
             else:
                 keys = hex_keys(part.high[start:stop], part.low[start:stop])
-                pending += [store.records[key] for key in keys.astype("U32").tolist()]
+                pending += [store.records[key] for key in keys.tolist()]
     if pending:
         yield Rows(records=pending)
 
@@ -186,11 +186,12 @@ def write_csv(path, rows: Sequence[Rows]):
     import csv
     import io
 
-    from systolic.files import atomic_write
+    from systolic.files import EarlyWriteback, atomic_write
     from systolic.sweep.point import FIELDS
     from systolic.sweep.table import write_rows
 
     def write(handle) -> None:
+        handle = EarlyWriteback(handle)  # hundreds of megabytes: on to the disk as they come
         text = io.StringIO()
         csv.DictWriter(text, fieldnames=FIELDS, lineterminator="\n").writeheader()
         handle.write(text.getvalue().encode())

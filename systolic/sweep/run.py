@@ -156,7 +156,7 @@ def _missing(store: Store, expansion: Expansion) -> list:
             continue
         positions = np.flatnonzero(index.find(part.high, part.low) < 0)
         if store.records and len(positions):
-            keys = hex_keys(part.high[positions], part.low[positions]).astype("U32").tolist()
+            keys = hex_keys(part.high[positions], part.low[positions]).tolist()
             positions = positions[[not _done(store, {"key": key}) for key in keys]]
         if len(positions):
             out.append(part.piece(positions))

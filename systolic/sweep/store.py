@@ -274,7 +274,7 @@ class Bulk:
 
     def records(self) -> list[dict]:
         """Its points' records, a dict each (as ``point.evaluate`` gives them)."""
-        keys = hex_keys(self.high, self.low).astype("U32").tolist()
+        keys = hex_keys(self.high, self.low).tolist()
         names = ("rows", "cols", "dataflow", "weight_load", "accumulator_rows", "dtype")
         params = zip(*(self.configs[name].tolist() for name in names), strict=True)
         columns = [self.results[name].tolist() if isinstance(self.results[name], np.ndarray)

@@ -181,13 +181,9 @@ def _plain_text(column: np.ndarray):
     width = column.dtype.itemsize // 4
     if width == 0 or not column.size:
         return None
-    codes = column.view(np.uint32).reshape(len(column), width)
-    if codes.max() >= 128:
+    text = np.empty(column.size * width, np.uint8)
+    if not _plain_bytes(np.ascontiguousarray(column).view(np.uint32), _PLAIN, text):
         return None
-    text = codes.astype(np.uint8)
-    if not _PLAIN[text].all():  # NUL (a shorter entry) is not plain either
-        return None
-    text = text.reshape(-1)
 
     def block(start, stop):
         first = np.arange(stop - start, dtype=np.int64) * width
@@ -461,6 +457,18 @@ def _python_floats(digits, values, out, offsets):
             out[k + 1] = _0
             k += 2
     offsets[len(values)] = k
+
+
+@njit(cache=True)
+def _plain_bytes(codes, plain, out):
+    """Copy the code points ``codes`` into the bytes ``out`` while each is one of ``plain``
+    (a table of the 256 bytes); whether all were (NUL, a shorter entry's end, is not)."""
+    for i in range(len(codes)):
+        code = codes[i]
+        if code >= 256 or not plain[code]:
+            return False
+        out[i] = code
+    return True
 
 
 @njit(cache=True)

@@ -60,3 +60,24 @@ def test_sigterm_mid_write_leaves_no_temporary_file(tmp_path):
     finally:
         child.kill()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_large_file_is_sent_on_to_the_disk_a_part_at_a_time(tmp_path, monkeypatch):
+    from systolic import files
+
+    monkeypatch.setattr(files, "WRITEBACK_BYTES", 10)
+    started = []
+    advise = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, offset, length, advice: (
+        started.append((offset, length, advice)), advise(fd, offset, length, advice)))  # fmt: skip
+    path = tmp_path / "big.csv"
+
+    def write(handle):
+        out = files.EarlyWriteback(handle)
+        for part in (b"a" * 4, b"b" * 7, b"c" * 3, b"d" * 12, b"e"):
+            assert out.write(part) == len(part)
+
+    files.atomic_write(path, write, binary=True)
+    assert path.read_bytes() == b"a" * 4 + b"b" * 7 + b"c" * 3 + b"d" * 12 + b"e"
+    # each range once, in order, as soon as 10 bytes or more wait; the rest at the sync
+    assert started == [(0, 11, os.POSIX_FADV_DONTNEED), (11, 15, os.POSIX_FADV_DONTNEED)]
