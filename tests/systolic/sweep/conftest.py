@@ -50,7 +50,17 @@ def bounded():
 def started(argv: list[str], **options):
     """A process of ``argv`` in its own process group, stopped with its children on the way
     out (:func:`stop`)."""
-    process = subprocess.Popen(argv, start_new_session=True, **options)
+    # under a shell's background job (as some CI runners start commands) Ctrl-C is ignored,
+    # and a process started from here would ignore it too; while a handler is set here, the
+    # new process starts with Ctrl-C at its default, as a terminal's foreground job has it
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(argv, start_new_session=True, **options)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield process
     finally:

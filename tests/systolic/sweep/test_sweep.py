@@ -192,8 +192,12 @@ def test_ctrl_c_stops_the_sweep_and_its_workers_keeping_what_finished(tmp_path):
     with started(argv, **options) as running:
         wait_for(lambda: stored_lines(out) >= 1 or running.poll() is not None, "a point")
         os.killpg(running.pid, signal.SIGINT)  # as a terminal sends Ctrl-C: to every process
-        _, err = running.communicate(timeout=60)
-        assert running.returncode == 130
+        out_text, err = running.communicate(timeout=60)
+        # what the sweep said, should it have finished before the interrupt reached it
+        said = (
+            f"stored {stored_lines(out)} lines; stdout {out_text[-500:]!r}; stderr {err[-1500:]!r}"
+        )
+        assert running.returncode == 130, said
         assert err.strip().splitlines()[-1] == "systolic: interrupted" and "Traceback" not in err
         wait_for(lambda: not _alive(running.pid), "the workers to stop", timeout_s=10)
     assert 1 <= stored_lines(out) < 45 and not (out / "points.csv").exists()
