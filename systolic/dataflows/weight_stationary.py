@@ -630,7 +630,9 @@ def _ws_fold_short(a, b, m0, m1, k0, k1, n0, entries, psum, weights, acts, bf16)
         sums = psum[:rows]
         sums[:] = 0
         for g in range(k0, k1, GROUP):
-            for r in range(GROUP):
+            # a last group of at most four rows: a pass of four, of which only four are read
+            span = GROUP // 2 if k1 - g <= GROUP // 2 else GROUP
+            for r in range(span):
                 into, feed = weights[r], acts[r]
                 if g + r < k1:
                     source, column = b[g + r, n0 : n0 + n_used], a[m0 + t0 : m0 + t0 + rows, g + r]
@@ -642,11 +644,11 @@ def _ws_fold_short(a, b, m0, m1, k0, k1, n0, entries, psum, weights, acts, bf16)
                     into[:] = 0
                     feed[:] = 0
             if bf16:
-                round_float32_to_bf16(weights)
-                round_float32_to_bf16(acts)
+                round_float32_to_bf16(weights[:span])
+                round_float32_to_bf16(acts[:span])
             w0, w1, w2, w3 = weights[0], weights[1], weights[2], weights[3]
             x0, x1, x2, x3 = acts[0], acts[1], acts[2], acts[3]
-            if k1 - g <= GROUP // 2:  # a last group of at most four rows: a pass of four
+            if span < GROUP:
                 for t in range(rows):
                     p0, p1, p2, p3 = x0[t], x1[t], x2[t], x3[t]
                     row = sums[t]
